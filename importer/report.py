@@ -1,0 +1,133 @@
+"""Plain data passed between the pipeline stages and rendered by the CLI and the workbook."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+
+class Status(StrEnum):
+    OK = "OK"
+    INVALID = "INVALID"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+    UNKNOWN = "UNKNOWN"
+    SKIPPED = "SKIPPED"
+    VALID = "VALID"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class ExitCode(IntEnum):
+    """The command's exit status; `exit_code_for` is the only place a report becomes one."""
+
+    OK = 0
+    NOT_ALL_OK = 1
+    BAD_INPUT = 2
+    ABORTED = 3
+    INTERRUPTED = 130
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem with one cell (or, with row/column None, with the sheet as a whole)."""
+
+    sheet: str
+    row: int | None
+    column: str | None
+    value: str | None
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one row; `done` marks a skip that counts as success (already applied)."""
+
+    status: Status
+    message: str = ""
+    http_status: int | None = None
+    error_code: str = ""
+    submitted_at: str = ""
+    done: bool = False
+
+    @property
+    def settled(self) -> bool:
+        """True when the row needs nothing more: sent OK or already done before."""
+        return self.status is Status.OK or (self.status is Status.SKIPPED and self.done)
+
+
+@dataclass
+class SheetResult:
+    """The outcome of every data row of one input sheet, in sheet order."""
+
+    name: str
+    operation: str
+    outcomes: list[Outcome]
+
+
+@dataclass
+class RunReport:
+    """The whole run, as shown in the Summary sheet and by `--json`."""
+
+    input_path: str
+    input_sha256: str
+    started_at: str
+    finished_at: str = ""
+    base_url: str = ""
+    mode: str = "validate"  # validate | dry-run | run
+    results_path: str = ""
+    journal_path: str = ""
+    tool_version: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    aborted: str = ""
+    interrupted: bool = False
+    issues: list[Issue] = field(default_factory=list)
+    sheets: list[SheetResult] = field(default_factory=list)
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [o for sheet in self.sheets for o in sheet.outcomes]
+
+    def count(self) -> None:
+        """Fill `counts` from the outcomes (every status present, zeros included)."""
+        found = Counter(o.status.value for o in self.outcomes)
+        self.counts = {s.value: found.get(s.value, 0) for s in Status}
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "input": self.input_path,
+            "input_sha256": self.input_sha256,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "base_url": self.base_url,
+            "mode": self.mode,
+            "results_path": self.results_path,
+            "journal_path": self.journal_path,
+            "tool_version": self.tool_version,
+            "rows": len(self.outcomes),
+            "counts": self.counts,
+            "aborted": self.aborted or None,
+            "interrupted": self.interrupted,
+            "issues": len([i for i in self.issues if i.severity is Severity.ERROR]),
+            "warnings": len([i for i in self.issues if i.severity is Severity.WARNING]),
+            "exit_code": int(exit_code_for(self)),
+        }
+
+
+def exit_code_for(report: RunReport) -> ExitCode:
+    """Design §8: interrupted beats aborted beats any row not settled."""
+    if report.interrupted:
+        return ExitCode.INTERRUPTED
+    if report.aborted:
+        return ExitCode.ABORTED
+    if report.mode == "run":
+        ok = all(o.settled for o in report.outcomes)
+    else:
+        ok = all(o.status is Status.VALID or o.settled for o in report.outcomes)
+    return ExitCode.OK if ok else ExitCode.NOT_ALL_OK

@@ -1,0 +1,51 @@
+"""Local emulation of the Fone Dynamics Number Blocks REST API v2, for tests, demos and rehearsal.
+
+Independent of the rest of the ``importer`` package on purpose: it must be as strict as the
+real API so that it catches the importer's mistakes instead of sharing them.
+"""
+
+from .app import create_app
+from .faults import Knobs
+from .seed import (
+    DEMO_ACCOUNT_SID,
+    DEMO_AUTH_TOKEN,
+    DEMO_PROPERTY_SIDS,
+    INVENTORY_FIRST,
+    INVENTORY_SIZE,
+    OTHER_ACCOUNT_SID,
+    OTHER_AUTH_TOKEN,
+    OTHER_PROPERTY_SIDS,
+    PREOWNED_DEMO_BLOCKS,
+    PREOWNED_OTHER_BLOCKS,
+    READONLY_ACCOUNT_SID,
+    READONLY_AUTH_TOKEN,
+    RESTRICTED_ACCOUNT_SID,
+    RESTRICTED_AUTH_TOKEN,
+    RESTRICTED_PREFIXES,
+    RESTRICTED_PROPERTY_SIDS,
+    inventory_sid,
+)
+from .server import SandboxServer
+
+__all__ = [
+    "DEMO_ACCOUNT_SID",
+    "DEMO_AUTH_TOKEN",
+    "DEMO_PROPERTY_SIDS",
+    "INVENTORY_FIRST",
+    "INVENTORY_SIZE",
+    "OTHER_ACCOUNT_SID",
+    "OTHER_AUTH_TOKEN",
+    "OTHER_PROPERTY_SIDS",
+    "PREOWNED_DEMO_BLOCKS",
+    "PREOWNED_OTHER_BLOCKS",
+    "READONLY_ACCOUNT_SID",
+    "READONLY_AUTH_TOKEN",
+    "RESTRICTED_ACCOUNT_SID",
+    "RESTRICTED_AUTH_TOKEN",
+    "RESTRICTED_PREFIXES",
+    "RESTRICTED_PROPERTY_SIDS",
+    "Knobs",
+    "SandboxServer",
+    "create_app",
+    "inventory_sid",
+]
