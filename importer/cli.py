@@ -27,6 +27,7 @@ from importer.errors import ImporterError, UsageError
 from importer.operations import OPERATIONS
 from importer.pipeline import Options, Prepared, prepare, run, validate
 from importer.report import ExitCode, Outcome, RunReport, exit_code_for
+from importer.templates import TEMPLATES, write_template
 
 DEFAULT_BASE_URL = "https://api.fonedynamics.com"
 DEFAULT_CONFIG = Path("~/.config/number-block-importer/config.toml")
@@ -164,10 +165,10 @@ def run_cmd(file: Path, out: Path | None, operation: str | None, sheets: tuple[s
         prepared = prepare(file, options)
         with _api(sandbox, prepared, config, base_url, account_sid) as (credentials, scope):
             purchases = prepared.valid_rows("purchase")
-            if purchases and not (sandbox or yes or dry_run):
-                if not _confirm(purchases, credentials):
-                    click.echo("Nothing sent.", err=True)
-                    return ExitCode.NOT_ALL_OK
+            asked = purchases and not (sandbox or yes or dry_run)
+            if asked and not _confirm(purchases, credentials):
+                click.echo("Nothing sent.", err=True)
+                return ExitCode.NOT_ALL_OK
             client = ApiClient(credentials, timeout=(min(5.0, timeout), timeout),
                                rate=rate or config.get("rate"))
             try:
@@ -272,6 +273,20 @@ def _render(report: RunReport, as_json: bool) -> int:
         click.echo("importer: interrupted; rows not reached are SKIPPED", err=True)
     click.echo(f"results: {report.results_path}")
     return code
+
+
+@cli.command("template")
+@click.argument("name", type=click.Choice(sorted(TEMPLATES)))
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
+              help="Where to write the .xlsx template.")
+def template_cmd(name: str, out: Path) -> int:
+    """Write a blank template (purchase, configure, or rollout with both sheets)."""
+    def action() -> int:
+        write_template(name, out)
+        click.echo(f"template: {out}")
+        return ExitCode.OK
+
+    return _guard(False, action)
 
 
 @cli.command("sandbox")

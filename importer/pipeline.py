@@ -275,7 +275,7 @@ class _Submitter:
                                "Check it in the portal; a re-run checks again.")
         else:
             bought = self.bought.get(task.block)
-            if bought and not bought[0].settled:
+            if bought and not (bought[0].settled or bought[0].status is Status.VALID):
                 return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) did not "
                                f"go through in this run ({bought[0].status}).")
         if self.dry_run:

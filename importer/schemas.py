@@ -108,7 +108,8 @@ def check(sheet: Sheet, allowed_prefixes: tuple[str, ...] = ()) -> Checked:
     schema, rules, messages = build_schema(op, allowed_prefixes)
     try:
         schema.validate(data, lazy=True)
-        failures = pd.DataFrame(columns=["schema_context", "column", "check", "index"])
+        failures = pd.DataFrame(columns=["schema_context", "column", "check", "check_number",
+                                         "failure_case", "index"])
     except SchemaErrors as err:
         failures = err.failure_cases
 

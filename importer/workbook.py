@@ -136,7 +136,7 @@ def _status_cells(ws, styles: _Styles, r: int, c: int, outcome: Outcome) -> None
     if outcome.message:
         ws.write_string(r, c + 1, _text(outcome.message))
     if outcome.http_status is not None:
-        ws.write_string(r, c + 2, str(outcome.http_status))
+        ws.write_number(r, c + 2, outcome.http_status)
     if outcome.error_code:
         ws.write_string(r, c + 3, outcome.error_code)
     if outcome.submitted_at:

@@ -1,0 +1,42 @@
+"""Helpers shared by the tests: real files written the way spreadsheet programs write them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from importer.cli import main
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    """A workbook as openpyxl writes it: one sheet per entry, rows as given."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        ws = book.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    book.save(path)
+    return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, dict | str, str]:
+    """Run the real entry point; with --json the stdout is parsed."""
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if "--json" in args else out), err
+
+
+def sheet_rows(path: Path, sheet: str) -> list[dict[str, object]]:
+    """The data rows of one results sheet as dicts keyed by header (header on row 1)."""
+    ws = openpyxl.load_workbook(path)[sheet]
+    rows = list(ws.iter_rows(values_only=True))
+    return [dict(zip(rows[0], r, strict=False)) for r in rows[1:] if any(v is not None for v in r)]
+
+
+PURCHASE_HEADER = ["PropertySid", "NumberBlockSid", "AnswerPoint", "Campaign"]
+CONFIGURE_HEADER = ["AccountSid", "NumberBlockSid", "RoutingMethod", "EndpointNumber", "Flow",
+                    "Application", "Recording", "Campaign"]
