@@ -152,11 +152,13 @@ def validate_cmd(file: Path, out: Path | None, operation: str | None, sheets: tu
               show_default=True, help="Stop after this many rows in a row fail transiently.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds to wait for each answer.")
+@click.option("--retries", type=click.IntRange(min=0, max=20), default=5, show_default=True,
+              help="Retries of a request that failed transiently (with backoff).")
 def run_cmd(file: Path, out: Path | None, operation: str | None, sheets: tuple[str, ...],
             allowed_prefixes: str | None, config_path: Path | None, as_json: bool, debug: bool,
             sandbox: bool, base_url: str | None, account_sid: str | None,
             journal: Path | None, yes: bool, dry_run: bool, force: bool, rate: float | None,
-            max_consecutive_failures: int, timeout: float) -> int:
+            max_consecutive_failures: int, timeout: float, retries: int) -> int:
     """Check FILE, send its valid rows one at a time, write the results workbook."""
     def action() -> int:
         config = _config(config_path)
@@ -170,7 +172,7 @@ def run_cmd(file: Path, out: Path | None, operation: str | None, sheets: tuple[s
                 click.echo("Nothing sent.", err=True)
                 return ExitCode.NOT_ALL_OK
             client = ApiClient(credentials, timeout=(min(5.0, timeout), timeout),
-                               rate=rate or config.get("rate"))
+                               attempts=retries, rate=rate or config.get("rate"))
             try:
                 with _progress(as_json) as progress, _stop_on_signals() as stop:
                     report = run(prepared, client, scope=scope, progress=progress,

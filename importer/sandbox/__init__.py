@@ -26,6 +26,7 @@ from .seed import (
     inventory_sid,
 )
 from .server import SandboxServer
+from .store import Store
 
 __all__ = [
     "DEMO_ACCOUNT_SID",
@@ -46,6 +47,7 @@ __all__ = [
     "RESTRICTED_PROPERTY_SIDS",
     "Knobs",
     "SandboxServer",
+    "Store",
     "create_app",
     "inventory_sid",
 ]

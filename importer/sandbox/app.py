@@ -1,8 +1,10 @@
 """The Flask app emulating the Number Blocks REST API v2: routing, auth, faults and rules.
 
-Every /v2 request goes through one pipeline in a fixed order (auth, throttle, latency,
-fail, permission, validation, existence, consistency, ownership, state, commit, drop) so
-that the sandbox answers exactly as strictly, and in the same order, as documented.
+Every /v2 request goes through one pipeline in a fixed order: auth (401), throttle (429),
+latency, injected failure (500), read-only credentials (403), body/query validation (400),
+existence (400), then consistency (400) and ownership (403), state, commit, and finally the
+injected connection drop. A fixed order makes the answers reproducible, so a client's handling
+of each one can be tested on its own.
 """
 
 from __future__ import annotations
@@ -40,8 +42,12 @@ class ApiError(Exception):
     """An error answer in the API's envelope."""
 
     def __init__(
-        self, status: int, code: str, message: str,
-        errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        code: str,
+        message: str,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
@@ -110,7 +116,9 @@ def _match(segments: list[str], method: str) -> tuple[str, str, str]:
         raise ApiError(404, "NOT_FOUND", "No such resource.")
     if method not in allowed:
         raise ApiError(
-            405, "METHOD_NOT_ALLOWED", f"{method} is not supported on this resource.",
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"{method} is not supported on this resource.",
             headers={"Allow": ", ".join(sorted(allowed))},
         )
     kind, scope = allowed[method]
@@ -126,7 +134,9 @@ def _authenticate(store: Store) -> Account:
         ):
             return account
     raise ApiError(
-        401, "UNAUTHORIZED", "Missing or invalid credentials (HTTP Basic: AccountSid, auth token).",
+        401,
+        "UNAUTHORIZED",
+        "Missing or invalid credentials (HTTP Basic: AccountSid, auth token).",
         headers={"WWW-Authenticate": 'Basic realm="Fone Dynamics API"'},
     )
 
@@ -137,8 +147,11 @@ def _reject_constant(name: str) -> Any:
 
 def _json_object() -> dict[str, Any]:
     if request.mimetype != "application/json":
-        raise ApiError(400, "VALIDATION_ERROR", "The request body must be JSON"
-                       " (Content-Type: application/json).")
+        raise ApiError(
+            400,
+            "VALIDATION_ERROR",
+            "The request body must be JSON (Content-Type: application/json).",
+        )
     try:
         body = json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -209,8 +222,11 @@ class _Api:
             raise _invalid(errors)
         key = "PropertySid" if scope == "property" else "AccountSid"
         if key in clean and clean[key] != path_sid:
-            raise _conflict(key, f"{key} in the body ('{clean[key]}') differs from the one in"
-                                 f" the path ('{path_sid}').")
+            raise _conflict(
+                key,
+                f"{key} in the body ('{clean[key]}') differs from the one in"
+                f" the path ('{path_sid}').",
+            )
         account_sid = path_sid if scope == "account" else clean.get("AccountSid")
         property_sid = path_sid if scope == "property" else clean.get("PropertySid")
         sid = clean["NumberBlockSid"]
@@ -218,15 +234,23 @@ class _Api:
             account_sid, prop_owner = self._existing(account_sid, property_sid)
             block = self._block(sid)
             if account_sid is not None and prop_owner is not None and prop_owner != account_sid:
-                raise _conflict("AccountSid", f"Property '{property_sid}' does not belong to"
-                                              f" account '{account_sid}'.")
+                raise _conflict(
+                    "AccountSid",
+                    f"Property '{property_sid}' does not belong to account '{account_sid}'.",
+                )
             owner = account_sid or prop_owner
             if owner != caller.sid:
-                raise _forbidden(f"property '{property_sid}'" if scope == "property"
-                                 else f"account '{account_sid}'")
+                raise _forbidden(
+                    f"property '{property_sid}'"
+                    if scope == "property"
+                    else f"account '{account_sid}'"
+                )
             if block.account_sid is not None:
-                raise ApiError(403, "NUMBER_BLOCK_NOT_AVAILABLE",
-                               f"Number block '{sid}' is not available for purchase.")
+                raise ApiError(
+                    403,
+                    "NUMBER_BLOCK_NOT_AVAILABLE",
+                    f"Number block '{sid}' is not available for purchase.",
+                )
             data = {k: v for k, v in clean.items() if k not in _SID_KEYS}
             self.store.record_purchase(sid, caller.sid, property_sid, data)
         self._maybe_drop()
@@ -244,11 +268,15 @@ class _Api:
             if block.account_sid != caller.sid:  # unsold, or another customer's
                 raise _forbidden(f"number block '{sid}'")
             if account_sid is not None and account_sid != block.account_sid:
-                raise _conflict("AccountSid", f"Number block '{sid}' does not belong to"
-                                              f" account '{account_sid}'.")
+                raise _conflict(
+                    "AccountSid",
+                    f"Number block '{sid}' does not belong to account '{account_sid}'.",
+                )
             if property_sid is not None and property_sid != block.property_sid:
-                raise _conflict("PropertySid", f"Number block '{sid}' does not belong to"
-                                               f" property '{property_sid}'.")
+                raise _conflict(
+                    "PropertySid",
+                    f"Number block '{sid}' does not belong to property '{property_sid}'.",
+                )
             data = dict(block.data)
             if "RoutingMethod" in clean:  # routing is replaced as a whole
                 data.update({k: clean.get(k) for k in ROUTING_KEYS})
@@ -292,14 +320,19 @@ def create_app(store: Store, knobs: Knobs) -> Flask:
         stats.count(kind)
         caller = _authenticate(store)
         if faults.throttled():
-            raise ApiError(429, "TOO_MANY_REQUESTS", "Rate limit exceeded; retry later.",
-                           headers={"Retry-After": "1"})
+            raise ApiError(
+                429,
+                "TOO_MANY_REQUESTS",
+                "Rate limit exceeded; retry later.",
+                headers={"Retry-After": "1"},
+            )
         faults.delay()
         if faults.should_fail():
             raise ApiError(500, "INTERNAL_ERROR", "Internal server error (injected).")
         if request.method == "POST" and not caller.can_write:
-            raise ApiError(403, "PERMISSION_DENIED",
-                           "These credentials are not allowed to make changes.")
+            raise ApiError(
+                403, "PERMISSION_DENIED", "These credentials are not allowed to make changes."
+            )
         handlers: dict[str, Callable[[], Response]] = {
             "purchase": lambda: api.purchase(caller, scope, sid),
             "configure": lambda: api.configure(caller, sid),

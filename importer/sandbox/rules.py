@@ -33,15 +33,27 @@ PURCHASE_FIELDS: dict[str, tuple[str, Any]] = {
     **{
         name: ("bool", None)
         for name in (
-            "CallRecordingEnabled", "CallWhisperEnabled", "CallWrapUpEnabled",
-            "Active", "EnableRules", "PortInProgress", "Ported",
+            "CallRecordingEnabled",
+            "CallWhisperEnabled",
+            "CallWrapUpEnabled",
+            "Active",
+            "EnableRules",
+            "PortInProgress",
+            "Ported",
         )
     },
     **{
         name: ("str", None)
         for name in (
-            "CallWhisperPath", "Campaign", "Content", "Medium", "Source", "Description",
-            "GroupName", "ProgrammableVoiceUrl", "Diaplan",
+            "CallWhisperPath",
+            "Campaign",
+            "Content",
+            "Medium",
+            "Source",
+            "Description",
+            "GroupName",
+            "ProgrammableVoiceUrl",
+            "Diaplan",
         )
     },
     "GroupType": ("int", (0, 1)),
@@ -73,13 +85,15 @@ CONFIGURE_FIELDS: dict[str, tuple[str, Any]] = {
 
 SIDS = ("AccountSid", "PropertySid", "NumberBlockSid")
 
-_ALLOWED_PHONE_TYPES = frozenset({
-    PhoneNumberType.FIXED_LINE,
-    PhoneNumberType.MOBILE,
-    PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    PhoneNumberType.TOLL_FREE,
-    PhoneNumberType.SHARED_COST,
-})
+_ALLOWED_PHONE_TYPES = frozenset(
+    {
+        PhoneNumberType.FIXED_LINE,
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        PhoneNumberType.TOLL_FREE,
+        PhoneNumberType.SHARED_COST,
+    }
+)
 _E164_AU = re.compile(r"\+61\d{5,12}")
 # national writing: 0412345678, 0412 345 678, (02) 9876 5432, 1300 123 456, 13 12 34
 _NATIONAL_AU = re.compile(r"(?:\(0\d\) ?\d|[01])(?: ?\d){4,11}")
@@ -130,7 +144,11 @@ def normalise_phone(value: str) -> tuple[str, str] | None:
 
 
 def _check_value(
-    name: str, kind: str, arg: Any, value: Any, prefixes: tuple[str, ...] | None,
+    name: str,
+    kind: str,
+    arg: Any,
+    value: Any,
+    prefixes: tuple[str, ...] | None,
     issues: Issues,
 ) -> Any:
     """The cleaned value, or None after recording why it is unusable."""
@@ -165,7 +183,8 @@ def _check_value(
         parsed = normalise_phone(value)
         if parsed is None:
             issues.add(
-                name, INVALID_PHONE_NUMBER,
+                name,
+                INVALID_PHONE_NUMBER,
                 f"{name} '{value}' is not a valid Australian answering point"
                 " (landline, mobile, 13, 1300 or 1800 number in E.164 or national format).",
             )
@@ -173,7 +192,8 @@ def _check_value(
         e164, national = parsed
         if prefixes is not None and not national.startswith(prefixes):
             issues.add(
-                name, PREFIX_NOT_ALLOWED,
+                name,
+                PREFIX_NOT_ALLOWED,
                 f"{name} '{value}' is not allowed for this account"
                 f" (allowed prefixes: {', '.join(prefixes)}).",
             )
@@ -183,8 +203,10 @@ def _check_value(
 
 
 def _check_fields(
-    body: Mapping[str, Any], spec: Mapping[str, tuple[str, Any]],
-    prefixes: tuple[str, ...] | None, issues: Issues,
+    body: Mapping[str, Any],
+    spec: Mapping[str, tuple[str, Any]],
+    prefixes: tuple[str, ...] | None,
+    issues: Issues,
 ) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name, (kind, arg) in spec.items():
@@ -218,7 +240,8 @@ def validate_configure(
     issues = Issues()
     if not present(body, "AccountSid") and not present(body, "PropertySid"):
         issues.add(
-            "AccountSid", AT_LEAST_ONE_REQUIRED,
+            "AccountSid",
+            AT_LEAST_ONE_REQUIRED,
             "At least one of AccountSid or PropertySid must be provided.",
         )
     clean = _check_fields(body, CONFIGURE_FIELDS, prefixes, issues)
@@ -226,7 +249,8 @@ def validate_configure(
     if not present(body, "RoutingMethod"):
         if given:
             issues.add(
-                "RoutingMethod", REQUIRED,
+                "RoutingMethod",
+                REQUIRED,
                 f"RoutingMethod is required when {' and '.join(given)} is given.",
             )
     elif (method := clean.get("RoutingMethod")) is not None:
@@ -237,7 +261,8 @@ def validate_configure(
         for name in given:
             if name not in needs:
                 issues.add(
-                    name, NOT_APPLICABLE,
+                    name,
+                    NOT_APPLICABLE,
                     f"{name} must not be sent when RoutingMethod is {method}.",
                 )
     return clean, issues.items()

@@ -147,7 +147,10 @@ class SandboxServer:
     """The sandbox API on a local port, in a daemon thread or in the foreground."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None,
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db_path: str | None = None,
         knobs: Knobs | None = None,
     ) -> None:
         self.host = host
@@ -163,6 +166,8 @@ class SandboxServer:
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._conn_lock = threading.Lock()
         self._final_counts: dict[str, int] = {}
+        self._foreground = threading.Event()  # cleared while serve_forever() runs
+        self._foreground.set()
 
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._conn_lock:
@@ -177,8 +182,11 @@ class SandboxServer:
         store = Store(self.db_path)
         try:
             server = make_server(
-                self.host, self.port, create_app(store, self.knobs),
-                threaded=True, request_handler=_Handler,
+                self.host,
+                self.port,
+                create_app(store, self.knobs),
+                threaded=True,
+                request_handler=_Handler,
             )
         except SystemExit as exc:  # werkzeug reports a failed bind by exiting
             store.close()
@@ -197,19 +205,25 @@ class SandboxServer:
         """Serve in a daemon thread; returns self so ``SandboxServer().start()`` chains."""
         server = self._open()
         self._thread = threading.Thread(
-            target=socketserver.BaseServer.serve_forever, args=(server, 0.01),
-            name=f"sandbox-{self.port}", daemon=True,
+            target=socketserver.BaseServer.serve_forever,
+            args=(server, 0.01),
+            name=f"sandbox-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted; Ctrl-C propagates after cleanup."""
-        server = self._open()
+        self._foreground.clear()
         try:
-            socketserver.BaseServer.serve_forever(server, 0.2)
+            server = self._open()
+            try:
+                socketserver.BaseServer.serve_forever(server, 0.2)
+            finally:
+                self._close()
         finally:
-            self._close()
+            self._foreground.set()
 
     def stop(self) -> None:
         """Stop serving, cut open keep-alive connections, close the socket and the store."""
@@ -220,6 +234,10 @@ class SandboxServer:
             server.shutdown()
             self._thread.join()
             self._thread = None
+        elif not self._foreground.is_set():  # serve_forever() running in another thread
+            server.shutdown()
+            self._foreground.wait()
+            return
         self._close()
 
     def _close(self) -> None:
@@ -250,7 +268,9 @@ class SandboxServer:
         return self if self._server is not None else self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

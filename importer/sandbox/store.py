@@ -105,9 +105,13 @@ class Store:
 
     def account(self, sid: str) -> Account | None:
         with self.lock:
-            row = self._db().execute(
-                "SELECT sid, token, prefixes, can_write FROM accounts WHERE sid = ?", (sid,)
-            ).fetchone()
+            row = (
+                self._db()
+                .execute(
+                    "SELECT sid, token, prefixes, can_write FROM accounts WHERE sid = ?", (sid,)
+                )
+                .fetchone()
+            )
         if row is None:
             return None
         prefixes = tuple(json.loads(row[2])) if row[2] is not None else None
@@ -115,17 +119,23 @@ class Store:
 
     def property(self, sid: str) -> Property | None:
         with self.lock:
-            row = self._db().execute(
-                "SELECT sid, account_sid FROM properties WHERE sid = ?", (sid,)
-            ).fetchone()
+            row = (
+                self._db()
+                .execute("SELECT sid, account_sid FROM properties WHERE sid = ?", (sid,))
+                .fetchone()
+            )
         return Property(row[0], row[1]) if row else None
 
     def block(self, sid: str) -> Block | None:
         """Owned blocks come from the table; unsold inventory is implied by its Sid."""
         with self.lock:
-            row = self._db().execute(
-                "SELECT sid, account_sid, property_sid, data FROM blocks WHERE sid = ?", (sid,)
-            ).fetchone()
+            row = (
+                self._db()
+                .execute(
+                    "SELECT sid, account_sid, property_sid, data FROM blocks WHERE sid = ?", (sid,)
+                )
+                .fetchone()
+            )
         if row is not None:
             return Block(row[0], row[1], row[2], json.loads(row[3]))
         if is_inventory_sid(sid):
@@ -133,14 +143,19 @@ class Store:
         return None
 
     def owned_blocks(
-        self, *, account_sid: str | None = None, property_sid: str | None = None,
-        offset: int = 0, limit: int = 50,
+        self,
+        *,
+        account_sid: str | None = None,
+        property_sid: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
     ) -> tuple[list[Block], int]:
         """One page of owned blocks sorted by Sid, plus the total count."""
         if (account_sid is None) == (property_sid is None):
             raise ValueError("give exactly one of account_sid or property_sid")
         column, value = (
-            ("account_sid", account_sid) if account_sid is not None
+            ("account_sid", account_sid)
+            if account_sid is not None
             else ("property_sid", property_sid)
         )
         with self.lock:
