@@ -1,0 +1,218 @@
+"""Never lose a row, never buy twice: retries, look-ups, journal, resume, stopping, secrets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from importer.client import ApiClient, Credentials
+from importer.sandbox import SandboxServer
+from tests.util import CONFIGURE_HEADER, PURCHASE_HEADER, cli, sheet_rows, write_xlsx
+
+
+def purchases(path: Path, blocks: range, prop: str = "PRDEMO0001") -> Path:
+    return write_xlsx(path, {"Purchase": [
+        PURCHASE_HEADER, *[[prop, f"NB{b}", "0412345678", "C"] for b in blocks]]})
+
+
+def configures(path: Path, blocks: range, campaign: str = "C") -> Path:
+    return write_xlsx(path, {"Configure": [
+        CONFIGURE_HEADER, *[["ACDEMO0001", f"NB0{b}", "endpoint", "0298765432", None, None,
+                             "enabled", campaign] for b in blocks]]})
+
+
+def stats(server: SandboxServer) -> dict[str, int]:
+    return requests.get(f"{server.base_url}/_sandbox/stats", timeout=5).json()["Requests"]
+
+
+def test_throttling_is_retried_honouring_retry_after(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    api_env.knobs.throttle_rps = 4
+    code, summary, _ = cli(capsys, "run", configures(tmp_path / "c.xlsx", range(90000, 90008)),
+                           "--json")
+    assert code == 0 and summary["counts"]["OK"] == 8
+    assert stats(api_env)["configure"] > 8  # some were answered 429 and sent again
+
+
+def test_configure_retries_server_errors_then_fails_truthfully(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    api_env.knobs.fail_rate = 1.0
+    code, summary, _ = cli(capsys, "run", configures(tmp_path / "c.xlsx", range(90000, 90002)),
+                           "--json", "--retries", "2")
+    assert code == 1 and summary["counts"]["FAILED"] == 2
+    assert stats(api_env)["configure"] == 6  # 1 try + 2 retries each
+    rows = sheet_rows(Path(summary["results_path"]), "Configure")
+    assert rows[0]["HTTP Status"] == 500 and "after retries" in rows[0]["Message"]
+
+
+def test_configure_rows_sent_again_when_failed_never_when_done(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    source = configures(tmp_path / "c.xlsx", range(90000, 90004))
+    api_env.knobs.fail_rate = 1.0
+    cli(capsys, "run", source, "--json", "--retries", "0")
+    api_env.knobs.fail_rate = 0.0
+    code, summary, _ = cli(capsys, "run", source, "--json")
+    assert code == 0 and summary["counts"]["OK"] == 4
+    code, summary, _ = cli(capsys, "run", source, "--json")
+    assert summary["counts"]["SKIPPED"] == 4
+    # An edited row is a new row: sent; --force sends everything again.
+    edited = configures(tmp_path / "c.xlsx", range(90000, 90004), campaign="C")
+    from openpyxl import load_workbook
+    book = load_workbook(edited)
+    book["Configure"]["H3"] = "Summer"
+    book.save(edited)
+    code, summary, _ = cli(capsys, "run", edited, "--json")
+    assert summary["counts"] == {**summary["counts"], "OK": 1, "SKIPPED": 3}
+    code, summary, _ = cli(capsys, "run", edited, "--json", "--force")
+    assert summary["counts"]["OK"] == 4
+
+
+def test_dropped_purchase_is_confirmed_by_look_up_not_resent(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    api_env.knobs.drop_rate = 1.0
+    code, summary, _ = cli(capsys, "run", purchases(tmp_path / "p.xlsx", range(100000, 100004)),
+                           "--yes", "--json")
+    assert code == 0 and summary["counts"]["OK"] == 4
+    rows = sheet_rows(Path(summary["results_path"]), "Purchase")
+    assert all("confirmed by look-up" in r["Message"] for r in rows)
+    assert api_env.purchase_counts() == {f"NB{b}": 1 for b in range(100000, 100004)}
+    assert stats(api_env)["purchase"] == 4
+
+
+def test_purchase_500_is_looked_up_then_sent_again(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    # seed 3: the first purchase request fails, later ones pass (fail_rate decides per request)
+    api_env.knobs.fail_rate = 0.5
+    api_env.knobs.seed = 3
+    code, summary, _ = cli(capsys, "run", purchases(tmp_path / "p.xlsx", range(100000, 100010)),
+                           "--yes", "--json", "--retries", "8")
+    assert set(api_env.purchase_counts().values()) == {1}
+    rows = sheet_rows(Path(summary["results_path"]), "Purchase")
+    ok = [r for r in rows if r["Status"] == "OK"]
+    assert len(ok) + summary["counts"]["FAILED"] + summary["counts"]["UNKNOWN"] == 10
+    assert len(api_env.purchase_counts()) == len(ok)
+    assert stats(api_env)["purchase"] > 10  # some were resent after a look-up said "not owned"
+
+
+def test_purchase_whose_fate_cannot_be_known_is_unknown(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    api_env.knobs.fail_rate = 1.0  # the purchase and the look-up both fail
+    code, summary, _ = cli(capsys, "run", purchases(tmp_path / "p.xlsx", range(100000, 100006)),
+                           "--yes", "--json", "--retries", "0", "--max-consecutive-failures", "3")
+    assert code == 3 and "3 rows in a row failed" in summary["aborted"]
+    rows = sheet_rows(Path(summary["results_path"]), "Purchase")
+    assert [r["Status"] for r in rows] == ["UNKNOWN"] * 3 + ["SKIPPED"] * 3
+    assert "check the portal" in rows[0]["Message"]
+    assert stats(api_env)["purchase"] == 3  # never blindly resent
+
+
+def test_listing_reads_every_page(sandbox: SandboxServer) -> None:
+    client = ApiClient(Credentials(sandbox.base_url, sandbox.account_sid, sandbox.auth_token))
+    import importer.client as client_module
+    pages = list(client.owned_pages("PropertySid", "PRDEMO0001"))
+    assert sum(len(sids) for _, sids in pages) == 100
+    original = client_module.LIST_PAGE_SIZE
+    client_module.LIST_PAGE_SIZE = 7
+    try:
+        pages = list(client.owned_pages("PropertySid", "PRDEMO0001"))
+    finally:
+        client_module.LIST_PAGE_SIZE = original
+    assert len(pages) == 15 and sum(len(s) for _, s in pages) == 100
+
+
+def test_rate_cap(tmp_path: Path, api_env: SandboxServer,
+                  capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    code, summary, _ = cli(capsys, "run", configures(tmp_path / "c.xlsx", range(90000, 90006)),
+                           "--json", "--rate", "10")
+    assert code == 0 and time.monotonic() - started >= 0.5
+
+
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "importer", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _env(server: SandboxServer) -> dict[str, str]:
+    return {**os.environ, "IMPORTER_BASE_URL": server.base_url,
+            "IMPORTER_ACCOUNT_SID": server.account_sid,
+            "IMPORTER_AUTH_TOKEN": server.auth_token,
+            "IMPORTER_CONFIG": "/nonexistent/importer-test-config.toml"}
+
+
+def _wait_for_journal(journal: Path, rows: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(journal) as db:
+                if db.execute("SELECT count(*) FROM rows").fetchone()[0] >= rows:
+                    return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the importer never got that far")
+
+
+def test_sigterm_finishes_the_row_writes_results_exits_130(
+        tmp_path: Path, sandbox: SandboxServer) -> None:
+    sandbox.knobs.latency_ms = 150
+    source = configures(tmp_path / "c.xlsx", range(90000, 90040))
+    proc = _start(["run", str(source), "--json"], _env(sandbox))
+    _wait_for_journal(tmp_path / "c.journal.sqlite", 3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    rows = sheet_rows(tmp_path / "c.results.xlsx", "Configure")
+    statuses = [r["Status"] for r in rows]
+    assert statuses.count("OK") >= 3 and statuses[-1] == "SKIPPED"
+    assert set(statuses) == {"OK", "SKIPPED"}
+    assert "interrupted" in rows[-1]["Message"]
+    sandbox.knobs.latency_ms = 0
+    again = _start(["run", str(source), "--json"], _env(sandbox))
+    again.communicate(timeout=60)
+    assert again.returncode == 0
+
+
+def test_purchase_in_flight_when_killed_is_confirmed_on_resume(
+        tmp_path: Path, sandbox: SandboxServer) -> None:
+    sandbox.knobs.latency_ms = 1500  # the server is still working when the importer dies
+    source = purchases(tmp_path / "p.xlsx", range(100000, 100003))
+    proc = _start(["run", str(source), "--yes"], _env(sandbox))
+    _wait_for_journal(tmp_path / "p.journal.sqlite", 1)
+    proc.kill()
+    proc.wait(timeout=10)
+    time.sleep(1.8)  # the purchase in flight completes on the server
+    sandbox.knobs.latency_ms = 0
+    again = _start(["run", str(source), "--yes", "--json"], _env(sandbox))
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    rows = sheet_rows(tmp_path / "p.results.xlsx", "Purchase")
+    assert rows[0]["Status"] == "OK" and "earlier run" in rows[0]["Message"]
+    assert sandbox.purchase_counts() == {f"NB{b}": 1 for b in range(100000, 100003)}
+
+
+def test_the_token_appears_in_no_output(tmp_path: Path, api_env: SandboxServer,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    api_env.knobs.drop_rate = 0.3
+    source = write_xlsx(tmp_path / "r.xlsx", {
+        "Purchase": [PURCHASE_HEADER, *[["PRDEMO0001", f"NB{b}", "0412345678", "C"]
+                                        for b in range(100000, 100005)]],
+        "Configure": [CONFIGURE_HEADER, ["ACDEMO0001", "NB100000", "flow", "0298765432", "F1",
+                                         None, None, None]]})
+    _, summary, err = cli(capsys, "run", source, "--yes", "--json")
+    token = api_env.auth_token
+    texts = [str(summary), err]
+    with zipfile.ZipFile(summary["results_path"]) as z:
+        texts += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
+    texts += [p.read_bytes().decode("latin-1") for p in tmp_path.glob("r.journal.sqlite*")]
+    assert all(token not in t for t in texts)
+    assert token not in repr(Credentials(api_env.base_url, api_env.account_sid, token))
