@@ -1,3 +1,3 @@
-"""Number Block Importer: spreadsheet rows -> Fone Dynamics number-block API calls -> results workbook."""
+"""Number Block Importer: spreadsheet rows -> Fone Dynamics API calls -> results workbook."""
 
 __version__ = "0.1.0"

@@ -107,7 +107,8 @@ def _sid(name: str, what: str, extra: str = "", **kw: object) -> Field:
 
 _ONE_OF = " Give this or the other of AccountSid / PropertySid (at least one)."
 _TAGS = (
-    Field("Source", Kind.TEXT, "Source tag for tracking and analytics (e.g. google).", example="google"),
+    Field("Source", Kind.TEXT, "Source tag for tracking and analytics (e.g. google).",
+          example="google"),
     Field("Medium", Kind.TEXT, "Medium tag for tracking and analytics (e.g. cpc).", example="cpc"),
     Field("Campaign", Kind.TEXT, "Campaign tag for tracking and analytics.", example="Spring Sale"),
     Field("Content", Kind.TEXT, "Content tag for tracking and analytics.", example="banner-a"),
@@ -130,7 +131,7 @@ PURCHASE = Operation(
     fields=(
         _sid("AccountSid", "Account", _ONE_OF, aliases=("Account",), example="ACDEMO0001"),
         _sid("PropertySid", "Property", _ONE_OF, aliases=("Property",), example="PRDEMO0001"),
-        _sid("NumberBlockSid", "Number Block to purchase.", required=True,
+        _sid("NumberBlockSid", "Number Block to purchase", required=True,
              aliases=_BLOCK_ALIASES, example="NB100000"),
         Field("AnswerPoint", Kind.PHONE, "Where calls are answered: an Australian landline, "
               "mobile, 1300, 1800 or 13 number, in any usual writing.", required=True,
@@ -167,11 +168,12 @@ CONFIGURE = Operation(
     fields=(
         _sid("AccountSid", "Account", _ONE_OF, aliases=("Account",), example="ACDEMO0001"),
         _sid("PropertySid", "Property", _ONE_OF, aliases=("Property",), example="PRDEMO0001"),
-        _sid("NumberBlockSid", "Number Block to configure.", required=True,
+        _sid("NumberBlockSid", "Number Block to configure", required=True,
              aliases=_BLOCK_ALIASES, example="NB090000"),
         Field("RoutingMethod", Kind.ENUM, "Where calls go: endpoint (a phone number), flow (a call "
               "flow) or application. Needs the columns listed in the routing table.",
-              choices=("endpoint", "flow", "application"), aliases=("Routing",), example="endpoint"),
+              choices=("endpoint", "flow", "application"), aliases=("Routing",),
+              example="endpoint"),
         Field("EndpointNumber", Kind.PHONE, "The Australian number calls are sent to. Needed for "
               "the endpoint and flow routing methods.", aliases=("Endpoint",),
               example="02 9876 5432"),

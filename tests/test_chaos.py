@@ -47,7 +47,7 @@ def test_chaos_rollout_converges_without_double_purchase(tmp_path: Path) -> None
             finally:
                 proc.kill()
                 proc.communicate(timeout=30)
-        for attempt in range(6):
+        for _ in range(6):
             done = subprocess.run([sys.executable, "-m", "importer", "run", str(source), "--yes",
                                    "--json"], env=env, capture_output=True, text=True,
                                   timeout=240, check=False)
@@ -55,7 +55,7 @@ def test_chaos_rollout_converges_without_double_purchase(tmp_path: Path) -> None
                 break
             assert done.returncode == 1, done.stderr
         else:
-            pytest.fail(f"no clean run after {attempt + 1} re-runs (seed {SEED})")
+            pytest.fail(f"no clean run after 6 re-runs (seed {SEED})")
 
         summary = json.loads(done.stdout)
         assert summary["rows"] == 2 * ROWS
