@@ -217,11 +217,12 @@ class _Submitter:
         self.progress, self.should_stop, self.dry_run = progress, should_stop, dry_run
         self.failures_in_a_row = 0
         self.bought: dict[str, tuple[Outcome, str]] = {}  # block -> this run's purchase, where
+        self.owned = Owned(client)
 
     def run(self, tasks: list[Task]) -> None:
         entries = self.journal.entries([t.fp for t in tasks])
         self._note_invalid_purchases()
-        owned = Owned(self.client)
+        owned = self.owned
         pending = [t for t in tasks if t.op.name == "purchase" and not self._done(entries, t)]
         if reply := owned.prefetch({t.target for t in pending}):
             self._abort(reply)
@@ -250,6 +251,8 @@ class _Submitter:
     def _settle(self, task: Task, outcome: Outcome) -> None:
         self.outcomes[task.sheet][task.position] = outcome
         if task.op.name == "purchase":
+            if outcome.status is Status.OK:
+                self.owned.add(task.target, task.block)
             name = self.prepared.checked[task.sheet].sheet.name
             self.bought[task.block] = (outcome, f"sheet {name!r} row {task.row}")
 
@@ -264,7 +267,8 @@ class _Submitter:
         if task.op.name == "purchase":
             mine = owned.get(task.target)
             if mine is not None and task.block in mine:
-                if entry is not None and entry.state == "sending":
+                if entry is not None and (entry.state == "sending"
+                                          or entry.status == Status.UNKNOWN):
                     return Outcome(Status.OK, "Bought: an earlier run's request went through "
                                    "(confirmed by look-up).", submitted_at=entry.sent_at)
                 return Outcome(Status.SKIPPED, f"Already owned by {task.target[1]}; not bought "

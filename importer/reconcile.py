@@ -47,15 +47,19 @@ class Owned:
         """The blocks listed for target; None when it was not (or could not be) listed."""
         return self.sets.get(target)
 
+    def add(self, target: Target, block: str) -> None:
+        """Record a block bought in this run (so a second row for it is not sent)."""
+        known = self.sets.get(target)
+        if known is not None:
+            known.add(block)
+
     def lookup(self, target: Target, block: str) -> bool | None:
         """A fresh look: is `block` owned by `target` now? None when the list cannot be read."""
         for reply, sids in self.client.owned_pages(*target):
             if not reply.ok:
                 return None
             if block in sids:
-                known = self.sets.get(target)
-                if known is not None:
-                    known.add(block)
+                self.add(target, block)
                 return True
         return False
 
