@@ -162,13 +162,14 @@ def _wait_for_journal(journal: Path, rows: int, timeout: float = 30.0) -> None:
     raise AssertionError("the importer never got that far")
 
 
-def test_sigterm_finishes_the_row_writes_results_exits_130(
-        tmp_path: Path, sandbox: SandboxServer) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_finishes_the_row_writes_results_exits_130(
+        tmp_path: Path, sandbox: SandboxServer, signum: int) -> None:
     sandbox.knobs.latency_ms = 150
     source = configures(tmp_path / "c.xlsx", range(90000, 90040))
     proc = _start(["run", str(source), "--json"], _env(sandbox))
     _wait_for_journal(tmp_path / "c.journal.sqlite", 3)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     rows = sheet_rows(tmp_path / "c.results.xlsx", "Configure")
