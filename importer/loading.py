@@ -1,9 +1,12 @@
 """Files -> text DataFrames: every cell as the sheet holds it, Excel row numbers kept.
 
-Spreadsheets are read with pandas' calamine engine as text; CSV files have their encoding and
-delimiter detected. The header is the row (among the first few) naming the most known columns,
-so title rows above it are fine. Which operation a sheet is for comes from `--operation`, the
-sheet's name, or its columns.
+Spreadsheets are read with pandas' calamine engine as text (formula cells give their cached
+value); CSV files have their encoding (UTF-8 with or without BOM, UTF-16, cp1252) and delimiter
+(comma, semicolon, tab, pipe; Excel's `sep=` line) detected. The header is the row (among the
+first few) naming the most known columns, so title rows above it are fine; a sheet whose best
+row names fewer than two (an instructions or summary sheet) has no header. Hidden sheets are
+read only when named. Which operation a sheet is for comes from `--operation`, the sheet's
+name, or its columns.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from importer.operations import (
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
 HEADER_SEARCH_ROWS = 30
+# Every operation needs NumberBlockSid and AccountSid/PropertySid, so a real header names at
+# least two known columns; one known word in a title or instructions row is not a header.
+MIN_HEADER_FIELDS = 2
 DELIMITERS = (",", ";", "\t", "|")
 _ZIP, _CFB = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _READ = {"dtype": str, "keep_default_na": False, "na_values": [""], "header": None}
@@ -79,22 +85,33 @@ def load(path: Path, operation: str | None = None, sheets: tuple[str, ...] = ())
         raise InputError(f"{path}: file not found")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a spreadsheet")
-    frames = _read(path, sheets)
+    frames, hidden = _read(path, sheets)
     forced = OPERATIONS[operation] if operation else None
+    only = bool(sheets) or (len(frames) == 1 and not hidden)
     loaded = [s for name, raw in frames.items()
-              if (s := _sheet(path, name, raw, forced, required=bool(sheets) or len(frames) == 1))]
+              if (s := _sheet(path, name, raw, forced, required=only))]
     if not loaded:
-        raise InputError(f"{path}: no sheet has a header row naming known columns "
-                         f"(e.g. NumberBlockSid, AccountSid, AnswerPoint, RoutingMethod)")
+        if not frames:
+            raise InputError(f"{path}: every sheet is hidden ({', '.join(map(repr, hidden))}); "
+                             "name the one to read with --sheet")
+        what = ("every sheet is empty" if all(_trim(raw).empty for raw in frames.values())
+                else "no sheet has a header row naming known columns (e.g. NumberBlockSid, "
+                "AccountSid, AnswerPoint, RoutingMethod)")
+        more = (f"; hidden sheets ({', '.join(map(repr, hidden))}) are read only when named "
+                "with --sheet" if hidden else "")
+        raise InputError(f"{path}: {what}{more}")
     if not any(len(s.data) for s in loaded):
         names = ", ".join(repr(s.name) for s in loaded)
-        raise InputError(f"{path}: sheet {names} has a header but no data rows")
+        what = "sheet {} has a header" if len(loaded) == 1 else "sheets {} have headers"
+        raise InputError(f"{path}: {what.format(names)} but no data rows")
     # Purchases run first so configure rows can rely on blocks bought in the same run.
     return sorted(loaded, key=lambda s: s.operation.name != "purchase")
 
 
-def _read(path: Path, wanted: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    head = path.read_bytes()[:65536] if path.stat().st_size else b""
+def _read(path: Path, wanted: tuple[str, ...]) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The raw sheets to look at, and the names of hidden sheets left out."""
+    with path.open("rb") as f:
+        head = f.read(65536)
     if not head:
         raise InputError(f"{path}: the file is empty")
     suffix = path.suffix.lower()
@@ -104,20 +121,22 @@ def _read(path: Path, wanted: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     if suffix in SPREADSHEET_SUFFIXES or head.startswith((_ZIP, _CFB)):
         return _read_workbook(path, wanted)
     if suffix in TEXT_SUFFIXES or suffix == "":
-        if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            if not _looks_utf16(head):
-                raise InputError(f"{path}: not a spreadsheet or CSV file (binary content)")
-        return {_csv_sheet_name(path): _read_csv(path)}
+        utf16_bom = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        if b"\x00" in head and not utf16_bom and not _looks_utf16(head):
+            raise InputError(f"{path}: not a spreadsheet or CSV file (binary content)")
+        return {_csv_sheet_name(path): _read_csv(path)}, []
     raise InputError(f"{path}: not a spreadsheet ({suffix or 'no extension'}); use .csv, .xlsx, "
                      ".xls or .ods")
 
 
-def _read_workbook(path: Path, wanted: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+def _read_workbook(path: Path, wanted: tuple[str, ...]) -> tuple[dict[str, pd.DataFrame],
+                                                                 list[str]]:
     try:
         meta = CalamineWorkbook.from_path(str(path)).sheets_metadata
     except Exception as exc:  # calamine raises its own error types for damaged files
         raise InputError(f"{path}: cannot be read as a spreadsheet ({exc})") from exc
     names = [m.name for m in meta]
+    hidden: list[str] = []
     if wanted:
         missing = [w for w in wanted if w not in names]
         if missing:
@@ -126,45 +145,87 @@ def _read_workbook(path: Path, wanted: tuple[str, ...]) -> dict[str, pd.DataFram
         names = list(wanted)
     else:
         names = [m.name for m in meta if m.visible == SheetVisibleEnum.Visible]
+        hidden = [m.name for m in meta if m.visible != SheetVisibleEnum.Visible]
+    if not names:
+        return {}, hidden
     try:
         frames = pd.read_excel(path, sheet_name=names, engine="calamine", **_READ)
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as a spreadsheet ({exc})") from exc
-    return frames
+    return frames, hidden
 
 
 def _looks_utf16(head: bytes) -> bool:
     return head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (BOM or not), UTF-16 (BOM or not), else Windows' cp1252 as Excel's plain CSV."""
+# A UTF-8 encoded accented letter or symbol (é is C3 A9, € is E2 82 AC): in a cp1252 file
+# these pairs are mojibake like "Ã©" and practically never occur.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
+
+
+def _not_utf8(path: Path, data: bytes, offset: int, exc: UnicodeDecodeError, why: str
+              ) -> InputError:
+    at = exc.start + offset
+    line = data[:at].count(b"\n") + 1
+    return InputError(f"{path}: {why} but line {line} is not UTF-8 (byte 0x{data[at]:02X}); "
+                      "save it again as CSV UTF-8")
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 (BOM or not), else Windows' cp1252 as Excel's plain CSV.
+
+    A file that is UTF-8 in part (a BOM, or UTF-8 encoded letters) and something else in
+    another part is an error: any guess would silently change some values.
+    """
     if data.startswith(codecs.BOM_UTF8):
-        return data[3:].decode("utf-8", errors="replace")
+        try:
+            return data[3:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, data, 3, exc, "starts with a UTF-8 marker") from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
     if b"\x00" in data[:4096] and _looks_utf16(data[:4096]):
         return data.decode("utf-16-le" if data[1:2] == b"\x00" else "utf-16-be")
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        if _UTF8_SEQUENCE.search(data):
+            raise _not_utf8(path, data, 0, exc, "has UTF-8 text") from exc
         try:
             return data.decode("cp1252")
         except UnicodeDecodeError:
             return data.decode("latin-1")
 
 
+_SEP_LINE = re.compile(r"\A\"?sep=(.)\"?[,;\t|]*\r?\n", re.IGNORECASE)
+
+
 def _delimiter(text: str) -> str:
-    """The candidate that splits the first lines most (quoted text rarely outweighs it)."""
-    lines = [line for line in text.splitlines()[:20] if line.strip()]
-    counts = {d: sum(line.count(d) for line in lines) for d in DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    """The candidate that splits the most lines into the same number (>1) of fields.
+
+    Parsed quote-aware, so a delimiter inside quoted text does not count, and judged by
+    consistency, so the bare commas in a European semicolon file's text do not win.
+    """
+    sample = "\n".join(line for line in text.splitlines()[:50] if line.strip())
+    best, best_score = ",", (0, 0)
+    for d in DELIMITERS:
+        counts: dict[int, int] = {}
+        for row in csv.reader(io.StringIO(sample), delimiter=d):
+            if len(row) > 1:
+                counts[len(row)] = counts.get(len(row), 0) + 1
+        score = max(((n, w) for w, n in counts.items()), default=(0, 0))
+        if score > best_score:
+            best, best_score = d, score
+    return best
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    text = _decode(path.read_bytes())
-    sep = _delimiter(text)
+    text = _decode(path, path.read_bytes())
+    if hint := _SEP_LINE.match(text):  # Excel's "sep=;" first line: not shown, not a row
+        sep, text = hint.group(1), text[hint.end():]
+    else:
+        sep = _delimiter(text)
     try:
         return pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=False, **_READ)
     except (pd.errors.ParserError, ValueError):
@@ -239,13 +300,21 @@ def _sheet(path: Path, name: str, raw: pd.DataFrame, forced: Operation | None,
     return Sheet(name, op, raw, header_row, data, columns, ignored, results)
 
 
+def _blank(cells: pd.Series) -> bool:
+    present = cells.dropna()
+    return bool(present.astype("str").str.strip().eq("").all())
+
+
 def _trim(raw: pd.DataFrame) -> pd.DataFrame:
-    """Drop trailing empty rows and columns; keep inner ones so positions match the sheet."""
+    """Drop trailing empty rows and columns (blank or spaces only: spreadsheets keep formatted
+    or cleared cells in the used range); keep inner ones so positions match the sheet."""
     filled = raw.notna()
-    if not filled.to_numpy().any():
+    rows = filled.any(axis=1).to_numpy().nonzero()[0]
+    last_row = next((int(r) for r in reversed(rows) if not _blank(raw.iloc[r])), None)
+    if last_row is None:
         return raw.iloc[0:0, 0:0]
-    last_row = int(filled.any(axis=1).to_numpy().nonzero()[0][-1])
-    last_col = int(filled.any(axis=0).to_numpy().nonzero()[0][-1])
+    cols = filled.iloc[: last_row + 1].any(axis=0).to_numpy().nonzero()[0]
+    last_col = next(int(c) for c in reversed(cols) if not _blank(raw.iloc[: last_row + 1, c]))
     raw = raw.iloc[: last_row + 1, : last_col + 1].reset_index(drop=True)
     raw.columns = range(raw.shape[1])
     return raw
@@ -259,6 +328,8 @@ def _find_header(raw: pd.DataFrame, forced: Operation | None) -> tuple[int | Non
                    if isinstance(cell, str) and (k := header_key(cell)) in index}
         if len(set(matched.values())) > best:
             best, best_row, best_matched = len(set(matched.values())), pos, matched
+    if best < MIN_HEADER_FIELDS:
+        return None, {}
     return best_row, best_matched
 
 
@@ -271,5 +342,5 @@ def _operation_for(where: str, sheet_name: str, fields: set[str]) -> Operation:
     if len(hits) == 1:
         return OPERATIONS[hits[0]]
     why = ("it has columns of both" if hits else "its columns fit both")
-    raise InputError(f"{where}: cannot tell whether this sheet is for purchase or configure ({why}); "
-                     "name the sheet Purchase or Configure, or pass --operation")
+    raise InputError(f"{where}: cannot tell whether this sheet is for purchase or configure "
+                     f"({why}); name the sheet Purchase or Configure, or pass --operation")

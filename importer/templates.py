@@ -1,19 +1,24 @@
-"""Templates: blank workbooks generated from the operation specs that stop mistakes early.
+"""Templates: workbooks generated from the operation specs that stop mistakes before they are made.
 
-Id and phone columns are formatted as Text (Excel keeps leading zeros), enumerated and yes/no
-columns get drop-downs, every column shows its help text when selected, and an Instructions
-sheet explains the rules, the routing table included.
+Id and phone columns are formatted as Text (Excel keeps leading zeros and never shows them in
+scientific notation), enumerated and yes/no columns get drop-downs, whole-number columns refuse
+anything else, every column shows its help text when selected, and an Instructions sheet
+explains the rules, the routing table included. The same writer, given rows, makes the samples:
+a sample is a filled-in template. Output is byte-reproducible so the committed templates can be
+checked against the generator.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from importer.errors import ImporterError, UsageError
-from importer.operations import CONFIGURE, OPERATIONS, PURCHASE, Field, Kind, Operation
+from importer.operations import CONFIGURE, PURCHASE, SHORT_BOUNDS, Field, Kind, Operation
 
 TEMPLATES: dict[str, tuple[Operation, ...]] = {
     "purchase": (PURCHASE,),
@@ -24,105 +29,162 @@ TEXT_KINDS = (Kind.SID, Kind.PHONE, Kind.TEXT)
 LAST_ROW = 1_048_575
 FIXED_DATE = datetime(2026, 1, 1)  # reproducible files: the committed templates must not drift
 
+Row = Mapping[str, object]  # header -> value (str, int, float or bool); missing = empty cell
+Line = tuple[bool, tuple[str, ...]]  # an Instructions line: (bold?, cells)
 
-def header_text(op: Operation, f: Field) -> str:
+
+def header_text(f: Field) -> str:
     """Required columns carry a `*` (ignored when the sheet is read back)."""
     return f"{f.name} *" if f.required else f.name
 
 
-def write_template(name: str, path: Path) -> None:
+def write_template(name: str, path: Path, rows: Mapping[str, Sequence[Row]] | None = None,
+                   title: str | None = None) -> None:
+    """Write template `name`; with `rows` (per operation name) it comes back filled in.
+
+    Row keys that are not columns of the operation become extra columns on the right, as
+    users add them (the importer ignores them, with a warning).
+    """
     if name not in TEMPLATES:
         raise UsageError(f"no template {name!r}; choose one of {', '.join(TEMPLATES)}")
     try:
         book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False,
-                                               "strings_to_formulas": False})
-        book.set_properties({"title": f"Number Block Importer: {name} template",
+                                               "strings_to_formulas": False,
+                                               "strings_to_urls": False})
+        book.set_properties({"title": title or f"Number Block Importer: {name} template",
                              "created": FIXED_DATE})
-        styles = {
-            "required": book.add_format({"bold": True, "bg_color": "#F8CBAD", "border": 1}),
-            "optional": book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
-            "text": book.add_format({"num_format": "@"}),
-            "bold": book.add_format({"bold": True}),
-            "wrap": book.add_format({"text_wrap": True, "valign": "top"}),
-            "title": book.add_format({"bold": True, "font_size": 14}),
-        }
+        styles = _styles(book)
         for op in TEMPLATES[name]:
-            _operation_sheet(book, styles, op)
-        _instructions(book, styles, TEMPLATES[name])
+            _operation_sheet(book, styles, op, (rows or {}).get(op.name, ()))
+        _instructions(book, styles, name, TEMPLATES[name])
         book.close()
     except (OSError, xlsxwriter.exceptions.XlsxWriterException) as exc:
         raise ImporterError(f"{path}: cannot write the template ({exc})") from exc
 
 
-def _operation_sheet(book: xlsxwriter.Workbook, styles: dict, op: Operation) -> None:
+def _styles(book: xlsxwriter.Workbook) -> dict[str, object]:
+    return {
+        "required": book.add_format({"bold": True, "bg_color": "#F8CBAD", "border": 1}),
+        "optional": book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1}),
+        "extra": book.add_format({"bold": True, "bg_color": "#EDEDED", "border": 1}),
+        "text": book.add_format({"num_format": "@"}),
+        "bold": book.add_format({"bold": True}),
+        "title": book.add_format({"bold": True, "font_size": 14}),
+    }
+
+
+def _validation(op: Operation, f: Field) -> dict[str, object]:
+    """The data validation of a column: a drop-down, a whole-number range, or just the help."""
+    rule: dict[str, object] = {"validate": "any"}
+    if f.allowed:
+        rule = {"validate": "list", "source": list(f.allowed),
+                "error_message": f"Choose one of: {', '.join(f.allowed)}"[:255]}
+    elif f.kind is Kind.SHORT:
+        low, high = f.bounds or SHORT_BOUNDS
+        rule = {"validate": "integer", "criteria": "between", "minimum": low, "maximum": high,
+                "error_message": f"A whole number from {low} to {high}."}
+    if rule["validate"] != "any":
+        rule["error_title"] = "Value not allowed"
+    return {**rule, "input_title": f.name[:32], "input_message": help_text(op, f)[:255]}
+
+
+def _operation_sheet(book: xlsxwriter.Workbook, styles: dict, op: Operation,
+                     rows: Sequence[Row]) -> None:
     ws = book.add_worksheet(op.title)
+    names = [f.name for f in op.fields]
+    extra = list(dict.fromkeys(k for row in rows for k in row if k not in names))
     for c, f in enumerate(op.fields):
-        header = header_text(op, f)
+        header = header_text(f)
         ws.write_string(0, c, header, styles["required" if f.required else "optional"])
-        ws.set_column(c, c, max(14, min(len(header) + 4, 30)),
-                      styles["text"] if f.kind in TEXT_KINDS else None)
-        prompt = {"validate": "any"}
-        if f.allowed:
-            prompt = {"validate": "list", "source": list(f.allowed),
-                      "error_title": "Value not allowed",
-                      "error_message": f"Choose one of: {', '.join(f.allowed)}"}
-        ws.data_validation(1, c, LAST_ROW, c, {
-            **prompt,
-            "input_title": f.name[:32],
-            "input_message": _help(op, f)[:255],
-        })
+        width = max(14, min(len(header) + 4, 30))
+        ws.set_column(c, c, width, styles["text"] if f.kind in TEXT_KINDS else None)
+        ws.data_validation(1, c, LAST_ROW, c, _validation(op, f))
+    for c, name in enumerate(extra, len(names)):
+        ws.write_string(0, c, name, styles["extra"])
+        ws.set_column(c, c, max(14, min(len(name) + 4, 30)))
+    columns = {name: c for c, name in enumerate([*names, *extra])}
+    for r, row in enumerate(rows, 1):
+        for key, value in row.items():
+            _write(ws, r, columns[key], value)
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, 0, len(op.fields) - 1)
+    ws.autofilter(0, 0, 0, len(columns) - 1)
 
 
-def _help(op: Operation, f: Field) -> str:
-    need = "Required. " if f.required else ("One of AccountSid / PropertySid is required. "
-                                            if f.name in op.one_of else "")
+def _write(ws: Worksheet, r: int, c: int, value: object) -> None:
+    """Cells as a user's spreadsheet holds them: text, numbers and booleans kept apart."""
+    if isinstance(value, bool):
+        ws.write_boolean(r, c, value)
+    elif isinstance(value, int | float):
+        ws.write_number(r, c, value)
+    elif value is not None:
+        ws.write_string(r, c, str(value))
+
+
+def help_text(op: Operation, f: Field) -> str:
+    """The input message of a column: required or not, what it is, an example."""
+    need = "Required. " if f.required else ("" if f.name in op.one_of else "Optional. ")
     example = f" Example: {f.example}" if f.example else ""
     return f"{need}{f.help}{example}"
 
 
-def instructions(ops: tuple[Operation, ...]) -> list[tuple[str, ...]]:
-    """The Instructions sheet (and the README's column reference) as rows of text."""
-    rows: list[tuple[str, ...]] = [
-        ("How to use this template",),
-        ("1. Fill in one row per number block. Columns marked * are required; leave a cell "
-         "empty to not send it.",),
-        ("2. Run `importer validate FILE` and fix what the results workbook marks in red.",),
-        ("3. Run `importer run FILE`. Open FILE.results.xlsx: every row has a Status. Fix "
-         "failed rows there and run it again: rows already done are skipped.",),
-        ("Phone numbers: any usual writing of an Australian landline (02/03/07/08), mobile (04), "
-         "1300, 1800 or 13 number: 0412 345 678, +61 412 345 678 and 412345678 all work.",),
-        ("Yes/no columns: TRUE/FALSE, yes/no, y/n or 1/0.",),
-        ("",),
+def instructions(ops: tuple[Operation, ...]) -> list[Line]:
+    """The Instructions sheet (and the README's column reference) as lines of cells."""
+    def text(*cells: str) -> Line:
+        return False, cells
+
+    def bold(*cells: str) -> Line:
+        return True, cells
+
+    lines: list[Line] = [
+        bold("How to use this template"),
+        text("1. Fill in one row per number block. Columns marked * are required; every row "
+             "also needs AccountSid or PropertySid (at least one). Leave a cell empty to not "
+             "send it."),
+        text("2. Run `importer validate FILE` and fix what the results workbook marks in red."),
+        text("3. Run `importer run FILE`. Open FILE.results.xlsx: every row has a Status. Fix "
+             "failed rows there and run it again: rows already done are skipped, nothing is "
+             "bought twice."),
+        text(""),
+        bold("Rules"),
+        text("Each NumberBlockSid may appear only once in a sheet; later repeats are refused."),
+        text("Ids (AccountSid, PropertySid, NumberBlockSid): letters, digits, _ and - only."),
+        text("Phone numbers: an Australian landline (02/03/07/08), mobile (04), 1300, 1800 or "
+             "13 number in any usual writing: 0412 345 678, +61 412 345 678, (02) 9876 5432."),
+        text("Id and phone columns are formatted as Text so Excel keeps leading zeros. Paste "
+             "with Paste Special > Values to keep that; a number in scientific notation "
+             "(4.12E+08) has lost digits and is refused."),
+        text("Yes/no columns: choose TRUE or FALSE from the drop-down (files made elsewhere may "
+             "also use yes/no, y/n or 1/0). Choice columns: pick from the drop-down."),
     ]
+    if len(ops) > 1:
+        first, then = ops[0].title, ops[1].title
+        lines.append(text(f"The {first} sheet runs first, so {then} rows may use blocks bought "
+                          f"there; a {then} row whose purchase did not go through is skipped."))
     for op in ops:
-        rows += [(f"{op.title} sheet: {op.summary}",), ("Column", "Kind", "Required",
-                                                          "Allowed values", "What it is")]
+        lines += [text(""), bold(f"{op.title} sheet: {op.summary}"),
+                  bold("Column", "Kind", "Required", "Allowed values", "What it is")]
         for f in op.fields:
             required = "yes" if f.required else ("one of" if f.name in op.one_of else "")
-            rows.append((f.name, f.kind.value, required, ", ".join(f.allowed), f.help))
+            lines.append(text(f.name, f.kind.value, required, ", ".join(f.allowed), f.help))
         if op.routing:
-            rows += [("",), ("Routing table (RoutingMethod decides which columns are needed)",),
-                     ("RoutingMethod", "Needs", "Not used (ignored, with a warning)")]
+            lines += [text(""),
+                      bold("Routing table (RoutingMethod decides which columns are needed)"),
+                      bold("RoutingMethod", "Needs", "Not used (ignored, with a warning)")]
             for method, needs in op.routing.items():
                 unused = [n for n in op.routing_fields if n not in needs]
-                rows.append((method, ", ".join(needs), ", ".join(unused)))
-            rows.append((f"{', '.join(op.routing_fields)} without a RoutingMethod is an error.",))
-        rows.append(("",))
-    return rows
+                lines.append(text(method, ", ".join(needs), ", ".join(unused)))
+            lines.append(text(f"{', '.join(op.routing_fields)} filled in without a "
+                              "RoutingMethod is an error."))
+    return lines
 
 
-def _instructions(book: xlsxwriter.Workbook, styles: dict, ops: tuple[Operation, ...]) -> None:
+def _instructions(book: xlsxwriter.Workbook, styles: dict, name: str,
+                  ops: tuple[Operation, ...]) -> None:
     ws = book.add_worksheet("Instructions")
-    for r, row in enumerate(instructions(ops)):
-        for c, text in enumerate(row):
-            bold = len(row) == 1 and r == 0 or row[0] in ("Column", "RoutingMethod")
-            ws.write_string(r, c, text, styles["title"] if r == 0 else
-                            styles["bold"] if bold else None)
+    ws.write_string(0, 0, f"Number Block Importer: {name} template", styles["title"])
+    for r, (heading, cells) in enumerate(instructions(ops), 2):
+        for c, cell in enumerate(cells):
+            ws.write_string(r, c, cell, styles["bold"] if heading else None)
     ws.set_column(0, 0, 26)
     ws.set_column(1, 3, 22)
     ws.set_column(4, 4, 90)
-
-
-__all__ = ["OPERATIONS", "TEMPLATES", "instructions", "write_template"]
