@@ -17,6 +17,7 @@ import pandas as pd
 
 from importer import __version__
 from importer.client import ApiClient, Reply
+from importer.errors import UsageError
 from importer.journal import Entry, Journal, fingerprint
 from importer.loading import load
 from importer.operations import Operation
@@ -75,8 +76,9 @@ def output_paths(path: Path, out: Path | None, journal: Path | None) -> tuple[Pa
         candidates = (path.with_name(f"{base}.results{s}.xlsx") for s in ["", *
                       (f"-{n}" for n in range(2, 1000))])
         results = next(c for c in candidates if c.resolve() != path.resolve())
+    if not results.parent.is_dir():
+        raise UsageError(f"{results}: the folder {results.parent} does not exist")
     if results.resolve() == path.resolve():
-        from importer.errors import UsageError
         raise UsageError(f"{results}: the results workbook would overwrite the input; "
                          "choose another --out")
     return results, journal or results.with_name(f"{base}.journal.sqlite")

@@ -16,8 +16,8 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from importer.operations import Field, Kind
 
-SCIENTIFIC = r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+"
-TRAILING_ZERO = r"[+-]?\d+\.0+"
+SCIENTIFIC = r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+"  # European Excel writes 4,12E+08
+TRAILING_ZERO = r"[+-]?\d+[.,]0+"
 SID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 PHONE_CHARS = r"[\d\s()+.\-]{3,30}"
 INTEGER = r"[+-]?\d{1,6}"

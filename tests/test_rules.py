@@ -49,6 +49,8 @@ def test_valid_answer_points(tmp_path: Path, value: str) -> None:
     ("1300 FLOWERS", "invalid_phone"),  # vanity letters are not read as digits
     ("4.12E+08", "excel_scientific"),
     ("412345678.0", "excel_damaged"),
+    ("4,12E+08", "excel_scientific"),  # as European Excel writes them
+    ("412345678,0", "excel_damaged"),
 ])
 def test_invalid_answer_points(tmp_path: Path, value: str, code: str) -> None:
     assert issues(tmp_path, PURCHASE, [purchase_row(value)], "purchase") == {

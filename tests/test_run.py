@@ -242,6 +242,14 @@ def test_plain_http_off_loopback_is_refused(tmp_path: Path, capsys: pytest.Captu
     assert code == 2 and "plain http" in err and "secret-token-xyz" not in err
 
 
+def test_out_into_a_missing_folder_is_a_usage_error(tmp_path: Path, api_env: SandboxServer,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    source = rollout(tmp_path / "rollout.xlsx")
+    code, out, err = cli(capsys, "run", source, "--yes", "--out", tmp_path / "nope" / "r.xlsx")
+    assert code == 2 and "does not exist" in err
+    assert api_env.purchase_counts() == {}
+
+
 def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(capsys, "--help")[0] == 0
     code, out, _ = cli(capsys, "--version")
