@@ -114,6 +114,10 @@ _TAGS = (
     Field("Content", Kind.TEXT, "Content tag for tracking and analytics.", example="banner-a"),
 )
 _BLOCK_ALIASES = ("NumberBlock", "NumberBlockId", "BlockSid", "Block")
+_TARGETS = (
+    _sid("AccountSid", "Account", _ONE_OF, aliases=("Account",), example="ACDEMO0001"),
+    _sid("PropertySid", "Property", _ONE_OF, aliases=("Property",), example="PRDEMO0001"),
+)
 
 
 def _bool(name: str, help_text: str) -> Field:
@@ -129,8 +133,7 @@ PURCHASE = Operation(
     title="Purchase",
     summary="Buy a number block for a property or account (costs money; never sent twice).",
     fields=(
-        _sid("AccountSid", "Account", _ONE_OF, aliases=("Account",), example="ACDEMO0001"),
-        _sid("PropertySid", "Property", _ONE_OF, aliases=("Property",), example="PRDEMO0001"),
+        *_TARGETS,
         _sid("NumberBlockSid", "Number Block to purchase", required=True,
              aliases=_BLOCK_ALIASES, example="NB100000"),
         Field("AnswerPoint", Kind.PHONE, "Where calls are answered: an Australian landline, "
@@ -166,8 +169,7 @@ CONFIGURE = Operation(
     title="Configure",
     summary="Set where calls to an owned number block go, and its tracking tags.",
     fields=(
-        _sid("AccountSid", "Account", _ONE_OF, aliases=("Account",), example="ACDEMO0001"),
-        _sid("PropertySid", "Property", _ONE_OF, aliases=("Property",), example="PRDEMO0001"),
+        *_TARGETS,
         _sid("NumberBlockSid", "Number Block to configure", required=True,
              aliases=_BLOCK_ALIASES, example="NB090000"),
         Field("RoutingMethod", Kind.ENUM, "Where calls go: endpoint (a phone number), flow (a call "

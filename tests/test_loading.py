@@ -10,11 +10,11 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from importer.errors import InputError
 from importer.loading import load
+from tests.util import write_xlsx
 
 HEADER = ["AccountSid", "NumberBlockSid", "AnswerPoint", "Campaign"]
 ROWS = [["ACDEMO0001", "NB100000", "0412 345 678", "Café €5 – Noël"],
@@ -138,27 +138,13 @@ def test_header_only_and_empty_files(tmp_path: Path) -> None:
         load(_write(tmp_path, "blank.csv", b"\r\n,,\r\n"))
 
 
-def _book(path: Path, sheets: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()
-          ) -> Path:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        ws = book.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-        if name in hidden:
-            ws.sheet_state = "hidden"
-    book.save(path)
-    return path
-
-
 def test_workbook_numbers_and_booleans_come_back_as_the_cell_shows(tmp_path: Path) -> None:
     """Number cells lose no digits (412345678, not 412345678.0); booleans read as True/False."""
     rows = [["AccountSid", "NumberBlockSid", "AnswerPoint", "Active", "GroupType"],
             ["ACDEMO0001", "NB100000", 412345678, True, 1],
             ["ACDEMO0001", "NB100001", 412345678.0, False, 0.0],
             ["ACDEMO0001", "NB100002", 61412345678, "TRUE", "1"]]
-    path = _book(tmp_path / "b.xlsx", {"Purchase": rows})
+    path = write_xlsx(tmp_path / "b.xlsx", {"Purchase": rows})
     (sheet,) = load(path)
     got = sheet.data[["AnswerPoint", "Active", "GroupType"]].values.tolist()
     assert got == [["412345678", "True", "1"], ["412345678", "False", "0"],
@@ -168,14 +154,14 @@ def test_workbook_numbers_and_booleans_come_back_as_the_cell_shows(tmp_path: Pat
 def test_hidden_sheets_are_read_only_when_named(tmp_path: Path) -> None:
     good = [HEADER, ROWS[0]]
     old = [["NumberBlockSid", "AnswerPoint", "AccountSid"], ["NB100099", "0412345678", "ACDEMO1"]]
-    path = _book(tmp_path / "b.xlsx", {"Purchase": good, "Old": old}, hidden=("Old",))
+    path = write_xlsx(tmp_path / "b.xlsx", {"Purchase": good, "Old": old}, hidden=("Old",))
     assert [s.name for s in load(path)] == ["Purchase"]
     (sheet,) = load(path, sheets=("Old",))
     assert sheet.name == "Old" and sheet.data["NumberBlockSid"].tolist() == ["NB100099"]
 
 
 def test_only_hidden_sheets_usable_says_so(tmp_path: Path) -> None:
-    path = _book(tmp_path / "b.xlsx", {"Notes": [["just notes"]], "Old": [HEADER, ROWS[0]]},
+    path = write_xlsx(tmp_path / "b.xlsx", {"Notes": [["just notes"]], "Old": [HEADER, ROWS[0]]},
                  hidden=("Old",))
     with pytest.raises(InputError, match=r"hidden sheets \('Old'\) are read only when named "
                                          r"with --sheet"):
@@ -186,7 +172,7 @@ def test_instructions_sheets_are_not_mistaken_for_data(tmp_path: Path) -> None:
     """One known column name per row (a column reference) is not a header row."""
     instructions = [["How to use"], ["Column", "What it is"], ["AccountSid", "the account"],
                     ["NumberBlockSid", "the block"], ["RoutingMethod", "endpoint, flow"]]
-    path = _book(tmp_path / "b.xlsx", {"Purchase": [HEADER, ROWS[0]],
+    path = write_xlsx(tmp_path / "b.xlsx", {"Purchase": [HEADER, ROWS[0]],
                                        "Instructions": instructions})
     assert [s.name for s in load(path)] == ["Purchase"]
     assert [s.name for s in load(path, operation="purchase")] == ["Purchase"]
@@ -194,13 +180,13 @@ def test_instructions_sheets_are_not_mistaken_for_data(tmp_path: Path) -> None:
 
 def test_empty_sheets(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="the sheet is empty"):
-        load(_book(tmp_path / "one.xlsx", {"Purchase": []}))
+        load(write_xlsx(tmp_path / "one.xlsx", {"Purchase": []}))
     with pytest.raises(InputError, match="every sheet is empty"):
-        load(_book(tmp_path / "two.xlsx", {"Purchase": [], "Configure": []}))
+        load(write_xlsx(tmp_path / "two.xlsx", {"Purchase": [], "Configure": []}))
     with pytest.raises(InputError, match="sheet 'Purchase' has a header but no data rows"):
-        load(_book(tmp_path / "hdr.xlsx", {"Purchase": [HEADER]}))
+        load(write_xlsx(tmp_path / "hdr.xlsx", {"Purchase": [HEADER]}))
     # A header-only sheet beside one with data is fine: nothing to do there.
-    two = load(_book(tmp_path / "ok.xlsx", {"Purchase": [HEADER, ROWS[0]],
+    two = load(write_xlsx(tmp_path / "ok.xlsx", {"Purchase": [HEADER, ROWS[0]],
                                             "Configure": [["NumberBlockSid", "AccountSid",
                                                            "RoutingMethod"]]}))
     assert [(s.name, len(s.data)) for s in two] == [("Purchase", 1), ("Configure", 0)]

@@ -11,7 +11,8 @@ import pytest
 from importer.cli import main
 
 
-def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+def write_xlsx(path: Path, sheets: dict[str, list[list[object]]],
+               hidden: tuple[str, ...] = ()) -> Path:
     """A workbook as openpyxl writes it: one sheet per entry, rows as given."""
     book = openpyxl.Workbook()
     book.remove(book.active)
@@ -19,6 +20,8 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
         ws = book.create_sheet(name)
         for row in rows:
             ws.append(row)
+        if name in hidden:
+            ws.sheet_state = "hidden"
     book.save(path)
     return path
 
