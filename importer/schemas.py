@@ -17,9 +17,9 @@ from pandera.errors import SchemaErrors
 from importer.loading import Sheet
 from importer.operations import Operation
 from importer.report import Issue, Severity
-from importer.rules import Rule, rules_for
+from importer.rules import Rule, on_distinct, rules_for
 
-Message = Callable[[pd.Series, str], str]  # (the row's cells, the column) -> text
+Message = Callable[[Callable[[str], str], str], str]  # (a row's cell by column, column) -> text
 
 WARNING_CODES = frozenset({"not_used"})
 
@@ -54,7 +54,7 @@ def build_schema(op: Operation, allowed_prefixes: tuple[str, ...] = ()) -> tuple
             checks.append(pa.Check(_first_of_each, name="duplicate"))
         for rule in rules_for(f, allowed_prefixes):
             rules[(f.name, rule.code)] = rule
-            checks.append(pa.Check(rule.test, name=rule.code))
+            checks.append(pa.Check(on_distinct(rule.test), name=rule.code, ignore_na=False))
         columns[f.name] = pa.Column(nullable=True, checks=checks, coerce=False)
 
     frame_checks, messages = _frame_checks(op)
@@ -73,7 +73,7 @@ def _frame_checks(op: Operation) -> tuple[list[pa.Check], dict[str, Message]]:
 
     group = list(op.one_of)
     add("at_least_one", group[0], lambda d: d[group].notna().any(axis=1),
-        lambda row, col: f"Give {' or '.join(group)}: at least one of them is needed.")
+        lambda cell, col: f"Give {' or '.join(group)}: at least one of them is needed.")
 
     rm = op.routing_field
     if rm:
@@ -86,15 +86,15 @@ def _frame_checks(op: Operation) -> tuple[list[pa.Check], dict[str, Message]]:
 
             add("conditional_required", name,
                 lambda d, name=name, needs=needs: ~(method(d).isin(needs) & d[name].isna()),
-                lambda row, col: f"RoutingMethod '{row[rm].lower()}' needs {col}; fill it in "
+                lambda cell, col: f"RoutingMethod '{cell(rm).lower()}' needs {col}; fill it in "
                                  f"(see the routing table).")
             add("routing_without_method", name,
                 lambda d, name=name: ~(d[rm].isna() & d[name].notna()),
-                lambda row, col: f"{col} is filled in but RoutingMethod is empty; choose "
+                lambda cell, col: f"{col} is filled in but RoutingMethod is empty; choose "
                                  f"{', '.join(op.routing)}.")
             add("not_used", name,
                 lambda d, name=name, unused=unused: ~(method(d).isin(unused) & d[name].notna()),
-                lambda row, col: f"RoutingMethod '{row[rm].lower()}' does not use {col}; "
+                lambda cell, col: f"RoutingMethod '{cell(rm).lower()}' does not use {col}; "
                                  f"it will not be sent.")
     return checks, messages
 
@@ -117,9 +117,9 @@ def check(sheet: Sheet, allowed_prefixes: tuple[str, ...] = ()) -> Checked:
     cell_failures = cell_failures.sort_values("check_number").drop_duplicates(
         ["index", "column"], keep="first")
     first_row = _first_rows(data[op.unique]) if len(cell_failures) else {}
-    for row, column, code in zip(cell_failures["index"], cell_failures["column"],
-                                 cell_failures["check"], strict=True):
-        value = data.at[row, column]
+    for row, column, code, value in zip(cell_failures["index"], cell_failures["column"],
+                                        cell_failures["check"], cell_failures["failure_case"],
+                                        strict=True):
         text = None if pd.isna(value) else str(value)
         if code == "required":
             message = f"{column} is empty; every row needs one."
@@ -134,21 +134,21 @@ def check(sheet: Sheet, allowed_prefixes: tuple[str, ...] = ()) -> Checked:
     frame_failures = frame_failures.drop_duplicates(["index", "check"])
     for row, name in zip(frame_failures["index"], frame_failures["check"], strict=True):
         code, column = name.split(":", 1)
-        values = data.loc[row]
-        value = values[column]
+        value = data.at[row, column]
         issues.append(Issue(
             sheet.name, int(row), column, None if pd.isna(value) else str(value), code,
-            messages[name](values, column),
+            messages[name](lambda c, row=row: data.at[row, c], column),
             Severity.WARNING if code in WARNING_CODES else Severity.ERROR))
 
-    issues.sort(key=lambda i: (i.row or 0, list(data.columns).index(i.column)
-                               if i.column in data.columns else -1))
+    order = {name: i for i, name in enumerate(data.columns)}
+    issues.sort(key=lambda i: (i.row or 0, order.get(i.column, -1)))
     invalid = frozenset(i.row for i in issues if i.row is not None
                         and i.severity is Severity.ERROR)
     return Checked(sheet, issues, invalid)
 
 
 def _first_rows(values: pd.Series) -> dict[str, int]:
-    present = values.dropna()
-    return dict(zip(present.drop_duplicates(keep="first"),
-                    present.index[~present.duplicated(keep="first")], strict=True))
+    """Value -> the Excel row it first appears in, for the values that appear again."""
+    repeated = values[values.duplicated(keep=False) & values.notna()]
+    firsts = repeated[~repeated.duplicated(keep="first")]
+    return dict(zip(firsts, firsts.index, strict=True))

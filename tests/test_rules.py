@@ -173,3 +173,22 @@ def test_not_used_fields_are_not_sent() -> None:
     assert body == {"AccountSid": "A", "RoutingMethod": "endpoint",
                     "EndpointNumber": "+61298765432"}
     assert OP.path_for({"NumberBlockSid": "NB1"}) == "/v2/numberblocks/NB1"
+
+
+def test_phone_key_never_changes_the_answer() -> None:
+    """Caching by one spelling per number must give what phonenumbers gives for each spelling."""
+    from importer.rules import _parse_key
+
+    nationals = ["0412345678", "0298765432", "0398765432", "0712345678", "0812345678",
+                 "0441234567", "1300123456", "1800123456", "131234", "0412345", "0190012345"]
+    spellings = set()
+    for n in nationals:
+        d = n.lstrip("0")
+        spellings |= {n, d, "61" + d, "+61" + d, f"+61 {d}", f"({n[:2]}) {n[2:]}", "+610" + d,
+                      "0011 61 " + d, f"{n[:4]} {n[4:7]} {n[7:]}", n + "9", "6" + n, "+" + n}
+    valid = 0
+    for text in spellings:
+        direct = _parse_key.__wrapped__(text)  # phonenumbers on the spelling itself, uncached
+        assert parse_phone(text) == direct, text
+        valid += direct is not None
+    assert 30 < valid < len(spellings)  # both answers occur
