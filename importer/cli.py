@@ -174,7 +174,7 @@ def run_cmd(file: Path, out: Path | None, operation: str | None, sheets: tuple[s
             client = ApiClient(credentials, timeout=(min(5.0, timeout), timeout),
                                attempts=retries, rate=rate or config.get("rate"))
             try:
-                with _progress(as_json) as progress, _stop_on_signals() as stop:
+                with _progress() as progress, _stop_on_signals() as stop:
                     report = run(prepared, client, scope=scope, progress=progress,
                                  should_stop=stop, dry_run=dry_run)
             finally:
@@ -217,10 +217,11 @@ def _confirm(purchases: int, credentials: Credentials) -> bool:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[int, int, Outcome], None]]:
-    """A tqdm bar on stderr with OK / not-OK counts (postfix refreshed sparingly: it is costly)."""
-    bar = tqdm(total=0, unit="row", file=sys.stderr, mininterval=0.25,
-               disable=None if not quiet else True, dynamic_ncols=True)
+def _progress() -> Iterator[Callable[[int, int, Outcome], None]]:
+    """A tqdm bar on stderr (when it is a terminal) with OK / not-OK counts; the postfix is
+    refreshed sparingly: it is costly."""
+    bar = tqdm(total=0, unit="row", file=sys.stderr, mininterval=0.25, disable=None,
+               dynamic_ncols=True)
     counts: Counter[bool] = Counter()
 
     def update(done: int, total: int, outcome: Outcome) -> None:

@@ -101,14 +101,18 @@ def _report(prepared: Prepared, mode: str, base_url: str = "") -> RunReport:
         issues=[i for c in prepared.checked for i in c.issues])
 
 
-def _row_notes(checked: Checked) -> dict[int, tuple[list[str], list[str]]]:
-    """Per row: the error messages and the warning messages."""
-    notes: dict[int, tuple[list[str], list[str]]] = {}
+def _first_outcomes(checked: Checked) -> tuple[list[Outcome | None], dict[int, list[str]]]:
+    """INVALID (with every error message) for rows with errors, None for the rest; and the
+    warning messages per row."""
+    errors: dict[int, list[str]] = {}
+    warnings: dict[int, list[str]] = {}
     for issue in checked.issues:
         if issue.row is not None:
-            errors, warnings = notes.setdefault(issue.row, ([], []))
-            (errors if issue.severity is Severity.ERROR else warnings).append(issue.message)
-    return notes
+            notes = errors if issue.severity is Severity.ERROR else warnings
+            notes.setdefault(issue.row, []).append(issue.message)
+    outcomes = [Outcome(Status.INVALID, " ".join(errors[row])) if row in errors else None
+                for row in checked.sheet.data.index]
+    return outcomes, warnings
 
 
 def _with_notes(outcome: Outcome, warnings: list[str]) -> Outcome:
@@ -121,16 +125,11 @@ def validate(prepared: Prepared) -> RunReport:
     """`importer validate`: VALID or INVALID per row, written to the results workbook."""
     report = _report(prepared, "validate")
     for checked in prepared.checked:
-        notes = _row_notes(checked)
-        outcomes = []
-        for row in checked.sheet.data.index:
-            errors, warnings = notes.get(row, ([], []))
-            if row in checked.invalid:
-                outcomes.append(Outcome(Status.INVALID, " ".join(errors)))
-            else:
-                outcomes.append(_with_notes(Outcome(Status.VALID, "Valid."), warnings))
-        report.sheets.append(SheetResult(checked.sheet.name, checked.sheet.operation.name,
-                                         outcomes))
+        outcomes, warnings = _first_outcomes(checked)
+        rows = checked.sheet.data.index
+        report.sheets.append(SheetResult(checked.sheet.name, checked.sheet.operation.name, [
+            o or _with_notes(Outcome(Status.VALID, "Valid."), warnings.get(row, []))
+            for o, row in zip(outcomes, rows, strict=True)]))
     return _finish(report, prepared)
 
 
@@ -158,26 +157,22 @@ class Task:
 
 
 def _tasks(prepared: Prepared, outcomes: list[list[Outcome | None]], scope: str) -> list[Task]:
+    """The valid rows as requests; `outcomes` gets the INVALID ones."""
     tasks: list[Task] = []
     for s, checked in enumerate(prepared.checked):
         op, data = checked.sheet.operation, checked.sheet.data
-        notes = _row_notes(checked)
-        valid = data[~data.index.isin(list(checked.invalid))]
+        outcomes[s], warnings = _first_outcomes(checked)
+        positions = {row: i for i, row in enumerate(data.index)}
+        valid = data[[o is None for o in outcomes[s]]]
         values = pd.DataFrame({f.name: normalise(f, valid[f.name]) for f in op.fields},
                               index=valid.index)
-        positions = {row: i for i, row in enumerate(data.index)}
-        for row in data.index:
-            if row in checked.invalid:
-                outcomes[s][positions[row]] = Outcome(Status.INVALID, " ".join(notes[row][0]))
         for row, rec in zip(values.index, values.to_dict("records"), strict=True):
             present = {k: v for k, v in rec.items() if v is not None}
-            target_field = next(f for f, _ in op.paths if present.get(f)) if op.name == \
-                "purchase" else ("PropertySid" if present.get("PropertySid") else "AccountSid")
-            path = op.path_for(present)
-            body = op.body_for(present)
+            target = "PropertySid" if present.get("PropertySid") else "AccountSid"
+            path, body = op.path_for(present), op.body_for(present)
             tasks.append(Task(s, positions[row], int(row), op, present[op.unique],
-                              (target_field, present[target_field]), path, body,
-                              fingerprint(scope, op.name, path, body), notes.get(row, ([], []))[1]))
+                              (target, present[target]), path, body,
+                              fingerprint(scope, op.name, path, body), warnings.get(row, [])))
     return tasks
 
 
