@@ -229,8 +229,8 @@ def _progress() -> Iterator[Callable[[int, int, Outcome], None]]:
             bar.total = total
         counts[outcome.settled or outcome.status.value == "VALID"] += 1
         bar.update(1)
-        if done % 50 == 0 or done == total:
-            bar.set_postfix(ok=counts[True], not_ok=counts[False], refresh=False)
+        if done % 10 == 0 or done == total:
+            bar.set_postfix({"ok": counts[True], "not ok": counts[False]}, refresh=False)
 
     try:
         yield update
