@@ -263,17 +263,19 @@ class _Submitter:
                            "again (use --force to resend).", done=True)
         if task.op.name == "purchase":
             mine = owned.get(task.target)
+            # An earlier run was cut off mid-request, or could not tell: maybe it was bought.
+            doubtful = entry is not None and (entry.state == "sending"
+                                              or entry.status == Status.UNKNOWN)
             if mine is not None and task.block in mine:
-                if entry is not None and (entry.state == "sending"
-                                          or entry.status == Status.UNKNOWN):
+                if doubtful:
                     return Outcome(Status.OK, "Bought: an earlier run's request went through "
                                    "(confirmed by look-up).", submitted_at=entry.sent_at)
                 return Outcome(Status.SKIPPED, f"Already owned by {task.target[1]}; not bought "
                                "again.", done=True)
-            if entry is not None and entry.state == "sending" and mine is None:
-                return Outcome(Status.UNKNOWN, "An earlier run was cut off while buying this "
-                               "block and the owned-blocks list could not be read to check. "
-                               "Check it in the portal; a re-run checks again.")
+            if doubtful and mine is None:
+                return Outcome(Status.UNKNOWN, "An earlier run may have bought this block and "
+                               "the owned-blocks list could not be read to check, so it was not "
+                               "sent. Check it in the portal; a re-run checks again.")
         else:
             bought = self.bought.get(task.block)
             if bought and not (bought[0].settled or bought[0].status is Status.VALID):

@@ -115,6 +115,20 @@ def test_purchase_whose_fate_cannot_be_known_is_unknown(
     assert stats(api_env)["purchase"] == 3  # never blindly resent
 
 
+def test_an_unknown_purchase_is_never_resent_blindly_on_a_rerun(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    source = purchases(tmp_path / "p.xlsx", range(100000, 100002))
+    api_env.knobs.fail_rate = 1.0
+    cli(capsys, "run", source, "--yes", "--json", "--retries", "0")
+    sent = stats(api_env)["purchase"]
+    code, summary, _ = cli(capsys, "run", source, "--yes", "--json", "--retries", "0")
+    assert summary["counts"]["UNKNOWN"] == 2 and stats(api_env)["purchase"] == sent
+    api_env.knobs.fail_rate = 0.0  # the API is back: look up, then buy what is not owned
+    code, summary, _ = cli(capsys, "run", source, "--yes", "--json")
+    assert code == 0 and summary["counts"]["OK"] == 2
+    assert api_env.purchase_counts() == {"NB100000": 1, "NB100001": 1}
+
+
 def test_listing_reads_every_page(sandbox: SandboxServer) -> None:
     client = ApiClient(Credentials(sandbox.base_url, sandbox.account_sid, sandbox.auth_token))
     import importer.client as client_module
