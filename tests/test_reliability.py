@@ -231,3 +231,22 @@ def test_the_token_appears_in_no_output(tmp_path: Path, api_env: SandboxServer,
     texts += [p.read_bytes().decode("latin-1") for p in tmp_path.glob("r.journal.sqlite*")]
     assert all(token not in t for t in texts)
     assert token not in repr(Credentials(api_env.base_url, api_env.account_sid, token))
+
+
+def test_connection_refused_is_failed_not_unknown_and_stops_the_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("IMPORTER_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("IMPORTER_ACCOUNT_SID", "ACDEMO0001")
+    monkeypatch.setenv("IMPORTER_AUTH_TOKEN", "t")
+    source = purchases(tmp_path / "p.xlsx", range(100000, 100004))
+    code, summary, _ = cli(capsys, "run", source, "--yes", "--json", "--retries", "0",
+                           "--max-consecutive-failures", "2")
+    assert code == 3
+    rows = sheet_rows(Path(summary["results_path"]), "Purchase")
+    assert [r["Status"] for r in rows] == ["FAILED", "FAILED", "SKIPPED", "SKIPPED"]
+    assert rows[0]["Error Code"] == "CONNECTION_FAILED"
