@@ -233,3 +233,10 @@ def environment() -> str:
     versions = " ".join(f"{p} {_version(p)}" for p in PACKAGES)
     return (f"{date.today().isoformat()}, {os.cpu_count()} cores, {platform.machine()}, "
             f"Python {platform.python_version()}, {versions}")
+
+
+def ratio_line(what: str, ours: float, base_name: str, base: float, target: float) -> str:
+    """The one line each ratio benchmark ends with: figures, ratio, target, MISSED if missed."""
+    ratio = ours / base
+    return (f"{what}: ours {ours:.2f} s, {base_name} {base:.2f} s, ratio {ratio:.2f} "
+            f"(target <= {target}){'' if ratio <= target else '  MISSED'}")

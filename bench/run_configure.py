@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 import requests
-from common import alternate, configure_rows, environment, write_xlsx
+from common import alternate, configure_rows, environment, ratio_line, write_xlsx
 
 TARGET = 1.15
 
@@ -111,10 +111,8 @@ def main() -> int:
     per_row = (timings["ours"].median - timings["bare"].median) / len(bodies) * 1e3
     print(f"bare: {timings['bare']}")
     print(f"ours: {timings['ours']} ({per_row:+.3f} ms a row over bare)")
-    ratio = timings["ours"].median / timings["bare"].median
-    print(f"run {len(bodies)} configure: ours {timings['ours'].median:.2f} s, bare loop "
-          f"{timings['bare'].median:.2f} s, ratio {ratio:.2f} (target <= {TARGET})"
-          f"{'' if ratio <= TARGET else '  MISSED'}")
+    print(ratio_line(f"run {len(bodies)} configure", timings["ours"].median, "bare loop",
+                     timings["bare"].median, TARGET))
     return 0
 
 

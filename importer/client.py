@@ -137,7 +137,6 @@ class ApiClient:
         self.session.trust_env = False
         self._interval = 1.0 / rate if rate else 0.0
         self._next_at = 0.0
-        self.requests_sent = 0
 
     def close(self) -> None:
         self.session.close()
@@ -152,7 +151,6 @@ class ApiClient:
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[Reply, dict]:
         """One call through the retry policy; the parsed JSON body comes back for listings."""
         self._pace()
-        self.requests_sent += 1
         try:
             response = self.session.request(method, self.base_url + path, json=body,
                                             timeout=self.timeout, allow_redirects=False)

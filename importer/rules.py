@@ -6,9 +6,9 @@ Where a library call per value is unavoidable (phonenumbers) it runs once per di
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-import re
 from functools import lru_cache
 
 import numpy as np

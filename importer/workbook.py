@@ -41,7 +41,6 @@ class _Styles:
         self.result_header = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})
         self.error = book.add_format({"bg_color": ERROR_FILL})
         self.warning = book.add_format({"bg_color": WARNING_FILL})
-        self.wrap = book.add_format({"text_wrap": False})
         self.status = {s: book.add_format({"bg_color": bg, "font_color": fg, "bold": True})
                        for s, (bg, fg) in STATUS_COLOURS.items()}
         self.bold = book.add_format({"bold": True})
