@@ -17,7 +17,7 @@ import pandas as pd
 
 from importer import __version__
 from importer.client import ApiClient, Reply
-from importer.errors import UsageError
+from importer.errors import ImporterError, UsageError
 from importer.journal import Entry, Journal, fingerprint
 from importer.loading import load
 from importer.operations import Operation
@@ -134,9 +134,17 @@ def validate(prepared: Prepared) -> RunReport:
 
 
 def _finish(report: RunReport, prepared: Prepared) -> RunReport:
+    """Write the results workbook. If its file cannot be written (on Windows: it is open in
+    Excel) the results go beside it under a timestamped name rather than being lost."""
     report.finished_at = now()
     report.count()
-    write_results(prepared.results_path, report, prepared.checked)
+    path = prepared.results_path
+    try:
+        write_results(path, report, prepared.checked)
+    except ImporterError:
+        path = path.with_name(f"{path.stem}-{datetime.now():%Y%m%d-%H%M%S}{path.suffix}")
+        report.results_path = str(path)
+        write_results(path, report, prepared.checked)
     return report
 
 

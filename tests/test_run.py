@@ -250,6 +250,16 @@ def test_out_into_a_missing_folder_is_a_usage_error(tmp_path: Path, api_env: San
     assert api_env.purchase_counts() == {}
 
 
+def test_results_file_that_cannot_be_written_goes_beside_it(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    source = rollout(tmp_path / "rollout.xlsx")
+    (tmp_path / "rollout.results.xlsx").mkdir()  # as good as a file locked by Excel
+    code, summary, _ = cli(capsys, "run", source, "--yes", "--json")
+    results = Path(summary["results_path"])
+    assert results.parent == tmp_path and results.name.startswith("rollout.results-")
+    assert [r["Status"] for r in sheet_rows(results, "Purchase")][:2] == ["OK", "OK"]
+
+
 def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(capsys, "--help")[0] == 0
     code, out, _ = cli(capsys, "--version")
