@@ -265,3 +265,16 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "--version")
     assert code == 0 and "0.1.0" in out
     assert cli(capsys, "frobnicate")[0] == 2
+
+
+def test_a_real_password_protected_workbook(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Encrypted the way Excel does it (ECMA-376 agile encryption), not a hand-made header."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain = rollout(tmp_path / "plain.xlsx")
+    locked = tmp_path / "locked.xlsx"
+    with plain.open("rb") as src, locked.open("wb") as out:
+        OOXMLFile(src).encrypt("s3cret", out)
+    code, out, err = cli(capsys, "validate", locked)
+    assert code == 2 and "password-protected" in err and str(locked) in err
