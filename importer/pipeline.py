@@ -227,9 +227,9 @@ class _Submitter:
     def run(self, tasks: list[Task]) -> None:
         entries = self.journal.entries([t.fp for t in tasks])
         self._note_invalid_purchases()
-        owned = self.owned
-        pending = [t for t in tasks if t.op.name == "purchase" and not self._done(entries, t)]
-        if reply := owned.prefetch({t.target for t in pending}):
+        pending = [t for t in tasks
+                   if t.op.name == "purchase" and not self._applied(entries.get(t.fp))]
+        if reply := self.owned.prefetch({t.target for t in pending}):
             self._abort(reply)
         total = len(tasks)
         for done, task in enumerate(tasks, 1):
@@ -239,7 +239,7 @@ class _Submitter:
                 self.report.interrupted = True
                 outcome = Outcome(Status.SKIPPED, "Not sent: the run was interrupted.")
             else:
-                outcome = self._one(task, entries.get(task.fp), owned)
+                outcome = self._one(task, entries.get(task.fp))
             self._settle(task, _with_notes(outcome, task.warnings))
             if self.progress:
                 self.progress(done, total, outcome)
@@ -261,16 +261,16 @@ class _Submitter:
             name = self.prepared.checked[task.sheet].sheet.name
             self.bought[task.block] = (outcome, f"sheet {name!r} row {task.row}")
 
-    def _done(self, entries: dict[str, Entry], task: Task) -> bool:
-        entry = entries.get(task.fp)
+    def _applied(self, entry: Entry | None) -> bool:
+        """The journal says this very row went through earlier (and --force is not given)."""
         return bool(entry and entry.status == Status.OK and not self.options.force)
 
-    def _one(self, task: Task, entry: Entry | None, owned: Owned) -> Outcome:
-        if entry and entry.status == Status.OK and not self.options.force:
+    def _one(self, task: Task, entry: Entry | None) -> Outcome:
+        if self._applied(entry):
             return Outcome(Status.SKIPPED, f"Already applied on {entry.finished_at}; not sent "
                            "again (use --force to resend).", done=True)
         if task.op.name == "purchase":
-            mine = owned.get(task.target)
+            mine = self.owned.get(task.target)
             # An earlier run was cut off mid-request, or could not tell: maybe it was bought.
             doubtful = entry is not None and (entry.state == "sending"
                                               or entry.status == Status.UNKNOWN)
@@ -291,7 +291,7 @@ class _Submitter:
                                f"go through in this run ({bought[0].status}).")
         if self.dry_run:
             return Outcome(Status.VALID, "Would be sent.")
-        outcome = self._send(task, owned)
+        outcome = self._send(task)
         transient = outcome.status in (Status.FAILED, Status.UNKNOWN)
         self.failures_in_a_row = self.failures_in_a_row + 1 if transient else 0
         if self.failures_in_a_row >= self.options.max_consecutive_failures:
@@ -299,14 +299,14 @@ class _Submitter:
                                    "seems unavailable")
         return outcome
 
-    def _send(self, task: Task, owned: Owned) -> Outcome:
+    def _send(self, task: Task) -> Outcome:
         if task.op.idempotent:
             at = now()
             self.journal.sending(task.fp, task.op.name, task.block, task.path, at)
             reply = self.client.post(task.path, task.body)
             outcome = self._outcome(reply, at)
         else:
-            outcome = confirm_purchase(task, self.client, self.journal, owned,
+            outcome = confirm_purchase(task, self.client, self.journal, self.owned,
                                        self.options.purchase_attempts, self._outcome, now)
         self.journal.finished(task.fp, outcome, now())
         return outcome
