@@ -58,6 +58,8 @@ def test_chaos_rollout_converges_without_double_purchase(tmp_path: Path) -> None
             pytest.fail(f"no clean run after 6 re-runs (seed {SEED})")
 
         summary = json.loads(done.stdout)
+        sent = requests.get(f"{server.base_url}/_sandbox/stats", timeout=5).json()["Requests"]
+        assert sent["purchase"] > ROWS and sent["configure"] > ROWS  # the faults did happen
         assert summary["rows"] == 2 * ROWS
         counts = server.purchase_counts()
         assert counts == dict.fromkeys(blocks, 1), f"double or missing purchase (seed {SEED})"
