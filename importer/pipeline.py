@@ -234,7 +234,7 @@ class _Submitter:
         self._note_invalid_purchases()
         pending = [t for t in tasks
                    if t.op.name == "purchase" and not self._applied(entries.get(t.fp))]
-        if reply := self.owned.prefetch({t.target for t in pending}):
+        if reply := self.owned.prefetch({t.target for t in pending}, self.should_stop):
             self._abort(reply)
         total = len(tasks)
         for done, task in enumerate(tasks, 1):

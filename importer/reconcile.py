@@ -29,9 +29,12 @@ class Owned:
         self.client = client
         self.sets: dict[Target, set[str] | None] = {}
 
-    def prefetch(self, targets: set[Target]) -> Reply | None:
+    def prefetch(self, targets: set[Target],
+                 should_stop: Callable[[], bool] = lambda: False) -> Reply | None:
         """List every target once; returns the reply if the credentials were refused."""
         for target in sorted(targets):
+            if should_stop():  # Ctrl-C: nothing will be bought, so the rest need no listing
+                return None
             owned: set[str] | None = set()
             for reply, sids in self.client.owned_pages(*target):
                 if not reply.ok:
