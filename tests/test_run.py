@@ -278,3 +278,34 @@ def test_a_real_password_protected_workbook(tmp_path: Path,
         OOXMLFile(src).encrypt("s3cret", out)
     code, out, err = cli(capsys, "validate", locked)
     assert code == 2 and "password-protected" in err and str(locked) in err
+
+
+def test_config_file_gives_credentials_and_allowed_prefixes(
+        tmp_path: Path, sandbox: SandboxServer, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("IMPORTER_BASE_URL", "IMPORTER_ACCOUNT_SID", "IMPORTER_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "importer.toml"
+    config.write_text(f'base_url = "{sandbox.base_url}"\naccount_sid = "{sandbox.account_sid}"\n'
+                      f'auth_token = "{sandbox.auth_token}"\nallowed_prefixes = ["02", "03"]\n')
+    source = write_xlsx(tmp_path / "p.xlsx", {"Purchase": [
+        PURCHASE_HEADER, ["PRDEMO0001", "NB100400", "02 9876 5432", "A"],
+        ["PRDEMO0001", "NB100401", "0412 345 678", "A"]]})
+    code, summary, _ = cli(capsys, "run", source, "--yes", "--json", "--config", config)
+    assert summary["counts"]["OK"] == 1 and summary["counts"]["INVALID"] == 1
+    rows = sheet_rows(Path(summary["results_path"]), "Purchase")
+    assert "prefix" in rows[1]["Message"]
+    # The flag beats the file.
+    code, summary, _ = cli(capsys, "validate", source, "--json", "--config", config,
+                           "--allowed-prefixes", "04")
+    assert summary["counts"] == {**summary["counts"], "VALID": 1, "INVALID": 1}
+    rows = sheet_rows(Path(summary["results_path"]), "Purchase")
+    assert [r["Status"] for r in rows] == ["INVALID", "VALID"]
+    assert sandbox.auth_token not in str(summary)
+
+
+def test_missing_config_file_named_on_the_command_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = rollout(tmp_path / "rollout.xlsx")
+    code, out, err = cli(capsys, "validate", source, "--config", tmp_path / "nope.toml")
+    assert code == 2 and "config file not found" in err
