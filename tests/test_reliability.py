@@ -250,3 +250,23 @@ def test_connection_refused_is_failed_not_unknown_and_stops_the_run(
     rows = sheet_rows(Path(summary["results_path"]), "Purchase")
     assert [r["Status"] for r in rows] == ["FAILED", "FAILED", "SKIPPED", "SKIPPED"]
     assert rows[0]["Error Code"] == "CONNECTION_FAILED"
+
+
+@pytest.mark.parametrize(("answer", "code"), [("n", 1), ("y", 0)])
+def test_purchases_ask_at_a_terminal(tmp_path: Path, sandbox: SandboxServer, answer: str,
+                                     code: int) -> None:
+    """A real terminal on stdin: the question shows the count and the target; only yes buys."""
+    source = purchases(tmp_path / "p.xlsx", range(100000, 100003))
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "importer", "run", str(source)],
+                            env=_env(sandbox), stdin=slave, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    try:
+        os.write(master, f"{answer}\n".encode())
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    assert proc.returncode == code, err
+    assert f"BUY up to 3 number blocks on {sandbox.base_url} as ACDEMO0001" in err
+    assert len(sandbox.purchase_counts()) == (3 if answer == "y" else 0)
