@@ -309,3 +309,13 @@ def test_missing_config_file_named_on_the_command_line(
     source = rollout(tmp_path / "rollout.xlsx")
     code, out, err = cli(capsys, "validate", source, "--config", tmp_path / "nope.toml")
     assert code == 2 and "config file not found" in err
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    args = [sys.executable, "-m", "importer", "validate", str(tmp_path / "missing.csv")]
+    plain = subprocess.run(args, capture_output=True, text=True, check=False)
+    debug = subprocess.run([*args, "--debug"], capture_output=True, text=True, check=False)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "InputError" in debug.stderr
