@@ -19,16 +19,11 @@ def _table(op: Operation) -> list[str]:
     lines = [f"### {op.title}", "", f"{op.summary} Sent as {paths}.", "",
              "| Column | Kind | Required | Allowed values | Meaning |",
              "|---|---|---|---|---|"]
-    for f in op.fields:
-        required = "yes" if f.required else ("one of" if f.name in op.one_of else "")
-        allowed = ", ".join(f.allowed) or (f"{f.bounds[0]} to {f.bounds[1]}" if f.bounds else "")
-        lines.append(f"| {f.name} | {f.kind.value} | {required} | {allowed} | {f.help} |")
+    lines += [f"| {' | '.join(row)} |" for row in op.reference()]
     if op.routing:
         lines += ["", "Conditional routing:", "",
                   "| RoutingMethod | Needs | Not used (warning, not sent) |", "|---|---|---|"]
-        for method, needs in op.routing.items():
-            unused = [n for n in op.routing_fields if n not in needs]
-            lines.append(f"| {method} | {', '.join(needs)} | {', '.join(unused)} |")
+        lines += [f"| {' | '.join(row)} |" for row in op.routing_table()]
         lines += ["", f"{', '.join(op.routing_fields)} without a RoutingMethod is an error."]
     return [*lines, ""]
 

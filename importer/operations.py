@@ -51,6 +51,13 @@ class Field:
             return tuple(str(i) for i in range(self.bounds[0], self.bounds[1] + 1))
         return ()
 
+    @property
+    def allowed_text(self) -> str:
+        """The allowed values as documentation shows them (a range when they are too many)."""
+        if self.allowed:
+            return ", ".join(self.allowed)
+        return f"{self.bounds[0]} to {self.bounds[1]}" if self.bounds else ""
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -77,6 +84,23 @@ class Operation:
         used = {name for names in self.routing.values() for name in names}
         return tuple(f.name for f in self.fields if f.name in used)
 
+    def unused_by(self, method: object) -> tuple[str, ...]:
+        """Routing fields a method does not use: never sent, and a warning when filled in."""
+        needs = self.routing.get(str(method), ())
+        return tuple(name for name in self.routing_fields if name not in needs)
+
+    def reference(self) -> list[tuple[str, str, str, str, str]]:
+        """The column table of the README and the Instructions sheet:
+        (column, kind, required, allowed values, meaning)."""
+        return [(f.name, f.kind.value,
+                 "yes" if f.required else "one of" if f.name in self.one_of else "",
+                 f.allowed_text, f.help) for f in self.fields]
+
+    def routing_table(self) -> list[tuple[str, str, str]]:
+        """(routing method, the columns it needs, the columns it does not use)."""
+        return [(method, ", ".join(needs), ", ".join(self.unused_by(method)))
+                for method, needs in self.routing.items()]
+
     def path_for(self, values: Mapping[str, object]) -> str:
         """The request path for a row: the first template whose Sid the row has."""
         for sid_field, template in self.paths:
@@ -87,10 +111,7 @@ class Operation:
 
     def body_for(self, values: Mapping[str, object]) -> dict[str, object]:
         """The JSON body: every given field except path-only ones and unused routing fields."""
-        unused: set[str] = set()
-        if self.routing_field:
-            method = values.get(self.routing_field)
-            unused = set(self.routing_fields) - set(self.routing.get(str(method), ()))
+        unused = self.unused_by(values.get(self.routing_field)) if self.routing_field else ()
         return {
             f.name: values[f.name]
             for f in self.fields

@@ -77,13 +77,12 @@ def _frame_checks(op: Operation) -> tuple[list[pa.Check], dict[str, Message]]:
 
     rm = op.routing_field
     if rm:
+        def method(d: pd.DataFrame) -> pd.Series:
+            return d[rm].str.lower()
+
         for name in op.routing_fields:
-            needs = [m for m, names in op.routing.items() if name in names]
-            unused = [m for m in op.routing if m not in needs]
-
-            def method(d: pd.DataFrame) -> pd.Series:
-                return d[rm].str.lower()
-
+            unused = [m for m in op.routing if name in op.unused_by(m)]
+            needs = [m for m in op.routing if m not in unused]
             add("conditional_required", name,
                 lambda d, name=name, needs=needs: ~(method(d).isin(needs) & d[name].isna()),
                 lambda cell, col: f"RoutingMethod '{cell(rm).lower()}' needs {col}; fill it in "

@@ -163,16 +163,12 @@ def instructions(ops: tuple[Operation, ...]) -> list[Line]:
     for op in ops:
         lines += [text(""), bold(f"{op.title} sheet: {op.summary}"),
                   bold("Column", "Kind", "Required", "Allowed values", "What it is")]
-        for f in op.fields:
-            required = "yes" if f.required else ("one of" if f.name in op.one_of else "")
-            lines.append(text(f.name, f.kind.value, required, ", ".join(f.allowed), f.help))
+        lines += [text(*row) for row in op.reference()]
         if op.routing:
             lines += [text(""),
                       bold("Routing table (RoutingMethod decides which columns are needed)"),
                       bold("RoutingMethod", "Needs", "Not used (ignored, with a warning)")]
-            for method, needs in op.routing.items():
-                unused = [n for n in op.routing_fields if n not in needs]
-                lines.append(text(method, ", ".join(needs), ", ".join(unused)))
+            lines += [text(*row) for row in op.routing_table()]
             lines.append(text(f"{', '.join(op.routing_fields)} filled in without a "
                               "RoutingMethod is an error."))
     return lines
