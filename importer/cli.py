@@ -14,7 +14,7 @@ import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -253,8 +253,7 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
     try:
         previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread (e.g. embedded): no signal handling
-        with nullcontext():
-            yield lambda: False
+        yield lambda: False
         return
     try:
         yield lambda: bool(stopping)

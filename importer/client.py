@@ -26,6 +26,7 @@ from importer.operations import LIST_PATHS
 
 THROTTLED = frozenset({429, 503})
 SERVER_ERRORS = frozenset({500, 502, 504})
+TRANSIENT = THROTTLED | SERVER_ERRORS
 # 403 codes that are about the credentials themselves, not about the row: every row would fail.
 CREDENTIAL_CODES = frozenset({"PERMISSION_DENIED", "UNAUTHORIZED", "ACCOUNT_DISABLED",
                               "ACCOUNT_SUSPENDED", "INSUFFICIENT_PERMISSIONS"})
@@ -63,7 +64,7 @@ class Reply:
 
     @property
     def transient(self) -> bool:
-        return self.status is None or self.status in THROTTLED | SERVER_ERRORS
+        return self.status is None or self.status in TRANSIENT
 
 
 class _Retry(Retry):
@@ -85,7 +86,7 @@ def retry_policy(idempotent_post: bool, attempts: int = 5, backoff: float = 0.5)
     return _Retry(
         total=attempts, connect=attempts, read=attempts, status=attempts, other=0,
         allowed_methods=frozenset(methods),
-        status_forcelist=THROTTLED | SERVER_ERRORS,
+        status_forcelist=TRANSIENT,
         backoff_factor=backoff, backoff_max=10.0, backoff_jitter=backoff,
         respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=True,
     )

@@ -103,39 +103,26 @@ class Store:
 
     # --- reads -------------------------------------------------------------------------------
 
-    def account(self, sid: str) -> Account | None:
+    def _one(self, sql: str, *params: object) -> tuple | None:
+        """One row of a read, under the store's lock."""
         with self.lock:
-            row = (
-                self._db()
-                .execute(
-                    "SELECT sid, token, prefixes, can_write FROM accounts WHERE sid = ?", (sid,)
-                )
-                .fetchone()
-            )
+            return self._db().execute(sql, params).fetchone()
+
+    def account(self, sid: str) -> Account | None:
+        row = self._one("SELECT sid, token, prefixes, can_write FROM accounts WHERE sid = ?", sid)
         if row is None:
             return None
         prefixes = tuple(json.loads(row[2])) if row[2] is not None else None
         return Account(row[0], row[1], prefixes, bool(row[3]))
 
     def property(self, sid: str) -> Property | None:
-        with self.lock:
-            row = (
-                self._db()
-                .execute("SELECT sid, account_sid FROM properties WHERE sid = ?", (sid,))
-                .fetchone()
-            )
+        row = self._one("SELECT sid, account_sid FROM properties WHERE sid = ?", sid)
         return Property(row[0], row[1]) if row else None
 
     def block(self, sid: str) -> Block | None:
         """Owned blocks come from the table; unsold inventory is implied by its Sid."""
-        with self.lock:
-            row = (
-                self._db()
-                .execute(
-                    "SELECT sid, account_sid, property_sid, data FROM blocks WHERE sid = ?", (sid,)
-                )
-                .fetchone()
-            )
+        row = self._one("SELECT sid, account_sid, property_sid, data FROM blocks WHERE sid = ?",
+                        sid)
         if row is not None:
             return Block(row[0], row[1], row[2], json.loads(row[3]))
         if is_inventory_sid(sid):
