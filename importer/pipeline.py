@@ -93,7 +93,8 @@ def prepare(path: Path, options: Options) -> Prepared:
     """Load and validate every sheet; no network. Raises InputError for unusable input."""
     started = now()
     sheets = load(path, options.operation, options.sheets)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as f:  # streamed: a big input is not held twice in memory
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
     return Prepared(path, digest, started,
                     [check(s, options.allowed_prefixes) for s in sheets], options)
 

@@ -37,10 +37,13 @@ def stats(server: SandboxServer) -> dict[str, int]:
 def test_throttling_is_retried_honouring_retry_after(
         tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
     api_env.knobs.throttle_rps = 4
-    code, summary, _ = cli(capsys, "run", configures(tmp_path / "c.xlsx", range(90000, 90008)),
-                           "--json")
+    source = configures(tmp_path / "c.xlsx", range(90000, 90008))
+    started = time.monotonic()
+    code, summary, _ = cli(capsys, "run", source, "--json")
     assert code == 0 and summary["counts"]["OK"] == 8
     assert stats(api_env)["configure"] > 8  # some were answered 429 and sent again
+    # The first retry has no backoff of its own: only the 429's `Retry-After: 1` makes it wait.
+    assert time.monotonic() - started >= 1.0
 
 
 def test_configure_retries_server_errors_then_fails_truthfully(
