@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum, StrEnum
 
 
@@ -131,3 +132,13 @@ def exit_code_for(report: RunReport) -> ExitCode:
     else:
         ok = all(o.status is Status.VALID or o.settled for o in report.outcomes)
     return ExitCode.OK if ok else ExitCode.NOT_ALL_OK
+
+
+def readable_time(iso: str, seconds: bool = False) -> str:
+    """`2026-11-23T11:23:54+11:00` -> `23 Nov 2026 11:23`: the local time as it was written,
+    in words people read (the ISO form stays in the journal and --json)."""
+    try:
+        when = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso
+    return f"{when.day} " + when.strftime("%b %Y %H:%M:%S" if seconds else "%b %Y %H:%M")

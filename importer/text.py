@@ -1,0 +1,93 @@
+"""Text as it is shown to people: one line, no control characters, no secrets, not too long.
+
+Every file name, sheet name and cell value that goes into a message passes through here, so a
+name with a newline cannot split a one-line error and one with terminal escape sequences cannot
+retitle the window. Nothing here imports the rest of the package.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from urllib.parse import urlsplit, urlunsplit
+
+MAX_SHOWN = 80
+
+
+def shown(text: object, limit: int | None = None) -> str:
+    """`text` safe for one line: control characters escaped (`\\n`, `\\x1b`), optionally cut."""
+    out = "".join(_escape(ch) for ch in str(text))
+    return shorten(out, limit) if limit else out
+
+
+def _escape(ch: str) -> str:
+    if ch.isprintable() or ch == " ":
+        return ch
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    if ch in named:
+        return named[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else (
+        f"\\U{code:08x}")
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """At most `limit` characters; a cut says how long the whole was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(limit - 30, 10)]}… ({len(text):,} characters)"
+
+
+def invisible(text: str) -> list[tuple[int, str]]:
+    """(1-based position, name) of characters a person cannot see or tell apart from a space."""
+    found = []
+    for i, ch in enumerate(text, 1):
+        category = unicodedata.category(ch)
+        if ch != " " and (category in ("Cf", "Zs", "Zl", "Zp", "Cc") or ch == "\ufeff"):
+            name = unicodedata.name(ch, f"U+{ord(ch):04X}").lower()
+            found.append((i, f"{name} (U+{ord(ch):04X})"))
+    return found
+
+
+def describe_invisible(text: str) -> str:
+    """'' or a clause naming the first hidden character, e.g. 'it contains an invisible
+    character (zero width space (U+200B)) at position 3'."""
+    hidden = invisible(text)
+    if not hidden:
+        return ""
+    position, name = hidden[0]
+    more = f" and {len(hidden) - 1} more" if len(hidden) > 1 else ""
+    return f"it contains an invisible character ({name}) at position {position}{more}"
+
+
+def did_you_mean(value: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    """The closest choice to a near miss (`end point` -> `endpoint`), or None."""
+    key = "".join(value.split()).casefold()
+    folded = {"".join(c.split()).casefold(): c for c in choices}
+    if key in folded:
+        return folded[key]
+    prefixed = [c for k, c in folded.items() if len(key) >= 3 and k.startswith(key)]
+    if len(prefixed) == 1:  # `app` -> `application`
+        return prefixed[0]
+    match = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+    return folded[match[0]] if match else None
+
+
+def redact_url(url: str) -> str:
+    """A URL without its user-info, whatever else is wrong with it (credentials never shown)."""
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is not None and "@" in parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[1]
+        text = urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+    elif "@" in text:  # not parseable as a URL: drop everything before the last @ of the authority
+        head, _, tail = text.partition("://")
+        authority = tail if tail else head
+        cut = authority.split("/", 1)
+        if "@" in cut[0]:
+            cut[0] = "***@" + cut[0].rsplit("@", 1)[1]
+        text = (head + "://" if tail else "") + "/".join(cut)
+    return shown(text)
