@@ -6,9 +6,17 @@ from importer.report import ExitCode
 
 
 class ImporterError(Exception):
-    """A problem that stops the whole command (not a row problem: those are Issue records)."""
+    """A problem that stops the whole command (not a row problem: those are Issue records).
+
+    The message is one line of plain words; `detail` keeps the library's own wording (an
+    exception text, a parser position) for `--debug` only.
+    """
 
     exit_code: ExitCode = ExitCode.BAD_INPUT
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class InputError(ImporterError):

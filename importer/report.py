@@ -88,6 +88,7 @@ class RunReport:
     counts: dict[str, int] = field(default_factory=dict)
     aborted: str = ""
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)  # things the user must know about the run
     issues: list[Issue] = field(default_factory=list)
     sheets: list[SheetResult] = field(default_factory=list)
 
@@ -115,6 +116,7 @@ class RunReport:
             "counts": self.counts,
             "aborted": self.aborted or None,
             "interrupted": self.interrupted,
+            "notes": self.notes,
             "issues": len([i for i in self.issues if i.severity is Severity.ERROR]),
             "warnings": len([i for i in self.issues if i.severity is Severity.WARNING]),
             "exit_code": int(exit_code_for(self)),
