@@ -142,15 +142,16 @@ def breakdown(path: Path, out: Path) -> str:
     import hashlib
 
     from importer.loading import load
-    from importer.pipeline import Options, Prepared, now, validate
+    from importer.pipeline import Options, Prepared, validate
     from importer.rules import clear_phone_cache
     from importer.schemas import check
+    from importer.submit import now
 
     clear_phone_cache()  # as in a fresh process
     t_load, sheets = timed(lambda: load(path))
     t_check, checked = timed(lambda: [check(s) for s in sheets])
     prepared = Prepared(path, hashlib.sha256(path.read_bytes()).hexdigest(), now(), checked,
-                        Options(out=out))
+                        Options(out=out), out, out.with_suffix(".journal.sqlite"))
     t_write, _ = timed(lambda: validate(prepared))
     return f"ours by phase: load {t_load:.2f} s, check {t_check:.2f} s, outcomes + workbook " \
            f"{t_write:.2f} s"

@@ -1,7 +1,8 @@
 """The command line: parse options, make one library call, render, return an exit code.
 
 The only module that knows click and tqdm. Fatal problems arrive as ImporterError and are shown
-as one line (a traceback only with --debug).
+as one line (the traceback and the library's own wording only with --debug); with --json,
+stdout always carries exactly one JSON object, errors included.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 import sys
 import time
 import tomllib
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,55 +21,87 @@ from pathlib import Path
 from typing import Any
 
 import click
+import platformdirs
 from tqdm import tqdm
 
-from importer import __version__
+from importer import __version__, contract, files
 from importer.client import ApiClient, Credentials
 from importer.errors import ImporterError, UsageError
+from importer.locks import Busy
 from importer.operations import OPERATIONS
 from importer.pipeline import Options, Prepared, prepare, run, validate
-from importer.report import ExitCode, Outcome, RunReport, exit_code_for
+from importer.report import ExitCode, Outcome, RunReport, Status, exit_code_for
 from importer.templates import TEMPLATES, write_template
+from importer.text import redact_url, shorten, shown
 
-DEFAULT_BASE_URL = "https://api.fonedynamics.com"
-DEFAULT_CONFIG = Path("~/.config/number-block-importer/config.toml")
+APP = "number-block-importer"
+CONFIG_FILES = tuple(dict.fromkeys([
+    platformdirs.user_config_path(APP, appauthor=False) / "config.toml",
+    Path("~/.config/number-block-importer/config.toml").expanduser(),  # read by 0.1 too
+]))
+PROBLEMS_SHOWN = 10
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: always returns an exit code, never a traceback by accident."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = cli.main(args=argv, prog_name="importer", standalone_mode=False)
+        code = cli.main(args=args, prog_name="importer", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("importer: interrupted", err=True)
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
-        exc.show()
-        return ExitCode.BAD_INPUT
+        message = exc.format_message()
+        if isinstance(exc, click.NoSuchOption) and (odd := [a for a in args if a.startswith(
+                "-") and len(a) > 2 and not a.startswith("--") and "." in a]):
+            message += (f" (if {odd[0]} is a file name, write ./{odd[0]} or put -- before it)")
+        return _fail(message, ExitCode.BAD_INPUT, "--json" in args)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     return int(code or 0)
 
 
-def _guard(debug: bool, action: Callable[[], int]) -> int:
+def _fail(message: str, code: int, as_json: bool) -> int:
+    """One line on stderr; with --json also one JSON object on stdout."""
+    if as_json:
+        click.echo(json.dumps({"error": message, "exit_code": int(code)}))
+    click.echo(f"importer: error: {shown(message)}", err=True)
+    return int(code)
+
+
+def _guard(debug: bool, as_json: bool, action: Callable[[], int]) -> int:
     try:
         return action()
+    except Busy as exc:
+        failure: BaseException = exc
+        message, code, detail = f"{exc}; wait for it to finish, or pass --wait", exc.exit_code, ""
     except ImporterError as exc:
-        if debug:
-            raise
-        click.echo(f"importer: error: {exc}", err=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("importer: interrupted", err=True)
-        return ExitCode.INTERRUPTED
+        failure, message, code, detail = exc, str(exc), exc.exit_code, exc.detail
+    except KeyboardInterrupt as exc:
+        failure, message, code, detail = exc, "interrupted", ExitCode.INTERRUPTED, ""
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
-        if debug:
-            raise
-        click.echo(f"importer: internal error: {type(exc).__name__}: {exc} "
-                   "(run again with --debug for details)", err=True)
-        return ExitCode.ABORTED
+        failure, code, detail = exc, ExitCode.ABORTED, ""
+        message = (f"internal error: {type(exc).__name__}: {shorten(shown(exc), 200)} (run "
+                   "again with --debug for details)")
+    if debug:
+        traceback.print_exception(failure)
+        if detail:
+            click.echo(f"importer: detail: {shown(detail)}", err=True)
+    return _fail(message, code, as_json)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Lists every command with its whole first line (click cuts them at 45 characters)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, (cmd.help or "").split("\n")[0].strip())
+                for name, cmd in self.commands.items() if not cmd.hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "max_content_width": 100})
 @click.version_option(__version__, prog_name="importer")
 def cli() -> None:
     """Check a spreadsheet of number blocks, send it to the Fone Dynamics API, get results."""
@@ -77,7 +111,10 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.argument("file", type=click.Path(path_type=Path)),
         click.option("--out", "-o", type=click.Path(path_type=Path),
-                     help="Results workbook (default: <file>.results.xlsx beside the input)."),
+                     help="Results workbook (default: the next free <file>.results.xlsx, "
+                     "-2, -3 ... beside the input; an existing file is never replaced)."),
+        click.option("--overwrite", is_flag=True,
+                     help="Let --out replace an existing file (never the input)."),
         click.option("--operation", type=click.Choice(sorted(OPERATIONS)),
                      help="Treat every sheet as this operation (else: sheet name or columns)."),
         click.option("--sheet", "sheets", multiple=True,
@@ -85,10 +122,11 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--allowed-prefixes", help="Comma-separated answering-point prefixes the "
                      "account may use, e.g. 02,03,04 (default: any)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path),
-                     help=f"Config file (default: $IMPORTER_CONFIG or {DEFAULT_CONFIG})."),
+                     help=f"Config file (default: $IMPORTER_CONFIG or {CONFIG_FILES[0]})."),
         click.option("--json", "as_json", is_flag=True,
-                     help="Print a JSON summary on stdout instead of text."),
-        click.option("--debug", is_flag=True, help="Show tracebacks."),
+                     help="Print one JSON object on stdout (also for errors) instead of text."),
+        click.option("--debug", is_flag=True, help="Show tracebacks and the libraries' own "
+                     "error wording."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -96,38 +134,42 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _config(path: Path | None) -> dict[str, Any]:
-    path = path or Path(os.environ.get("IMPORTER_CONFIG", DEFAULT_CONFIG)).expanduser()
-    if not path.exists():
-        if path != DEFAULT_CONFIG.expanduser() and "IMPORTER_CONFIG" not in os.environ:
-            raise UsageError(f"{path}: config file not found")
+    """The TOML config: --config, $IMPORTER_CONFIG, else this system's config folder (the
+    path 0.1 used is still read)."""
+    named = path or (Path(os.environ["IMPORTER_CONFIG"]).expanduser()
+                     if os.environ.get("IMPORTER_CONFIG") else None)
+    if named is not None and not named.exists() and path is not None:
+        raise UsageError(f"{shown(named)}: config file not found")
+    found = named if named is not None else next((p for p in CONFIG_FILES if p.exists()), None)
+    if found is None or not found.exists():
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(found.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the config file ({exc})") from exc
+        raise UsageError(f"{shown(found)}: cannot read the config file", str(exc)) from exc
 
 
 def _options(config: dict[str, Any], operation: str | None, sheets: tuple[str, ...],
-             allowed: str | None, out: Path | None, **extra: Any) -> Options:
+             allowed: str | None, out: Path | None, overwrite: bool, **extra: Any) -> Options:
     prefixes = allowed.split(",") if allowed else config.get("allowed_prefixes", [])
     if isinstance(prefixes, str):
         prefixes = prefixes.split(",")
-    return Options(operation=operation, sheets=sheets, out=out,
+    return Options(operation=operation, sheets=sheets, out=out, overwrite=overwrite,
                    allowed_prefixes=tuple(p.strip() for p in prefixes if p.strip()), **extra)
 
 
 @cli.command("validate")
 @_common
-def validate_cmd(file: Path, out: Path | None, operation: str | None, sheets: tuple[str, ...],
-                 allowed_prefixes: str | None, config_path: Path | None, as_json: bool,
-                 debug: bool) -> int:
+def validate_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None,
+                 sheets: tuple[str, ...], allowed_prefixes: str | None,
+                 config_path: Path | None, as_json: bool, debug: bool) -> int:
     """Check FILE without sending anything; write the results workbook (VALID / INVALID)."""
     def action() -> int:
-        options = _options(_config(config_path), operation, sheets, allowed_prefixes, out)
-        report = validate(prepare(file, options))
-        return _render(report, as_json)
+        options = _options(_config(config_path), operation, sheets, allowed_prefixes, out,
+                           overwrite)
+        return _render(validate(prepare(file, options)), as_json)
 
-    return _guard(debug, action)
+    return _guard(debug, as_json, action)
 
 
 @cli.command("run")
@@ -135,7 +177,7 @@ def validate_cmd(file: Path, out: Path | None, operation: str | None, sheets: tu
 @click.option("--sandbox", is_flag=True,
               help="Start the built-in sandbox API and send there (demo credentials).")
 @click.option("--base-url", help=f"API base URL (default: $IMPORTER_BASE_URL or "
-              f"{DEFAULT_BASE_URL}).")
+              f"{contract.BASE_URL}).")
 @click.option("--account-sid", help="AccountSid to log in with (default: "
               "$IMPORTER_ACCOUNT_SID). The token comes only from $IMPORTER_AUTH_TOKEN or "
               "the config file.")
@@ -146,42 +188,51 @@ def validate_cmd(file: Path, out: Path | None, operation: str | None, sheets: tu
               "nothing.")
 @click.option("--force", is_flag=True, help="Send rows the journal says were already applied "
               "(blocks already owned are still never bought again).")
+@click.option("--wait", is_flag=True, help="If another run is using this rollout (or buying "
+              "for this account), wait for it instead of stopping.")
 @click.option("--rate", type=click.FloatRange(min=0.1), help="At most this many requests a "
               "second.")
 @click.option("--max-consecutive-failures", type=click.IntRange(min=1), default=10,
-              show_default=True, help="Stop after this many rows in a row fail transiently.")
+              show_default=True, help="Stop after this many rows in a row fail or are refused "
+              "with 403.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds to wait for each answer.")
+@click.option("--settle-window", type=click.FloatRange(min=0), default=None,
+              help="Seconds to keep looking up a purchase whose answer was lost before "
+              "calling it UNKNOWN (default: twice --timeout).")
 @click.option("--retries", type=click.IntRange(min=0, max=20), default=5, show_default=True,
               help="Retries of a request that failed transiently (with backoff).")
-def run_cmd(file: Path, out: Path | None, operation: str | None, sheets: tuple[str, ...],
-            allowed_prefixes: str | None, config_path: Path | None, as_json: bool, debug: bool,
-            sandbox: bool, base_url: str | None, account_sid: str | None,
-            journal: Path | None, yes: bool, dry_run: bool, force: bool, rate: float | None,
-            max_consecutive_failures: int, timeout: float, retries: int) -> int:
+def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None,
+            sheets: tuple[str, ...], allowed_prefixes: str | None, config_path: Path | None,
+            as_json: bool, debug: bool, sandbox: bool, base_url: str | None,
+            account_sid: str | None, journal: Path | None, yes: bool, dry_run: bool,
+            force: bool, wait: bool, rate: float | None, max_consecutive_failures: int,
+            timeout: float, settle_window: float | None, retries: int) -> int:
     """Check FILE, send its valid rows one at a time, write the results workbook."""
     def action() -> int:
         config = _config(config_path)
-        options = _options(config, operation, sheets, allowed_prefixes, out, journal=journal,
-                           force=force, max_consecutive_failures=max_consecutive_failures)
+        options = _options(config, operation, sheets, allowed_prefixes, out, overwrite,
+                           journal=journal, force=force, wait=wait,
+                           max_consecutive_failures=max_consecutive_failures,
+                           settle_window=2 * timeout if settle_window is None else settle_window)
         prepared = prepare(file, options)
         with _api(sandbox, prepared, config, base_url, account_sid) as (credentials, scope):
+            client = ApiClient(credentials, timeout=(min(5.0, timeout), timeout),
+                               attempts=retries, rate=rate or config.get("rate"))
             purchases = prepared.valid_rows("purchase")
             asked = purchases and not (sandbox or yes or dry_run)
             if asked and not _confirm(purchases, credentials):
                 click.echo("Nothing sent.", err=True)
                 return ExitCode.NOT_ALL_OK
-            client = ApiClient(credentials, timeout=(min(5.0, timeout), timeout),
-                               attempts=retries, rate=rate or config.get("rate"))
             try:
-                with _progress() as progress, _stop_on_signals() as stop:
+                with _progress() as (progress, notify), _stop_on_signals() as stop:
                     report = run(prepared, client, scope=scope, progress=progress,
-                                 should_stop=stop, dry_run=dry_run)
+                                 should_stop=stop, notify=notify, dry_run=dry_run)
             finally:
                 client.close()
         return _render(report, as_json)
 
-    return _guard(debug, action)
+    return _guard(debug, as_json, action)
 
 
 @contextmanager
@@ -193,33 +244,40 @@ def _api(sandbox: bool, prepared: Prepared, config: dict[str, Any], base_url: st
 
         db = prepared.journal_path.with_name(
             prepared.journal_path.name.replace(".journal.sqlite", ".sandbox.sqlite"))
+        files.probe(db.parent, "sandbox's state")
         with SandboxServer(db_path=str(db)) as server:
             yield (Credentials(server.base_url, server.account_sid, server.auth_token),
                    f"sandbox:{db.resolve()}:{server.account_sid}")
         return
     env = os.environ
-    url = base_url or env.get("IMPORTER_BASE_URL") or config.get("base_url") or DEFAULT_BASE_URL
+    url = (base_url or env.get("IMPORTER_BASE_URL") or config.get("base_url")
+           or contract.BASE_URL)
     sid = account_sid or env.get("IMPORTER_ACCOUNT_SID") or config.get("account_sid")
     token = env.get("IMPORTER_AUTH_TOKEN") or config.get("auth_token")
     if not sid or not token:
         raise UsageError("no credentials: set IMPORTER_ACCOUNT_SID and IMPORTER_AUTH_TOKEN (or "
                          "account_sid / auth_token in the config file), or use --sandbox")
-    yield Credentials(url, str(sid), str(token)), f"{url.rstrip('/').lower()}:{sid}"
+    yield Credentials(str(url), str(sid), str(token)), f"{str(url).rstrip('/').lower()}:{sid}"
+
+
+def spend_question(purchases: int, credentials: Credentials) -> str:
+    """The confirmation asked before buying (the web page asks the same)."""
+    return (f"This will BUY up to {purchases} number block{'s' * (purchases != 1)} on "
+            f"{redact_url(credentials.base_url)} as {shown(credentials.account_sid)}.")
 
 
 def _confirm(purchases: int, credentials: Credentials) -> bool:
-    question = (f"This will BUY up to {purchases} number block{'s' * (purchases != 1)} on "
-                f"{credentials.base_url} as {credentials.account_sid}. Continue?")
+    question = spend_question(purchases, credentials)
     if not sys.stdin.isatty():
-        raise UsageError(f"{question.removesuffix(' Continue?')} Refusing without a terminal "
-                         "to confirm; pass --yes to go ahead, or --dry-run to check first.")
-    return click.confirm(question, default=False, err=True)
+        raise UsageError(f"{question} Refusing without a terminal to confirm; pass --yes to go "
+                         "ahead, or --dry-run to check first.")
+    return click.confirm(f"{question} Continue?", default=False, err=True)
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[int, int, Outcome], None]]:
-    """A tqdm bar on stderr (when it is a terminal) with OK / not-OK counts; the postfix is
-    refreshed sparingly: it is costly."""
+def _progress() -> Iterator[tuple[Callable[[int, int, Outcome], None], Callable[[str], None]]]:
+    """A tqdm bar on stderr (when it is a terminal) with OK / not-OK counts, and notices printed
+    above it; the postfix is refreshed sparingly: it is costly."""
     bar = tqdm(total=0, unit="row", file=sys.stderr, mininterval=0.25, disable=None,
                dynamic_ncols=True)
     counts: Counter[bool] = Counter()
@@ -227,20 +285,24 @@ def _progress() -> Iterator[Callable[[int, int, Outcome], None]]:
     def update(done: int, total: int, outcome: Outcome) -> None:
         if bar.total != total:
             bar.total = total
-        counts[outcome.settled or outcome.status.value == "VALID"] += 1
+        counts[outcome.settled or outcome.status is Status.VALID] += 1
         bar.update(1)
         if done % 10 == 0 or done == total:
             bar.set_postfix({"ok": counts[True], "not ok": counts[False]}, refresh=False)
 
+    def notify(text: str) -> None:
+        tqdm.write(f"importer: {shown(text)}", file=sys.stderr)
+
     try:
-        yield update
+        yield update, notify
     finally:
         bar.close()
 
 
 @contextmanager
 def _stop_on_signals() -> Iterator[Callable[[], bool]]:
-    """Ctrl-C / SIGTERM: finish the row in flight, then stop; a second Ctrl-C quits at once."""
+    """Ctrl-C / SIGTERM: finish the row in flight, then stop; a second Ctrl-C quits at once
+    (the row in flight then says it may have been sent)."""
     stopping: list[int] = []
 
     def handler(signum: int, frame: object) -> None:
@@ -264,41 +326,79 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
 
 def _render(report: RunReport, as_json: bool) -> int:
     code = exit_code_for(report)
+    if report.results_failed and not report.results_path:
+        _print_sent_rows(report)  # the facts of money spent must survive somewhere
     if as_json:
         click.echo(json.dumps(report.to_dict()))
         return code
     counts = ", ".join(f"{k} {v}" for k, v in report.counts.items() if v)
     click.echo(f"{report.mode}: {len(report.outcomes)} rows: {counts or 'none'}")
+    problems = report.problems()
+    for problem in problems[:PROBLEMS_SHOWN]:
+        click.echo(f"  {shorten(shown(problem.line()), 200)}")
+    if len(problems) > PROBLEMS_SHOWN:
+        where = f"see {shown(report.results_path)} (Errors sheet)" if report.results_path else ""
+        click.echo(f"  … and {len(problems) - PROBLEMS_SHOWN} more{': ' + where if where else ''}")
+    for note in report.notes:
+        click.echo(f"importer: {shown(note)}", err=True)
     if report.aborted:
-        click.echo(f"importer: run aborted: {report.aborted}", err=True)
+        click.echo(f"importer: run stopped: {shown(report.aborted)}", err=True)
     if report.interrupted:
         click.echo("importer: interrupted; rows not reached are SKIPPED", err=True)
-    click.echo(f"results: {report.results_path}")
+    if report.results_failed:
+        click.echo(f"importer: error: {shown(report.results_failed)}", err=True)
+    if report.results_path:
+        click.echo(f"results: {shown(report.results_path)}")
     return code
+
+
+def _print_sent_rows(report: RunReport) -> None:
+    sent = (Status.OK, Status.UNKNOWN, Status.REJECTED, Status.FAILED)
+    click.echo("importer: what happened to the rows that were sent:", err=True)
+    for sheet in report.sheets:
+        for row, outcome in zip(sheet.rows, sheet.outcomes, strict=False):
+            if outcome.status in sent and outcome.submitted_at:
+                click.echo(f"  {shown(sheet.name)} row {row}: {outcome.status.value}: "
+                           f"{shorten(shown(outcome.message), 200)}", err=True)
 
 
 @cli.command("template")
 @click.argument("name", type=click.Choice(sorted(TEMPLATES)))
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
               help="Where to write the .xlsx template.")
-def template_cmd(name: str, out: Path) -> int:
+@click.option("--overwrite", is_flag=True, help="Replace the file if it exists.")
+def template_cmd(name: str, out: Path, overwrite: bool) -> int:
     """Write a blank template (purchase, configure, or rollout with both sheets)."""
     def action() -> int:
-        write_template(name, out)
-        click.echo(f"template: {out}")
+        if out.exists() and not overwrite:
+            raise UsageError(f"{shown(out)} already exists and was not replaced; choose another "
+                             "name, or allow replacing it (--overwrite)")
+        if not out.parent.is_dir():
+            raise UsageError(f"{shown(out)}: the folder {shown(out.parent)} does not exist")
+        try:
+            written = files.write_atomically(out, lambda tmp: write_template(name, tmp),
+                                             overwrite=overwrite)
+        except OSError as exc:
+            raise ImporterError(f"{shown(out)}: cannot write the template "
+                                f"({files.why_not_writable(exc)})", str(exc)) from exc
+        click.echo(f"template: {shown(written)}")
         return ExitCode.OK
 
-    return _guard(False, action)
+    return _guard(False, False, action)
 
 
 @cli.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (keep it on loopback: the demo credentials are public).")
 @click.option("--port", type=int, default=8080, show_default=True, help="0 picks a free port.")
-@click.option("--db", type=click.Path(path_type=Path), help="SQLite file (default: in memory).")
+@click.option("--db", type=click.Path(path_type=Path), help="SQLite file to keep the state in "
+              "(default: in memory, forgotten on exit).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line with base_url and "
               "the demo credentials.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random faults, so a rehearsal can be repeated exactly.")
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Delay every answer by this many milliseconds.")
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Share of requests answered 500 before anything changes.")
 @click.option("--drop-rate", type=click.FloatRange(0, 1), default=0.0,
@@ -317,8 +417,8 @@ def sandbox_cmd(host: str, port: int, db: Path | None, as_json: bool, seed: int,
         server = SandboxServer(host=host, port=port, db_path=str(db) if db else None,
                                knobs=knobs).start()
     except OSError as exc:
-        click.echo(f"importer: error: cannot serve on {host}:{port} ({exc})", err=True)
-        return ExitCode.BAD_INPUT
+        return _fail(f"cannot serve on {host}:{port} ({exc.strerror or exc})",
+                     ExitCode.BAD_INPUT, as_json)
     if as_json:
         click.echo(json.dumps({"base_url": server.base_url, "account_sid": server.account_sid,
                                "auth_token": server.auth_token}), nl=True)

@@ -51,6 +51,11 @@ ITEM_ID, ITEM_SID = "Id", "NumberBlockSid"
 ITEM_FIELDS = (ITEM_ID, ITEM_SID, "NumberPattern", "Name", "FriendlyName", "SipTrunkId",
                "SipTrunkName")
 SEARCH_FIELDS = ("Number", "Name", "FriendlyName", "Source", "Medium", "Campaign", "Content")
+# The search text: the {Text} segment of SEARCH_PATH, and an optional query parameter of the
+# listings ("Free-text search within Number Blocks").
+SEARCH_TEXT = "Text"
+# At least one of these on every operation; the search has no path slot, so they go in its query.
+SCOPE_PARAMS = ("AccountSid", "PropertySid")
 LIST_KEY, TOTAL_KEY = "NumberBlocks", "TotalCount"
 # What the client asks for: the documented stable order, and a page size the API can be
 # expected to honour (Get Numbers caps at 200); a smaller cap is detected and followed.
@@ -63,6 +68,8 @@ ENVELOPE, ERROR_CODE, MESSAGE, ERRORS, FIELD_NAME = (
 OK_MESSAGE = "OK"
 UNAUTHORIZED = 401  # "Wrong or missing credentials."
 FORBIDDEN_STATUS = 403  # "missing permissions or because it would create an invalid state"
+BAD_REQUEST = 400  # "missing or invalid data"
+SERVER_ERROR = 500  # "An error occurred on the server while processing the request."
 THROTTLE_STATUSES = frozenset({429, 503})
 
 # Documented error codes (the Error Codes page lists more, for other resources).
@@ -138,6 +145,12 @@ TERMS: tuple[Term, ...] = (
          f"`{INCLUDE_TOTAL}` (default true), `{SORT_BY}` (default Id), `{SORT_DIR}` (asc|desc, "
          f"default asc), filters {_codes(LIST_FILTERS)}", True, LIST_PAGE),
     Term("Listing items", f"carry {_codes(ITEM_FIELDS)} (`Id` an integer)", True, LIST_PAGE),
+    Term("Listing text", f"`{SEARCH_TEXT}` is also an optional listing parameter (free-text "
+         "search); the filters `Active`, `Sms`, `Voice` are nullable booleans (absent: all)",
+         True, LIST_PAGE),
+    Term("Search scope", f"`GET {SEARCH_PATH}` needs {' or '.join(SCOPE_PARAMS)} (at least "
+         "one), sent as query parameters", False,
+         "the page says at least one must be provided; the search path has no slot for them"),
     Term("Listing body", f"`{{\"{LIST_KEY}\": [...], \"{TOTAL_KEY}\": n}}`", False,
          "the page says \"paging information and an array of Number Blocks\"; the names follow "
          "Get Projects' `Projects` + `TotalCount`"),
@@ -163,6 +176,9 @@ TERMS: tuple[Term, ...] = (
     Term("Documented codes", _codes(DOCUMENTED_CODES), True, ERRORS_PAGE),
     Term("Codes the sandbox adds", _codes(INFERRED_CODES), False,
          "no documented code fits; shown to users as the API's words, never acted on"),
+    Term("Invalid values", f"a value of the wrong type or out of range: 400 `{INVALID_PARAMETER}` "
+         f"with an `{ERRORS}` item per field; a missing one: `{PARAMETER_REQUIRED}`", False,
+         f"{ERRORS_PAGE} documents {PARAMETER_REQUIRED} but no code for an invalid value"),
     Term("Throttling", "429 and 503 are throttling: honour `Retry-After` (seconds or an HTTP "
          "date; anything else falls back to backoff)", False,
          "nothing is documented about rate limits"),

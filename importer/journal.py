@@ -1,8 +1,9 @@
 """The SQLite journal: each row is written down before it is sent and again with its outcome.
 
 Every write is its own committed transaction (WAL), so a kill at any moment loses nothing that
-was answered, and a row caught in flight is found as `sending` on the next run. Rows are keyed by
-a fingerprint of operation, target path and normalised body: an edited row is a new row.
+was answered, and a row caught in flight is found as `sending` on the next run. Configure rows
+are keyed by a fingerprint of scope, target path and body (an edited row is a new row); a
+purchase is keyed by its block alone, because a block is bought once whatever else the row says.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import InputError
-from importer.report import Outcome
+from importer.errors import ImporterError, InputError
+from importer.report import ExitCode, Outcome
+from importer.text import shown
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rows (
@@ -27,10 +29,18 @@ CREATE TABLE IF NOT EXISTS rows (
     http_status INTEGER,
     error_code TEXT,
     message TEXT,
-    sent_at TEXT NOT NULL,
-    finished_at TEXT
+    sent_at TEXT NOT NULL,            -- local time, ISO 8601
+    finished_at TEXT,
+    sent_epoch REAL                   -- time.time() when sent: the settle window counts from it
 );
 """
+_ADDED_COLUMNS = {"sent_epoch": "REAL"}
+
+
+class JournalError(ImporterError):
+    """The journal cannot be written: nothing more may be sent (it could not be recorded)."""
+
+    exit_code = ExitCode.ABORTED
 
 
 def fingerprint(scope: str, operation: str, path: str, body: dict) -> str:
@@ -40,12 +50,22 @@ def fingerprint(scope: str, operation: str, path: str, body: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def purchase_fingerprint(scope: str, block_key: str) -> str:
+    return fingerprint(scope, "purchase", "", {"block": block_key})
+
+
 @dataclass(frozen=True)
 class Entry:
     state: str
     status: str | None
     sent_at: str
     finished_at: str | None
+    sent_epoch: float | None
+
+    @property
+    def doubtful(self) -> bool:
+        """An earlier run was cut off mid-request, or could not tell what happened."""
+        return self.state == "sending" or self.status == "UNKNOWN"
 
 
 class Journal:
@@ -58,8 +78,14 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process kill
             self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{path}: cannot use this journal file ({exc})") from exc
+            have = {r[1] for r in self.db.execute("PRAGMA table_info(rows)")}
+            for name, kind in _ADDED_COLUMNS.items():  # journals written by earlier versions
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE rows ADD COLUMN {name} {kind}")
+        except sqlite3.Error as exc:
+            raise InputError(f"{shown(path)}: cannot use this journal file: it may be damaged, "
+                             "or not be a journal; move it away or choose another --journal",
+                             str(exc)) from exc
 
     def close(self) -> None:
         self.db.close()
@@ -71,22 +97,42 @@ class Journal:
             chunk = fingerprints[start:start + 500]
             marks = ",".join("?" * len(chunk))
             for fp, *rest in self.db.execute(
-                    f"SELECT fingerprint, state, status, sent_at, finished_at FROM rows "
-                    f"WHERE fingerprint IN ({marks})", chunk):
+                    f"SELECT fingerprint, state, status, sent_at, finished_at, sent_epoch "
+                    f"FROM rows WHERE fingerprint IN ({marks})", chunk):
                 found[fp] = Entry(*rest)
         return found
 
-    def sending(self, fp: str, operation: str, block_sid: str, path: str, at: str) -> None:
-        self.db.execute(
-            "INSERT INTO rows (fingerprint, operation, block_sid, path, state, sent_at) "
-            "VALUES (?, ?, ?, ?, 'sending', ?) ON CONFLICT(fingerprint) DO UPDATE SET "
-            "state='sending', status=NULL, http_status=NULL, error_code=NULL, message=NULL, "
-            "sent_at=excluded.sent_at, finished_at=NULL",
-            (fp, operation, block_sid, path, at))
+    def sending(self, fp: str, operation: str, block_sid: str, path: str, at: str,
+                epoch: float) -> None:
+        self._write(
+            "INSERT INTO rows (fingerprint, operation, block_sid, path, state, sent_at, "
+            "sent_epoch) VALUES (?, ?, ?, ?, 'sending', ?, ?) ON CONFLICT(fingerprint) DO UPDATE "
+            "SET state='sending', status=NULL, http_status=NULL, error_code=NULL, message=NULL, "
+            "sent_at=excluded.sent_at, sent_epoch=excluded.sent_epoch, finished_at=NULL",
+            (fp, operation, block_sid, path, at, epoch))
 
     def finished(self, fp: str, outcome: Outcome, at: str) -> None:
-        self.db.execute(
+        self._write(
             "UPDATE rows SET state='done', status=?, http_status=?, error_code=?, message=?, "
             "finished_at=? WHERE fingerprint=?",
             (outcome.status.value, outcome.http_status, outcome.error_code, outcome.message,
              at, fp))
+
+    def _write(self, sql: str, params: tuple) -> None:
+        try:
+            self.db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise JournalError(f"{shown(self.path)}: the journal could not be written "
+                               f"({_plain(exc)}); the run stopped so that nothing is sent "
+                               "without a record", str(exc)) from exc
+
+
+def _plain(exc: sqlite3.Error) -> str:
+    text = str(exc).lower()
+    if "full" in text or "too large" in text:
+        return "the disk is full"
+    if "readonly" in text or "read-only" in text:
+        return "the file or its folder is read-only"
+    if "locked" in text or "busy" in text:
+        return "another program is holding it"
+    return "a database error"

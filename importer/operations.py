@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote
 
+from importer import contract
+
 
 class Kind(StrEnum):
     """How a column's text is read, checked and turned into a JSON value."""
@@ -70,6 +72,7 @@ class Operation:
     paths: tuple[tuple[str, str], ...]
     idempotent: bool
     path_only: tuple[str, ...] = ()
+    query_fields: tuple[str, ...] = ()  # also sent as query parameters (see contract.TERMS)
     one_of: tuple[str, ...] = ("AccountSid", "PropertySid")
     unique: str = "NumberBlockSid"
     routing_field: str | None = None
@@ -108,6 +111,10 @@ class Operation:
             if sid:
                 return template.format(**{sid_field: quote(str(sid), safe="")})
         raise ValueError(f"row has none of {[p[0] for p in self.paths]}")
+
+    def query_for(self, values: Mapping[str, object]) -> dict[str, str]:
+        """Query parameters of the request (where the contract is unsure where a field goes)."""
+        return {name: str(values[name]) for name in self.query_fields if values.get(name)}
 
     def body_for(self, values: Mapping[str, object]) -> dict[str, object]:
         """The JSON body: every given field except path-only ones and unused routing fields."""
@@ -178,11 +185,9 @@ PURCHASE = Operation(
         _bool("PortInProgress", "The number is being ported in."),
         _bool("Ported", "The number has been ported."),
     ),
-    paths=(
-        ("PropertySid", "/v2/Properties/{PropertySid}/NumberBlocks"),
-        ("AccountSid", "/v2/Accounts/{AccountSid}/NumberBlocks"),
-    ),
+    paths=tuple(contract.PURCHASE_PATHS.items()),
     idempotent=False,
+    query_fields=(contract.PURCHASE_SID_FIELD,),
 )
 
 CONFIGURE = Operation(
@@ -208,7 +213,7 @@ CONFIGURE = Operation(
               choices=("enabled", "disabled"), example="enabled"),
         *_TAGS,
     ),
-    paths=(("NumberBlockSid", "/v2/numberblocks/{NumberBlockSid}"),),
+    paths=(("NumberBlockSid", contract.CONFIGURE_PATH),),
     idempotent=True,
     path_only=("NumberBlockSid",),
     routing_field="RoutingMethod",
@@ -223,11 +228,6 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (PURCHASE, CONFIGURE)}
 
 # Columns the results workbook adds; recognised and ignored when a results workbook is re-read.
 RESULT_COLUMNS = ("Status", "Message", "HTTP Status", "Error Code", "Submitted At")
-
-LIST_PATHS = {
-    "PropertySid": "/v2/Properties/{sid}/numberblocks",
-    "AccountSid": "/v2/Accounts/{sid}/numberblocks",
-}
 
 _NORMALISE = re.compile(r"[\s_\-*.]+")
 

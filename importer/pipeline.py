@@ -1,42 +1,36 @@
-"""Plan and submit: load -> validate -> plan (skip what is done) -> send row by row -> results.
+"""Plan and run: load -> validate -> plan (skip what is done) -> send row by row -> results.
 
-The core of the tool. It knows nothing of the command line: progress goes to a callback and an
-interruption is a `should_stop` callable polled between rows, so the row in flight always ends.
+The core of the tool, shared by the command line and the web app. It knows nothing of either:
+progress and notices go to callbacks, and an interruption is a `should_stop` callable polled
+between rows (and during waits), so the row in flight always ends with a true Status.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import re
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from importer import __version__
+from importer import __version__, contract, files, locks
 from importer.client import ApiClient, Reply
-from importer.errors import ImporterError, UsageError
-from importer.journal import Entry, Journal, fingerprint
+from importer.errors import UsageError
+from importer.journal import Journal, JournalError, fingerprint, purchase_fingerprint
 from importer.loading import load
-from importer.operations import Operation
-from importer.reconcile import Owned, confirm_purchase
 from importer.report import Outcome, RunReport, Severity, SheetResult, Status
 from importer.rules import normalise
 from importer.schemas import Checked, check
+from importer.submit import Settings, Submitter, Task, now
+from importer.text import shown
 from importer.workbook import write_results
 
 Progress = Callable[[int, int, Outcome], None]
-
-
-def now() -> str:
-    """Local time with its offset (ISO 8601), as users read it in the Submitted At column.
-
-    time.strftime follows daylight saving and costs a fraction of datetime.astimezone()."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    return f"{stamp[:-2]}:{stamp[-2:]}"
+Notify = Callable[[str], None]
 
 
 @dataclass
@@ -45,10 +39,12 @@ class Options:
     sheets: tuple[str, ...] = ()
     allowed_prefixes: tuple[str, ...] = ()
     out: Path | None = None
+    overwrite: bool = False  # let an explicit `out` replace an existing file
     journal: Path | None = None
     force: bool = False
+    wait: bool = False  # wait for another run holding the rollout (or account) instead of stopping
     max_consecutive_failures: int = 10
-    purchase_attempts: int = 3
+    settle_window: float = 60.0  # seconds a doubtful purchase is looked up for
 
 
 @dataclass
@@ -60,43 +56,50 @@ class Prepared:
     started_at: str
     checked: list[Checked]
     options: Options
-    results_path: Path = field(init=False)
-    journal_path: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.results_path, self.journal_path = output_paths(
-            self.path, self.options.out, self.options.journal)
+    results_path: Path
+    journal_path: Path
 
     def valid_rows(self, operation: str) -> int:
         return sum(len(c.sheet.data) - len(c.invalid) for c in self.checked
                    if c.sheet.operation.name == operation)
 
 
-def output_paths(path: Path, out: Path | None, journal: Path | None) -> tuple[Path, Path]:
-    """`x.xlsx` -> `x.results.xlsx` + `x.journal.sqlite`; re-running `x.results.xlsx` shares both
-    stems, but never overwrites the input."""
-    base = re.sub(r"\.results(-\d+)?$", "", path.stem)
-    results = out
+def output_paths(path: Path, options: Options) -> tuple[Path, Path]:
+    """The results workbook (never over the input or an existing file unless asked) and the
+    journal (`x.journal.sqlite`, shared by `x.xlsx` and its results workbooks)."""
+    stem = files.rollout_stem(path)
+    results = options.out
     if results is None:
-        candidates = (path.with_name(f"{base}.results{s}.xlsx") for s in ["", *
-                      (f"-{n}" for n in range(2, 1000))])
-        results = next(c for c in candidates if c.resolve() != path.resolve())
+        results = files.next_free(path.with_name(f"{stem}.results.xlsx"))
+    elif files.same_file(results, path):
+        raise UsageError(f"{shown(results)}: the results workbook would replace the input; "
+                         "choose another name")
+    elif results.is_dir():
+        raise UsageError(f"{shown(results)} is a folder; give the results workbook a file name")
+    elif results.exists() and not options.overwrite:
+        raise UsageError(f"{shown(results)} already exists and was not replaced; choose another "
+                         "name, or allow replacing it (--overwrite)")
     if not results.parent.is_dir():
-        raise UsageError(f"{results}: the folder {results.parent} does not exist")
-    if results.resolve() == path.resolve():
-        raise UsageError(f"{results}: the results workbook would overwrite the input; "
-                         "choose another --out")
-    return results, journal or results.with_name(f"{base}.journal.sqlite")
+        raise UsageError(f"{shown(results)}: the folder {shown(results.parent)} does not exist")
+    journal = options.journal or results.with_name(f"{stem}.journal.sqlite")
+    if files.same_file(journal, path):
+        raise UsageError(f"{shown(journal)}: the journal would overwrite the input; choose "
+                         "another --journal")
+    if files.same_file(journal, results):
+        raise UsageError(f"{shown(journal)}: the journal and the results workbook cannot be "
+                         "one file")
+    return results, journal
 
 
 def prepare(path: Path, options: Options) -> Prepared:
-    """Load and validate every sheet; no network. Raises InputError for unusable input."""
+    """Load and validate every sheet; no network. Raises InputError / UsageError (exit 2)."""
     started = now()
+    results, journal = output_paths(path, options)
     sheets = load(path, options.operation, options.sheets)
     with path.open("rb") as f:  # streamed: a big input is not held twice in memory
         digest = hashlib.file_digest(f, "sha256").hexdigest()
-    return Prepared(path, digest, started,
-                    [check(s, options.allowed_prefixes) for s in sheets], options)
+    checked = [check(s, options.allowed_prefixes) for s in sheets]
+    return Prepared(path, digest, started, checked, options, results, journal)
 
 
 def _report(prepared: Prepared, mode: str, base_url: str = "") -> RunReport:
@@ -129,45 +132,59 @@ def _with_notes(outcome: Outcome, warnings: list[str]) -> Outcome:
 
 def validate(prepared: Prepared) -> RunReport:
     """`importer validate`: VALID or INVALID per row, written to the results workbook."""
+    files.probe(prepared.results_path.parent, "results workbook")
     report = _report(prepared, "validate")
     for checked in prepared.checked:
         outcomes, warnings = _first_outcomes(checked)
         rows = checked.sheet.data.index
         report.sheets.append(SheetResult(checked.sheet.name, checked.sheet.operation.name, [
             o or _with_notes(Outcome(Status.VALID, "Valid."), warnings.get(row, []))
-            for o, row in zip(outcomes, rows, strict=True)]))
-    return _finish(report, prepared)
+            for o, row in zip(outcomes, rows, strict=True)], [int(r) for r in rows]))
+    return finish(report, prepared)
 
 
-def _finish(report: RunReport, prepared: Prepared) -> RunReport:
-    """Write the results workbook. If its file cannot be written (on Windows: it is open in
-    Excel) the results go beside it under a timestamped name rather than being lost."""
+def finish(report: RunReport, prepared: Prepared) -> RunReport:
+    """Write the results workbook, whole or not at all. Where it cannot be written (the disk
+    filled up, the folder became read-only, the file is open in Excel on Windows), the
+    results go somewhere that exists and the report says where: the facts of money spent are
+    never only in the journal."""
     report.finished_at = now()
     report.count()
-    path = prepared.results_path
+    target = prepared.results_path
+    options = prepared.options
+
+    def write(tmp: Path) -> None:
+        write_results(tmp, report, prepared.checked)
+
     try:
-        write_results(path, report, prepared.checked)
-    except ImporterError:
-        path = path.with_name(f"{path.stem}-{datetime.now():%Y%m%d-%H%M%S}{path.suffix}")
-        report.results_path = str(path)
-        write_results(path, report, prepared.checked)
+        written = files.write_atomically(target, write, overwrite=options.overwrite,
+                                         renumber=options.out is None)
+    except OSError as exc:
+        reason = files.why_not_writable(exc)
+        for folder in _fallback_folders(target):
+            candidate = folder / f"{target.stem}-{time.strftime('%Y%m%d-%H%M%S')}.xlsx"
+            with contextlib.suppress(OSError):
+                written = files.write_atomically(files.next_free(candidate), write,
+                                                 renumber=True)
+                report.notes.append(f"The results could not be written to {target} "
+                                    f"({reason}); they were written to {written} instead.")
+                break
+        else:
+            report.results_path = ""
+            report.results_failed = (f"the results workbook could not be written to {target} "
+                                     f"({reason}) nor anywhere else")
+            return report
+        report.results_failed = f"the results were not written where asked ({reason})"
+    report.results_path = str(written)
     return report
 
 
-@dataclass
-class Task:
-    """One valid row, ready to send."""
-
-    sheet: int
-    position: int  # index into that sheet's outcomes
-    row: int  # Excel row
-    op: Operation
-    block: str
-    target: tuple[str, str]  # (AccountSid|PropertySid, sid): where its purchase is listed
-    path: str
-    body: dict
-    fp: str
-    warnings: list[str]
+def _fallback_folders(target: Path) -> list[Path]:
+    folders = [target.parent, locks.state_dir() / "results", Path(tempfile.gettempdir())]
+    for folder in folders[1:]:
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+    return folders
 
 
 def _tasks(prepared: Prepared, outcomes: list[list[Outcome | None]], scope: str) -> list[Task]:
@@ -183,153 +200,141 @@ def _tasks(prepared: Prepared, outcomes: list[list[Outcome | None]], scope: str)
         for row, rec in zip(values.index, values.to_dict("records"), strict=True):
             present = {k: v for k, v in rec.items() if v is not None}
             target = "PropertySid" if present.get("PropertySid") else "AccountSid"
+            block = present[op.unique]
+            key = contract.sid_key(block)
             path, body = op.path_for(present), op.body_for(present)
-            tasks.append(Task(s, positions[row], int(row), op, present[op.unique],
-                              (target, present[target]), path, body,
-                              fingerprint(scope, op.name, path, body), warnings.get(row, [])))
+            query = op.query_for(present)
+            fp = (fingerprint(scope, op.name, path, body) if op.idempotent
+                  else purchase_fingerprint(scope, key))
+            tasks.append(Task(s, positions[row], int(row), op, block, key,
+                              (target, present[target]), path, query, body, fp,
+                              f"sheet {checked.sheet.name!r} row {row}", warnings.get(row, [])))
     return tasks
 
 
 def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress | None = None,
-        should_stop: Callable[[], bool] = lambda: False, dry_run: bool = False) -> RunReport:
+        should_stop: Callable[[], bool] = lambda: False, notify: Notify | None = None,
+        dry_run: bool = False) -> RunReport:
     """Send every valid row once; whatever happens, every row ends with a truthful Status.
 
     `scope` identifies the API and account in the journal (what "already applied" refers to).
-    """
+    Raises Busy (nothing done) when another run holds the rollout or, for purchases, the
+    account; otherwise always writes the results workbook, interrupted or not."""
+    options = prepared.options
+    files.probe(prepared.results_path.parent, "results workbook")
+    files.probe(prepared.journal_path.parent, "journal")
     report = _report(prepared, "dry-run" if dry_run else "run", client.base_url)
     report.journal_path = str(prepared.journal_path)
     outcomes: list[list[Outcome | None]] = [[None] * len(c.sheet.data) for c in prepared.checked]
     tasks = _tasks(prepared, outcomes, scope)
-    journal = Journal(prepared.journal_path)
-    try:
-        _Submitter(prepared, client, journal, outcomes, report, progress, should_stop,
-                   dry_run).run(tasks)
-    finally:
-        journal.close()
-        for s, checked in enumerate(prepared.checked):
-            report.sheets.append(SheetResult(
-                checked.sheet.name, checked.sheet.operation.name,
-                [o or Outcome(Status.SKIPPED, "Not sent: the run stopped before this row.")
-                 for o in outcomes[s]]))
-        _finish(report, prepared)
+    waiting = {"wait": options.wait, "should_stop": should_stop, "notify": notify}
+    rollout_lock = prepared.journal_path.with_name(prepared.journal_path.name + ".lock")
+    buying = not dry_run and any(t.buys for t in tasks)
+    with contextlib.ExitStack() as held:
+        held.enter_context(locks.hold(rollout_lock, str(prepared.path), "this rollout",
+                                      **waiting))
+        if buying:
+            held.enter_context(locks.hold(locks.account_lock_path(scope), str(prepared.path),
+                                          "this API account for purchases", **waiting))
+        journal = Journal(prepared.journal_path)
+        held.callback(journal.close)
+        ledger = locks.Ledger() if buying else None
+        if ledger is not None:
+            held.callback(ledger.close)
+        settings = Settings(scope, options.settle_window, dry_run, options.force)
+        submitter = Submitter(client, journal, settings, should_stop, notify, ledger=ledger)
+        loop = _Loop(prepared, submitter, outcomes, report, progress, should_stop)
+        try:
+            loop.run(tasks)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        except JournalError as exc:
+            report.aborted = str(exc)
+        finally:
+            if (escaped := submitter.escaped()) is not None and loop.current is not None:
+                loop.place(loop.current, escaped)
+            if loop.current is not None and report.aborted and loop.unplaced(loop.current):
+                loop.place(loop.current, Outcome(Status.FAILED, "Not sent: the journal could "
+                                                 "not record it, so it was not sent."))
+            for s, checked in enumerate(prepared.checked):
+                report.sheets.append(SheetResult(
+                    checked.sheet.name, checked.sheet.operation.name,
+                    [o or Outcome(Status.SKIPPED, "Not sent: the run stopped before this row.")
+                     for o in outcomes[s]], [int(r) for r in checked.sheet.data.index]))
+            finish(report, prepared)
     return report
 
 
-class _Submitter:
-    """The submit loop and its bookkeeping (consecutive failures, abort, purchases this run)."""
+class _Loop:
+    """The row loop and its bookkeeping: consecutive failures, stopping, progress."""
 
-    def __init__(self, prepared: Prepared, client: ApiClient, journal: Journal,
+    def __init__(self, prepared: Prepared, submitter: Submitter,
                  outcomes: list[list[Outcome | None]], report: RunReport,
-                 progress: Progress | None, should_stop: Callable[[], bool],
-                 dry_run: bool) -> None:
-        self.options = prepared.options
-        self.prepared, self.client, self.journal = prepared, client, journal
-        self.outcomes, self.report = outcomes, report
-        self.progress, self.should_stop, self.dry_run = progress, should_stop, dry_run
+                 progress: Progress | None, should_stop: Callable[[], bool]) -> None:
+        self.prepared, self.submitter, self.outcomes, self.report = (
+            prepared, submitter, outcomes, report)
+        self.progress, self.should_stop = progress, should_stop
+        self.current: Task | None = None
         self.failures_in_a_row = 0
-        self.bought: dict[str, tuple[Outcome, str]] = {}  # block -> this run's purchase, where
-        self.owned = Owned(client)
 
     def run(self, tasks: list[Task]) -> None:
-        entries = self.journal.entries([t.fp for t in tasks])
+        entries = self.submitter.journal.entries([t.fp for t in tasks])
         self._note_invalid_purchases()
-        pending = [t for t in tasks
-                   if t.op.name == "purchase" and not self._applied(entries.get(t.fp))]
-        if reply := self.owned.prefetch({t.target for t in pending}, self.should_stop):
-            self._abort(reply)
+        self.submitter.prefetch([t for t in tasks if not (
+            t.buys and (e := entries.get(t.fp)) and e.status == Status.OK
+            and not self.submitter.settings.force)])
         total = len(tasks)
         for done, task in enumerate(tasks, 1):
+            self.current = task
+            if self.submitter.unauthorized and not self.report.aborted:
+                self.report.aborted = _credentials_refused(self.submitter.unauthorized)
             if self.report.aborted:
-                outcome = Outcome(Status.SKIPPED, f"Not sent: run aborted ({self.report.aborted})")
+                outcome = Outcome(Status.SKIPPED, f"Not sent: the run stopped "
+                                  f"({self.report.aborted}).")
             elif self.should_stop():
                 self.report.interrupted = True
                 outcome = Outcome(Status.SKIPPED, "Not sent: the run was interrupted.")
             else:
-                outcome = self._one(task, entries.get(task.fp))
-            self._settle(task, _with_notes(outcome, task.warnings))
+                outcome = self.submitter.submit(task, entries.get(task.fp))
+                self._count(outcome)
+            self.place(task, _with_notes(outcome, task.warnings))
+            self.current = None
             if self.progress:
                 self.progress(done, total, outcome)
+        if self.submitter.unauthorized and not self.report.aborted:
+            self.report.aborted = _credentials_refused(self.submitter.unauthorized)
+
+    def place(self, task: Task, outcome: Outcome) -> None:
+        self.outcomes[task.sheet][task.position] = outcome
+
+    def unplaced(self, task: Task) -> bool:
+        return self.outcomes[task.sheet][task.position] is None
+
+    def _count(self, outcome: Outcome) -> None:
+        """A wall of failures (transient, or 403: perhaps permission) stops the run."""
+        bad = outcome.status in (Status.FAILED, Status.UNKNOWN) or (
+            outcome.status is Status.REJECTED and outcome.http_status == 403)
+        self.failures_in_a_row = self.failures_in_a_row + 1 if bad else 0
+        limit = self.prepared.options.max_consecutive_failures
+        if self.failures_in_a_row >= limit:
+            self.report.aborted = (f"{self.failures_in_a_row} rows in a row failed or were "
+                                   "refused; the API seems unavailable or these credentials "
+                                   "may not make these changes")
 
     def _note_invalid_purchases(self) -> None:
         for checked in self.prepared.checked:
-            if checked.sheet.operation.name == "purchase":
-                blocks = checked.sheet.data[checked.sheet.operation.unique]
-                for row in checked.invalid:
-                    if isinstance(blocks[row], str):
-                        self.bought.setdefault(blocks[row], (
-                            Outcome(Status.INVALID), f"sheet {checked.sheet.name!r} row {row}"))
+            op = checked.sheet.operation
+            if op.idempotent:
+                continue
+            blocks = checked.sheet.data[op.unique]
+            for row in checked.invalid:
+                if isinstance(blocks[row], str):
+                    self.submitter.note_not_bought(
+                        contract.sid_key(blocks[row]), Outcome(Status.INVALID),
+                        f"sheet {checked.sheet.name!r} row {row}")
 
-    def _settle(self, task: Task, outcome: Outcome) -> None:
-        self.outcomes[task.sheet][task.position] = outcome
-        if task.op.name == "purchase":
-            if outcome.status is Status.OK:
-                self.owned.add(task.target, task.block)
-            name = self.prepared.checked[task.sheet].sheet.name
-            self.bought[task.block] = (outcome, f"sheet {name!r} row {task.row}")
 
-    def _applied(self, entry: Entry | None) -> bool:
-        """The journal says this very row went through earlier (and --force is not given)."""
-        return bool(entry and entry.status == Status.OK and not self.options.force)
+def _credentials_refused(reply: Reply) -> str:
+    return (f"the API refused the credentials (401: {reply.message}); check the AccountSid and "
+            "auth token")
 
-    def _one(self, task: Task, entry: Entry | None) -> Outcome:
-        if self._applied(entry):
-            return Outcome(Status.SKIPPED, f"Already applied on {entry.finished_at}; not sent "
-                           "again (use --force to resend).", done=True)
-        if task.op.name == "purchase":
-            mine = self.owned.get(task.target)
-            # An earlier run was cut off mid-request, or could not tell: maybe it was bought.
-            doubtful = entry is not None and (entry.state == "sending"
-                                              or entry.status == Status.UNKNOWN)
-            if mine is not None and task.block in mine:
-                if doubtful:
-                    return Outcome(Status.OK, "Bought: an earlier run's request went through "
-                                   "(confirmed by look-up).", submitted_at=entry.sent_at)
-                return Outcome(Status.SKIPPED, f"Already owned by {task.target[1]}; not bought "
-                               "again.", done=True)
-            if doubtful and mine is None:
-                return Outcome(Status.UNKNOWN, "An earlier run may have bought this block and "
-                               "the owned-blocks list could not be read to check, so it was not "
-                               "sent. Check it in the portal; a re-run checks again.")
-        else:
-            bought = self.bought.get(task.block)
-            if bought and not (bought[0].settled or bought[0].status is Status.VALID):
-                return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) did not "
-                               f"go through in this run ({bought[0].status}).")
-        if self.dry_run:
-            return Outcome(Status.VALID, "Would be sent.")
-        outcome = self._send(task)
-        transient = outcome.status in (Status.FAILED, Status.UNKNOWN)
-        self.failures_in_a_row = self.failures_in_a_row + 1 if transient else 0
-        if self.failures_in_a_row >= self.options.max_consecutive_failures:
-            self.report.aborted = (f"{self.failures_in_a_row} rows in a row failed; the API "
-                                   "seems unavailable")
-        return outcome
-
-    def _send(self, task: Task) -> Outcome:
-        if task.op.idempotent:
-            at = now()
-            self.journal.sending(task.fp, task.op.name, task.block, task.path, at)
-            reply = self.client.post(task.path, task.body)
-            outcome = self._outcome(reply, at)
-        else:
-            outcome = confirm_purchase(task, self.client, self.journal, self.owned,
-                                       self.options.purchase_attempts, self._outcome, now)
-        self.journal.finished(task.fp, outcome, now())
-        return outcome
-
-    def _outcome(self, reply: Reply, at: str) -> Outcome:
-        """An API answer (or its absence) as a row Status; credentials refused abort the run."""
-        if reply.ok:
-            return Outcome(Status.OK, "Accepted.", reply.status, "", at)
-        if reply.fatal:
-            self._abort(reply)
-        status = Status.FAILED if reply.transient else Status.REJECTED
-        message = reply.message or "No answer."
-        if reply.transient:
-            message = f"{message} (still failing after retries)"
-        return Outcome(status, message, reply.status, reply.error_code, at)
-
-    def _abort(self, reply: Reply) -> None:
-        self.report.aborted = (f"the API refused the credentials ({reply.status} "
-                               f"{reply.error_code}: {reply.message}); check "
-                               "IMPORTER_ACCOUNT_SID and IMPORTER_AUTH_TOKEN")

@@ -70,6 +70,29 @@ class SheetResult:
     name: str
     operation: str
     outcomes: list[Outcome]
+    rows: list[int] = field(default_factory=list)  # the Excel row of each outcome
+
+
+NOT_DONE = frozenset({Status.REJECTED, Status.FAILED, Status.UNKNOWN})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One line of the Errors sheet and of the terminal's list: a cell issue or an API outcome."""
+
+    sheet: str
+    row: int | None
+    column: str
+    value: str | None
+    severity: str
+    code: str
+    message: str
+
+    def line(self) -> str:
+        """`Purchase row 9, AnswerPoint: ...` as the terminal shows it."""
+        where = self.sheet if self.row is None else f"{self.sheet} row {self.row}"
+        return f"{where}, {self.column}: {self.message}" if self.column else (
+            f"{where}: {self.message}")
 
 
 @dataclass
@@ -89,12 +112,27 @@ class RunReport:
     aborted: str = ""
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)  # things the user must know about the run
+    results_failed: str = ""  # the results workbook is not where it was asked for: why
     issues: list[Issue] = field(default_factory=list)
     sheets: list[SheetResult] = field(default_factory=list)
 
     @property
     def outcomes(self) -> list[Outcome]:
         return [o for sheet in self.sheets for o in sheet.outcomes]
+
+    def problems(self) -> list[Problem]:
+        """Every issue and every row the API did not settle, sheet by sheet in row order
+        (errors before warnings within a row)."""
+        order = {s.name: i for i, s in enumerate(self.sheets)}
+        found = [Problem(i.sheet, i.row, i.column or "", i.value, i.severity.value, i.code,
+                         i.message) for i in self.issues]
+        for sheet in self.sheets:
+            found += [Problem(sheet.name, row, "", None, Severity.ERROR.value,
+                              o.error_code or o.status.value, f"{o.status.value}: {o.message}")
+                      for row, o in zip(sheet.rows, sheet.outcomes, strict=False)
+                      if o.status in NOT_DONE]
+        return sorted(found, key=lambda p: (order.get(p.sheet, -1), p.row or 0,
+                                            p.severity != Severity.ERROR.value))
 
     def count(self) -> None:
         """Fill `counts` from the outcomes (every status present, zeros included)."""
@@ -117,6 +155,7 @@ class RunReport:
             "aborted": self.aborted or None,
             "interrupted": self.interrupted,
             "notes": self.notes,
+            "results_failed": self.results_failed or None,
             "issues": len([i for i in self.issues if i.severity is Severity.ERROR]),
             "warnings": len([i for i in self.issues if i.severity is Severity.WARNING]),
             "exit_code": int(exit_code_for(self)),
@@ -124,10 +163,11 @@ class RunReport:
 
 
 def exit_code_for(report: RunReport) -> ExitCode:
-    """Design §8: interrupted beats aborted beats any row not settled."""
+    """Design §8: interrupted beats aborted (or results not written where asked) beats any row
+    not settled."""
     if report.interrupted:
         return ExitCode.INTERRUPTED
-    if report.aborted:
+    if report.aborted or report.results_failed:
         return ExitCode.ABORTED
     if report.mode == "run":
         ok = all(o.settled for o in report.outcomes)

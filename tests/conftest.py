@@ -9,6 +9,14 @@ import pytest
 from importer.sandbox import SandboxServer
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Locks and the purchase ledger live in a folder of the test's own, never the user's."""
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("IMPORTER_STATE_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer() as server:

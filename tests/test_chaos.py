@@ -41,7 +41,7 @@ def test_chaos_rollout_converges_without_double_purchase(tmp_path: Path) -> None
     with SandboxServer(knobs=knobs) as server:
         env = _env(server)
         for kill_after in sorted(rng.sample(range(50, 2 * ROWS - 50), 2)):
-            proc = _start(["run", str(source), "--yes"], env)
+            proc = _start(["run", str(source), "--yes", "--settle-window", "2"], env)
             try:
                 _wait_for_journal(journal, kill_after, timeout=90)
             finally:
@@ -49,6 +49,7 @@ def test_chaos_rollout_converges_without_double_purchase(tmp_path: Path) -> None
                 proc.communicate(timeout=30)
         for _ in range(6):
             done = subprocess.run([sys.executable, "-m", "importer", "run", str(source), "--yes",
+                                   "--settle-window", "2",
                                    "--json"], env=env, capture_output=True, text=True,
                                   timeout=240, check=False)
             if done.returncode == 0:

@@ -121,7 +121,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _validate(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict:
     """`importer validate --json` on path; the results workbook is tmp_path/v.results.xlsx."""
-    code = main(["validate", str(path), "--out", str(tmp_path / "v.results.xlsx"), "--json"])
+    code = main(["validate", str(path), "--out", str(tmp_path / "v.results.xlsx"), "--overwrite",
+                 "--json"])
     report = json.loads(capsys.readouterr().out)
     assert report["exit_code"] == code
     return report

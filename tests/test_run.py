@@ -85,11 +85,12 @@ def test_results_workbook_fed_back_skips_what_is_done(tmp_path: Path, api_env: S
     assert summary["results_path"].endswith("rollout.results-2.xlsx")
     purchase = sheet_rows(Path(summary["results_path"]), "Purchase")
     assert [r["Status"] for r in purchase] == ["SKIPPED", "SKIPPED", "OK", "REJECTED"]
-    assert "Already applied" in purchase[0]["Message"]
+    assert "Already bought by an earlier run" in purchase[0]["Message"]
     configure = sheet_rows(Path(summary["results_path"]), "Configure")
     assert [r["Status"] for r in configure] == ["SKIPPED", "SKIPPED", "OK", "SKIPPED"]
     after = requests.get(f"{api_env.base_url}/_sandbox/stats", timeout=5).json()["Requests"]
-    assert after["purchase"] - before["purchase"] == 2  # the fixed row and the rejected one
+    # Only the fixed row: the other property's listing is refused (403), so its row is not sent.
+    assert after["purchase"] - before["purchase"] == 1
     assert after["configure"] - before["configure"] == 1
     assert code == 1  # the rejected row is still not OK
     counts = requests.get(f"{api_env.base_url}/_sandbox/purchases", timeout=5).json()
@@ -154,7 +155,9 @@ def test_dry_run_sends_nothing(tmp_path: Path, api_env: SandboxServer,
                                capsys: pytest.CaptureFixture[str]) -> None:
     source = rollout(tmp_path / "rollout.xlsx")
     code, summary, _ = cli(capsys, "run", source, "--dry-run", "--json")
-    assert summary["counts"]["VALID"] == 6 and summary["mode"] == "dry-run"
+    # 5: the other customer's property refuses the listing (403), so its row is REJECTED.
+    assert summary["counts"]["VALID"] == 5 and summary["mode"] == "dry-run"
+    assert summary["counts"]["REJECTED"] == 1
     stats = requests.get(f"{api_env.base_url}/_sandbox/stats", timeout=5).json()["Requests"]
     assert stats["purchase"] == 0 and stats["configure"] == 0
 
@@ -181,21 +184,25 @@ def test_wrong_credentials_abort_with_exit_3(tmp_path: Path, api_env: SandboxSer
     rows = sheet_rows(Path(summary["results_path"]), "Configure")
     assert rows[0]["Status"] == "REJECTED" and rows[0]["HTTP Status"] == 401
     assert [r["Status"] for r in rows[1:]] == ["SKIPPED"] * 3
-    assert all("run aborted" in r["Message"] for r in rows[1:])
+    assert all("run stopped" in r["Message"] for r in rows[1:])
     assert "wrong-token-123" not in str(summary) + err
 
 
-def test_readonly_credentials_abort_too(tmp_path: Path, api_env: SandboxServer,
-                                        capsys: pytest.CaptureFixture[str],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readonly_credentials_are_refused_row_by_row_then_stop(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No documented code says "these credentials may not write"; a wall of 403s stops the run."""
     from importer.sandbox import READONLY_ACCOUNT_SID, READONLY_AUTH_TOKEN
     monkeypatch.setenv("IMPORTER_ACCOUNT_SID", READONLY_ACCOUNT_SID)
     monkeypatch.setenv("IMPORTER_AUTH_TOKEN", READONLY_AUTH_TOKEN)
     source = write_xlsx(tmp_path / "c.xlsx", {"Configure": [
         CONFIGURE_HEADER, *[["ACDEMO0001", f"NB0900{i:02}", "application", None, None, "A",
-                             None, None] for i in range(3)]]})
-    code, summary, _ = cli(capsys, "run", source, "--json")
-    assert code == 3 and "PERMISSION_DENIED" in summary["aborted"]
+                             None, None] for i in range(4)]]})
+    code, summary, _ = cli(capsys, "run", source, "--json", "--max-consecutive-failures", "3")
+    assert code == 3 and "refused" in summary["aborted"]
+    rows = sheet_rows(Path(summary["results_path"]), "Configure")
+    assert [r["Status"] for r in rows] == ["REJECTED"] * 3 + ["SKIPPED"]
+    assert {r["HTTP Status"] for r in rows[:3]} == {403}
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -318,4 +325,4 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     plain = subprocess.run(args, capture_output=True, text=True, check=False)
     debug = subprocess.run([*args, "--debug"], capture_output=True, text=True, check=False)
     assert plain.returncode == 2 and "Traceback" not in plain.stderr
-    assert debug.returncode != 0 and "Traceback" in debug.stderr and "InputError" in debug.stderr
+    assert debug.returncode == 2 and "Traceback" in debug.stderr and "InputError" in debug.stderr

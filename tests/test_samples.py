@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -75,7 +76,9 @@ def _nonzero(counts: dict[str, int]) -> dict[str, int]:
 
 
 def test_every_sample_is_listed() -> None:
-    made = {p.name for p in SAMPLES.iterdir() if p.suffix in (".xlsx", ".csv")}
+    """What the README's quick start leaves beside the samples (results) is not a sample."""
+    made = {p.name for p in SAMPLES.iterdir()
+            if p.suffix in (".xlsx", ".csv") and ".results" not in p.name}
     assert made == set(EXPECTED)
 
 
@@ -122,15 +125,21 @@ def test_mistakes_results_row_by_row(tmp_path: Path,
 
 
 def test_rollout_readme_command(tmp_path: Path) -> None:
-    """The README's first command, as a user types it (then again: nothing is sent twice)."""
-    cmd = [sys.executable, "-m", "importer", "run", str(SAMPLES / "rollout.xlsx"), "--sandbox",
-           "--yes", "--out", str(tmp_path / "rollout.results.xlsx")]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    """The README's first command, as a user types it from a clone; then again: nothing is sent
+    twice, and the first results are kept beside the new ones."""
+    (tmp_path / "samples").mkdir()
+    shutil.copy(SAMPLES / "rollout.xlsx", tmp_path / "samples")
+    cmd = [sys.executable, "-m", "importer", "run", "samples/rollout.xlsx", "--sandbox", "--yes"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False,
+                           cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "OK 28" in first.stdout
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert "OK 28" in first.stdout and "results: samples/rollout.results.xlsx" in first.stdout
+    kept = (tmp_path / "samples/rollout.results.xlsx").read_bytes()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False,
+                           cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "SKIPPED 28" in again.stdout
+    assert "SKIPPED 28" in again.stdout and "rollout.results-2.xlsx" in again.stdout
+    assert (tmp_path / "samples/rollout.results.xlsx").read_bytes() == kept
 
 
 def _blocks(sample: str) -> tuple[set[str], set[str]]:
