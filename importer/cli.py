@@ -328,6 +328,14 @@ def _render(report: RunReport, as_json: bool) -> int:
     code = exit_code_for(report)
     if report.results_failed and not report.results_path:
         _print_sent_rows(report)  # the facts of money spent must survive somewhere
+    for note in report.notes:
+        click.echo(f"importer: {shown(note)}", err=True)
+    if report.aborted:
+        click.echo(f"importer: run stopped: {shown(report.aborted)}", err=True)
+    if report.interrupted:
+        click.echo("importer: interrupted; rows not reached are SKIPPED", err=True)
+    if report.results_failed:
+        click.echo(f"importer: error: {shown(report.results_failed)}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
         return code
@@ -339,14 +347,6 @@ def _render(report: RunReport, as_json: bool) -> int:
     if len(problems) > PROBLEMS_SHOWN:
         where = f"see {shown(report.results_path)} (Errors sheet)" if report.results_path else ""
         click.echo(f"  … and {len(problems) - PROBLEMS_SHOWN} more{': ' + where if where else ''}")
-    for note in report.notes:
-        click.echo(f"importer: {shown(note)}", err=True)
-    if report.aborted:
-        click.echo(f"importer: run stopped: {shown(report.aborted)}", err=True)
-    if report.interrupted:
-        click.echo("importer: interrupted; rows not reached are SKIPPED", err=True)
-    if report.results_failed:
-        click.echo(f"importer: error: {shown(report.results_failed)}", err=True)
     if report.results_path:
         click.echo(f"results: {shown(report.results_path)}")
     return code

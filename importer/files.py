@@ -13,10 +13,10 @@ import errno
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-from importer.errors import ImporterError, UsageError
+from importer.errors import UsageError
 from importer.text import shown
 
 _RESULTS_STEM = re.compile(r"\.results(-\d+)?$")
@@ -66,6 +66,16 @@ def why_not_writable(exc: OSError) -> str:
         errno.ENOTDIR: "part of the path is not a folder",
         errno.ENAMETOOLONG: "the name is too long",
     }.get(exc.errno or -1, (exc.strerror or "it cannot be written").lower())
+
+
+def os_error_in(exc: BaseException) -> OSError | None:
+    """The OS error behind an exception (writers wrap them in their own), if there is one."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None or isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def probe(folder: Path, what: str) -> None:
@@ -151,13 +161,3 @@ def _sync_folder(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-@contextlib.contextmanager
-def reading_errors(path: Path, what: str) -> Iterator[None]:
-    """OSError while writing `path` -> ImporterError with a reason a person can act on."""
-    try:
-        yield
-    except OSError as exc:
-        raise ImporterError(f"{shown(path)}: cannot write the {what} "
-                            f"({why_not_writable(exc)})", str(exc)) from exc

@@ -19,7 +19,7 @@ import pandas as pd
 
 from importer import __version__, contract, files, locks
 from importer.client import ApiClient, Reply
-from importer.errors import UsageError
+from importer.errors import ImporterError, UsageError
 from importer.journal import Journal, JournalError, fingerprint, purchase_fingerprint
 from importer.loading import load
 from importer.report import Outcome, RunReport, Severity, SheetResult, Status
@@ -159,11 +159,12 @@ def finish(report: RunReport, prepared: Prepared) -> RunReport:
     try:
         written = files.write_atomically(target, write, overwrite=options.overwrite,
                                          renumber=options.out is None)
-    except OSError as exc:
-        reason = files.why_not_writable(exc)
+    except (OSError, ImporterError) as exc:
+        cause = files.os_error_in(exc)
+        reason = files.why_not_writable(cause) if cause else str(exc)
         for folder in _fallback_folders(target):
             candidate = folder / f"{target.stem}-{time.strftime('%Y%m%d-%H%M%S')}.xlsx"
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ImporterError):
                 written = files.write_atomically(files.next_free(candidate), write,
                                                  renumber=True)
                 report.notes.append(f"The results could not be written to {target} "
