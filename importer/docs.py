@@ -1,7 +1,7 @@
-"""The README's column reference, generated from the operation specs so it cannot drift.
+"""Documents generated from the code so they cannot drift: the README's column reference (from
+the operation specs) and `docs/api-contract.md` (from `importer.contract`).
 
-`python -m importer.docs README.md` rewrites the part between the markers; a test fails when
-the committed README differs from what this produces.
+`python -m importer.docs` rewrites both; a test fails when a committed copy differs.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from importer import contract
 from importer.operations import OPERATIONS, Operation
 
 START, END = "<!-- columns:start -->", "<!-- columns:end -->"
@@ -46,6 +47,46 @@ def update(readme: Path) -> bool:
     return new != text
 
 
+def contract_page() -> str:
+    """docs/api-contract.md: every behaviour the tool or the sandbox relies on, and its basis."""
+    lines = [
+        "# The API contract",
+        "",
+        "<!-- Generated from importer/contract.py by `python -m importer.docs`; edit that. -->",
+        "",
+        "Everything the importer and its sandbox rely on about the Fone Dynamics REST API v2. "
+        "**Documented** rows quote the API's public pages "
+        f"(<{contract.DOCS}>: {contract.ERRORS_PAGE}, {contract.LIST_PAGE}, "
+        f"{contract.PURCHASE_PAGE}, {contract.CONFIGURE_PAGE}); **inferred** rows are our "
+        "decisions where the pages are silent, each with its reason. The code reads every path, "
+        "parameter, code and default below from `importer/contract.py`, so a fact learnt later "
+        "changes one line there.",
+        "",
+        "No safety or stop decision rests on an inferred error code: whether a purchase went "
+        "through is settled by looking the block up, and only a 401 is taken to be about the "
+        "credentials.",
+        "",
+        "| Topic | What the tool relies on | Basis | Page, or why |",
+        "|---|---|---|---|",
+    ]
+    for term in contract.TERMS:
+        basis = "documented" if term.documented else "**inferred**"
+        lines.append(f"| {term.topic} | {term.text} | {basis} | {term.source} |")
+    return "\n".join([*lines, ""])
+
+
+def update_contract(path: Path) -> bool:
+    """Rewrite docs/api-contract.md; True when it changed."""
+    new = contract_page()
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if new != old:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(new, encoding="utf-8")
+    return new != old
+
+
 if __name__ == "__main__":
-    print("updated" if update(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md"))
-          else "up to date")
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(".")
+    readme = update(root / "README.md")
+    page = update_contract(root / "docs" / "api-contract.md")
+    print("updated" if readme or page else "up to date")
