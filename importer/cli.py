@@ -8,11 +8,9 @@ stdout always carries exactly one JSON object, errors included.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import time
-import tomllib
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-import platformdirs
 from tqdm import tqdm
 
 from importer import __version__, contract, files
+from importer import config as config_module
 from importer.client import ApiClient, Credentials
 from importer.errors import ImporterError, UsageError
 from importer.locks import Busy
@@ -32,13 +30,8 @@ from importer.operations import OPERATIONS
 from importer.pipeline import Options, Prepared, prepare, run, validate
 from importer.report import ExitCode, Outcome, RunReport, Status, exit_code_for
 from importer.templates import TEMPLATES, write_template
-from importer.text import redact_url, shorten, shown
+from importer.text import shorten, shown
 
-APP = "number-block-importer"
-CONFIG_FILES = tuple(dict.fromkeys([
-    platformdirs.user_config_path(APP, appauthor=False) / "config.toml",
-    Path("~/.config/number-block-importer/config.toml").expanduser(),  # read by 0.1 too
-]))
 PROBLEMS_SHOWN = 10
 
 
@@ -122,7 +115,8 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--allowed-prefixes", help="Comma-separated answering-point prefixes the "
                      "account may use, e.g. 02,03,04 (default: any)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path),
-                     help=f"Config file (default: $IMPORTER_CONFIG or {CONFIG_FILES[0]})."),
+                     help="Config file (default: $IMPORTER_CONFIG or "
+                     f"{config_module.CONFIG_FILES[0]})."),
         click.option("--json", "as_json", is_flag=True,
                      help="Print one JSON object on stdout (also for errors) instead of text."),
         click.option("--debug", is_flag=True, help="Show tracebacks and the libraries' own "
@@ -133,29 +127,10 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _config(path: Path | None) -> dict[str, Any]:
-    """The TOML config: --config, $IMPORTER_CONFIG, else this system's config folder (the
-    path 0.1 used is still read)."""
-    named = path or (Path(os.environ["IMPORTER_CONFIG"]).expanduser()
-                     if os.environ.get("IMPORTER_CONFIG") else None)
-    if named is not None and not named.exists() and path is not None:
-        raise UsageError(f"{shown(named)}: config file not found")
-    found = named if named is not None else next((p for p in CONFIG_FILES if p.exists()), None)
-    if found is None or not found.exists():
-        return {}
-    try:
-        return tomllib.loads(found.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{shown(found)}: cannot read the config file", str(exc)) from exc
-
-
 def _options(config: dict[str, Any], operation: str | None, sheets: tuple[str, ...],
              allowed: str | None, out: Path | None, overwrite: bool, **extra: Any) -> Options:
-    prefixes = allowed.split(",") if allowed else config.get("allowed_prefixes", [])
-    if isinstance(prefixes, str):
-        prefixes = prefixes.split(",")
     return Options(operation=operation, sheets=sheets, out=out, overwrite=overwrite,
-                   allowed_prefixes=tuple(p.strip() for p in prefixes if p.strip()), **extra)
+                   allowed_prefixes=config_module.allowed_prefixes(config, allowed), **extra)
 
 
 @cli.command("validate")
@@ -165,8 +140,8 @@ def validate_cmd(file: Path, out: Path | None, overwrite: bool, operation: str |
                  config_path: Path | None, as_json: bool, debug: bool) -> int:
     """Check FILE without sending anything; write the results workbook (VALID / INVALID)."""
     def action() -> int:
-        options = _options(_config(config_path), operation, sheets, allowed_prefixes, out,
-                           overwrite)
+        config = config_module.load_config(config_path)
+        options = _options(config, operation, sheets, allowed_prefixes, out, overwrite)
         return _render(validate(prepare(file, options)), as_json)
 
     return _guard(debug, as_json, action)
@@ -210,7 +185,7 @@ def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None
             timeout: float, settle_window: float | None, retries: int) -> int:
     """Check FILE, send its valid rows one at a time, write the results workbook."""
     def action() -> int:
-        config = _config(config_path)
+        config = config_module.load_config(config_path)
         options = _options(config, operation, sheets, allowed_prefixes, out, overwrite,
                            journal=journal, force=force, wait=wait,
                            max_consecutive_failures=max_consecutive_failures,
@@ -249,25 +224,15 @@ def _api(sandbox: bool, prepared: Prepared, config: dict[str, Any], base_url: st
             yield (Credentials(server.base_url, server.account_sid, server.auth_token),
                    f"sandbox:{db.resolve()}:{server.account_sid}")
         return
-    env = os.environ
-    url = (base_url or env.get("IMPORTER_BASE_URL") or config.get("base_url")
-           or contract.BASE_URL)
-    sid = account_sid or env.get("IMPORTER_ACCOUNT_SID") or config.get("account_sid")
-    token = env.get("IMPORTER_AUTH_TOKEN") or config.get("auth_token")
-    if not sid or not token:
+    found = config_module.credentials(config, base_url, account_sid)
+    if found is None:
         raise UsageError("no credentials: set IMPORTER_ACCOUNT_SID and IMPORTER_AUTH_TOKEN (or "
                          "account_sid / auth_token in the config file), or use --sandbox")
-    yield Credentials(str(url), str(sid), str(token)), f"{str(url).rstrip('/').lower()}:{sid}"
-
-
-def spend_question(purchases: int, credentials: Credentials) -> str:
-    """The confirmation asked before buying (the web page asks the same)."""
-    return (f"This will BUY up to {purchases} number block{'s' * (purchases != 1)} on "
-            f"{redact_url(credentials.base_url)} as {shown(credentials.account_sid)}.")
+    yield found, config_module.scope_of(found)
 
 
 def _confirm(purchases: int, credentials: Credentials) -> bool:
-    question = spend_question(purchases, credentials)
+    question = config_module.spend_question(purchases, credentials)
     if not sys.stdin.isatty():
         raise UsageError(f"{question} Refusing without a terminal to confirm; pass --yes to go "
                          "ahead, or --dry-run to check first.")
