@@ -1,7 +1,10 @@
 """Local emulation of the Fone Dynamics Number Blocks REST API v2, for tests, demos and rehearsal.
 
-Independent of the rest of the ``importer`` package on purpose: it must be as strict as the
-real API so that it catches the importer's mistakes instead of sharing them.
+By default it behaves as the API's public pages document; ``Knobs`` make it depart from them
+on purpose (slow or lost answers, late commits, odd listings) so a client can be tested against
+every plausible variant. It imports nothing from the ``importer`` package but
+``importer.contract`` (the API's facts: paths, parameter names, defaults, codes), and shares no
+rules with the client: it must catch the importer's mistakes instead of sharing them.
 """
 
 from .app import create_app

@@ -1,20 +1,20 @@
-"""The Flask app emulating the Number Blocks REST API v2: routing, auth, faults and rules.
+"""The Flask app emulating the Number Blocks REST API v2: routing, auth, faults, the pipeline.
 
-Every /v2 request goes through one pipeline in a fixed order: auth (401), throttle (429),
-latency, injected failure (500), read-only credentials (403), body/query validation (400),
-existence (400), then consistency (400) and ownership (403), state, commit, and finally the
-injected connection drop. A fixed order makes the answers reproducible, so a client's handling
-of each one can be tested on its own.
+Every /v2 request goes through one pipeline in a fixed order: route (404/405), auth (401),
+throttle (429), latency, injected failure (500), junk success, read-only credentials (403),
+then the operation's own checks (changes.py, listing.py), and finally how an accepted change
+is answered (slow answer, dropped connection, a gateway's 503). A fixed order makes the answers
+reproducible, so a client's handling of each one can be tested on its own. Paths, parameter
+names, defaults and codes all come from ``importer.contract``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import socket
 import threading
-from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -22,56 +22,25 @@ from urllib.parse import quote, unquote, urlsplit
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from importer import contract as c
+
+from .changes import Changes, Outcome, named_blocks
+from .commits import CommitScheduler
+from .errors import ApiError, envelope, forbidden
 from .faults import FaultInjector, Knobs
-from .rules import PURCHASE_FIELDS, validate_configure, validate_paging, validate_purchase
-from .store import Account, Block, Store
+from .listing import HTML_PAGE, Listings, block_view
+from .rules import PROPERTY_SID
+from .store import Account, Store
 
 DROP_ENVIRON_KEY = "sandbox.drop_connection"
-REQUEST_KINDS = ("purchase", "configure", "list")
-ROUTING_KEYS = ("RoutingMethod", "EndpointNumber", "Flow", "Application")
-TAG_KEYS = ("Recording", "Source", "Medium", "Campaign", "Content")
-_SID_KEYS = ("AccountSid", "PropertySid", "NumberBlockSid")
-BLOCK_KEYS: tuple[str, ...] = tuple(
-    dict.fromkeys(
-        [k for k in PURCHASE_FIELDS if k not in _SID_KEYS] + list(ROUTING_KEYS) + list(TAG_KEYS)
-    )
-)
-
-
-class ApiError(Exception):
-    """An error answer in the API's envelope."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.errors = errors or []
-        self.headers = headers or {}
-
-
-def envelope(code: str, message: str, errors: list[dict[str, str]] | None = None) -> dict:
-    return {"ResponseStatus": {"ErrorCode": code, "Message": message, "Errors": errors or []}}
-
-
-def _ok(extra: dict[str, Any] | None = None) -> Response:
-    return jsonify({**(extra or {}), "ResponseStatus": {"Message": "OK"}})
-
-
-def block_view(block: Block) -> dict[str, Any]:
-    """A block as listings and /_sandbox/blocks show it: every key, null when unset."""
-    view: dict[str, Any] = {
-        "NumberBlockSid": block.sid,
-        "AccountSid": block.account_sid,
-        "PropertySid": block.property_sid,
-    }
-    view.update({key: block.data.get(key) for key in BLOCK_KEYS})
-    return view
+REQUEST_KINDS = ("purchase", "configure", "list", "search")
+GATEWAY_PAGE = ("<html><head><title>503 Service Temporarily Unavailable</title></head><body>"
+                "<center><h1>503 Service Temporarily Unavailable</h1></center><hr>"
+                "<center>nginx</center></body></html>\n")
+# The first segment of each path template, lower-cased: how a /v2 path is recognised.
+_SCOPES = {path.split("/")[2].lower(): key for key, path in c.LIST_PATHS.items()}
+_LISTED = c.LIST_PATHS[PROPERTY_SID].split("/")[4].lower()  # also the purchase paths' end
+_BLOCKS = c.CONFIGURE_PATH.split("/")[2].lower()  # also the search's first segment
 
 
 @dataclass
@@ -100,27 +69,26 @@ def _path_segments(environ: dict[str, Any]) -> list[str]:
     return [unquote(part) for part in path.split("/")[1:]]
 
 
-def _match(segments: list[str], method: str) -> tuple[str, str, str]:
-    """(kind, scope, sid) for a /v2 path, matched case-insensitively; 404/405 otherwise."""
+def _match(segments: list[str], method: str, account_purchase: bool) -> tuple[str, str, str]:
+    """(kind, scope, sid or search text) for a /v2 path, case-insensitively; 404/405 else."""
     low = [s.lower() for s in segments]
     allowed: dict[str, tuple[str, str]] = {}
+    shown: list[str] = []
     sid = ""
-    if len(low) == 3 and low[0] in ("properties", "accounts") and low[2] == "numberblocks":
-        scope = "property" if low[0] == "properties" else "account"
+    if len(low) == 3 and low[0] in _SCOPES and low[2] == _LISTED:
+        scope = "property" if _SCOPES[low[0]] == PROPERTY_SID else "account"
         sid = segments[1]
         allowed = {"GET": ("list", scope), "POST": ("purchase", scope)}
-    elif len(low) == 2 and low[0] == "numberblocks":
+        shown = ["GET", "POST"] if scope == "property" or account_purchase else ["GET"]
+    elif len(low) == 2 and low[0] == _BLOCKS:
         sid = segments[1]
-        allowed = {"POST": ("configure", "block")}
+        allowed = {"GET": ("search", "block"), "POST": ("configure", "block")}
+        shown = sorted(allowed)
     if not allowed or not sid:
-        raise ApiError(404, "NOT_FOUND", "No such resource.")
+        raise ApiError(404, c.NOT_FOUND, "No such resource.")
     if method not in allowed:
-        raise ApiError(
-            405,
-            "METHOD_NOT_ALLOWED",
-            f"{method} is not supported on this resource.",
-            headers={"Allow": ", ".join(sorted(allowed))},
-        )
+        raise ApiError(405, c.METHOD_NOT_ALLOWED, f"{method} is not supported on this resource.",
+                       headers={"Allow": ", ".join(shown)})
     kind, scope = allowed[method]
     return kind, scope, sid
 
@@ -134,217 +102,111 @@ def _authenticate(store: Store) -> Account:
         ):
             return account
     raise ApiError(
-        401,
-        "UNAUTHORIZED",
+        c.UNAUTHORIZED,
+        c.UNAUTHORIZED_CODE,
         "Missing or invalid credentials (HTTP Basic: AccountSid, auth token).",
         headers={"WWW-Authenticate": 'Basic realm="Fone Dynamics API"'},
     )
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+def _ok() -> Response:
+    return jsonify({c.ENVELOPE: {c.MESSAGE: c.OK_MESSAGE}})
 
 
-def _json_object() -> dict[str, Any]:
-    if request.mimetype != "application/json":
-        raise ApiError(
-            400,
-            "VALIDATION_ERROR",
-            "The request body must be JSON (Content-Type: application/json).",
-        )
-    try:
-        body = json.loads(request.get_data(cache=True), parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "VALIDATION_ERROR", "The request body is not valid JSON.") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, "VALIDATION_ERROR", "The request body must be a JSON object.")
-    return body
+def _junk(kind: str) -> Response:
+    """A 200 that is not the API's answer: an HTML page, or nothing at all."""
+    if kind == "html":
+        return Response(HTML_PAGE, 200, mimetype="text/html")
+    return Response(b"", 200, mimetype="application/json")
 
 
-def _invalid(errors: list[dict[str, str]]) -> ApiError:
-    names = ", ".join(e["FieldName"] for e in errors)
-    return ApiError(400, "VALIDATION_ERROR", f"Validation failed: {names}.", errors)
+def _drop() -> Response:
+    """Close the connection without answering, as a flaky network would."""
+    request.environ[DROP_ENVIRON_KEY] = True
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        for action in (lambda: sock.shutdown(socket.SHUT_RDWR), sock.close):
+            with contextlib.suppress(OSError):
+                action()
+    return Response(b"", 200)
 
 
-def _conflict(field_name: str, message: str) -> ApiError:
-    item = {"FieldName": field_name, "ErrorCode": "CONFLICTING_PARAMETERS", "Message": message}
-    return ApiError(400, "CONFLICTING_PARAMETERS", message, [item])
+def _answer(outcome: Outcome) -> Response:
+    if outcome.drop:
+        return _drop()
+    if outcome.gateway_error:
+        return Response(GATEWAY_PAGE, 503, mimetype="text/html")
+    return _ok()
 
 
-def _forbidden(what: str) -> ApiError:
-    return ApiError(403, "FORBIDDEN", f"You do not have permission to use {what}.")
+def _sleep_until(deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 class _Api:
-    """Handlers for the three /v2 operations, sharing the store and fault state."""
+    """The /v2 pipeline of one app."""
 
-    def __init__(self, store: Store, faults: FaultInjector) -> None:
-        self.store = store
-        self.faults = faults
+    def __init__(self, store: Store, knobs: Knobs) -> None:
+        self.store, self.knobs = store, knobs
+        self.faults = FaultInjector(knobs)
+        self.stats = _Stats()
+        self.commits = CommitScheduler(store)
+        self.changes = Changes(store, self.commits, self.faults)
+        self.listings = Listings(store, knobs)
 
-    def _existing(
-        self, account_sid: str | None, property_sid: str | None
-    ) -> tuple[str | None, str | None]:
-        """Owners of the named account/property (existence first); raises *_NOT_FOUND."""
-        if account_sid is not None and self.store.account(account_sid) is None:
-            raise ApiError(400, "ACCOUNT_NOT_FOUND", f"Account '{account_sid}' does not exist.")
-        prop_owner = None
-        if property_sid is not None:
-            prop = self.store.property(property_sid)
-            if prop is None:
-                raise ApiError(
-                    400, "PROPERTY_NOT_FOUND", f"Property '{property_sid}' does not exist."
-                )
-            prop_owner = prop.account_sid
-        return account_sid, prop_owner
+    def handle(self, segments: list[str]) -> Response:
+        arrived = time.monotonic()
+        kind, scope, sid = _match(segments, request.method, self.knobs.account_purchase_path)
+        self.stats.count(kind)
+        if kind == "purchase":
+            self.store.count_purchase_request(named_blocks(request))
+            if scope == "account" and not self.knobs.account_purchase_path:
+                raise ApiError(404, c.NOT_FOUND, "No such resource.")
+        try:
+            result = self._process(kind, scope, sid, arrived)
+        finally:
+            if kind == "purchase":  # every purchase answer, refusals included, comes this late
+                _sleep_until(arrived + self.knobs.answer_after_s)
+        return _answer(result) if isinstance(result, Outcome) else result
 
-    def _block(self, sid: str) -> Block:
-        block = self.store.block(sid)
-        if block is None:
-            raise ApiError(400, "NUMBER_BLOCK_NOT_FOUND", f"Number block '{sid}' does not exist.")
-        return block
-
-    def _maybe_drop(self) -> None:
-        """After a commit: close the connection without answering, as a flaky network would."""
-        if not self.faults.should_drop():
-            return
-        request.environ[DROP_ENVIRON_KEY] = True
-        sock = request.environ.get("werkzeug.socket")
-        if sock is not None:
-            for action in (lambda: sock.shutdown(socket.SHUT_RDWR), sock.close):
-                with contextlib.suppress(OSError):
-                    action()
-
-    def purchase(self, caller: Account, scope: str, path_sid: str) -> Response:
-        body = _json_object()
-        clean, errors = validate_purchase(body, caller.prefixes)
-        if errors:
-            raise _invalid(errors)
-        key = "PropertySid" if scope == "property" else "AccountSid"
-        if key in clean and clean[key] != path_sid:
-            raise _conflict(
-                key,
-                f"{key} in the body ('{clean[key]}') differs from the one in"
-                f" the path ('{path_sid}').",
-            )
-        account_sid = path_sid if scope == "account" else clean.get("AccountSid")
-        property_sid = path_sid if scope == "property" else clean.get("PropertySid")
-        sid = clean["NumberBlockSid"]
-        with self.store.lock:
-            account_sid, prop_owner = self._existing(account_sid, property_sid)
-            block = self._block(sid)
-            if account_sid is not None and prop_owner is not None and prop_owner != account_sid:
-                raise _conflict(
-                    "AccountSid",
-                    f"Property '{property_sid}' does not belong to account '{account_sid}'.",
-                )
-            owner = account_sid or prop_owner
-            if owner != caller.sid:
-                raise _forbidden(
-                    f"property '{property_sid}'"
-                    if scope == "property"
-                    else f"account '{account_sid}'"
-                )
-            if block.account_sid is not None:
-                raise ApiError(
-                    403,
-                    "NUMBER_BLOCK_NOT_AVAILABLE",
-                    f"Number block '{sid}' is not available for purchase.",
-                )
-            data = {k: v for k, v in clean.items() if k not in _SID_KEYS}
-            self.store.record_purchase(sid, caller.sid, property_sid, data)
-        self._maybe_drop()
-        return _ok()
-
-    def configure(self, caller: Account, sid: str) -> Response:
-        body = _json_object()
-        clean, errors = validate_configure(body, caller.prefixes)
-        if errors:
-            raise _invalid(errors)
-        account_sid, property_sid = clean.get("AccountSid"), clean.get("PropertySid")
-        with self.store.lock:
-            block = self._block(sid)
-            self._existing(account_sid, property_sid)
-            if block.account_sid != caller.sid:  # unsold, or another customer's
-                raise _forbidden(f"number block '{sid}'")
-            if account_sid is not None and account_sid != block.account_sid:
-                raise _conflict(
-                    "AccountSid",
-                    f"Number block '{sid}' does not belong to account '{account_sid}'.",
-                )
-            if property_sid is not None and property_sid != block.property_sid:
-                raise _conflict(
-                    "PropertySid",
-                    f"Number block '{sid}' does not belong to property '{property_sid}'.",
-                )
-            data = dict(block.data)
-            if "RoutingMethod" in clean:  # routing is replaced as a whole
-                data.update({k: clean.get(k) for k in ROUTING_KEYS})
-            data.update({k: clean[k] for k in TAG_KEYS if k in clean})
-            self.store.update_block(sid, data)
-        self._maybe_drop()
-        return _ok()
-
-    def list_blocks(self, caller: Account, scope: str, sid: str) -> Response:
-        page_index, page_size, errors = validate_paging(request.args)
-        if errors:
-            raise _invalid(errors)
-        with self.store.lock:
-            if scope == "account":
-                self._existing(sid, None)
-                if sid != caller.sid:
-                    raise _forbidden(f"account '{sid}'")
-                where = {"account_sid": sid}
-            else:
-                _, owner = self._existing(None, sid)
-                if owner != caller.sid:
-                    raise _forbidden(f"property '{sid}'")
-                where = {"property_sid": sid}
-            blocks, total = self.store.owned_blocks(
-                **where, offset=page_index * page_size, limit=page_size
-            )
-        return _ok({"NumberBlocks": [block_view(b) for b in blocks], "TotalCount": total})
+    def _process(self, kind: str, scope: str, sid: str, arrived: float) -> Response | Outcome:
+        caller = _authenticate(self.store)
+        if self.faults.throttled():
+            raise ApiError(429, c.TOO_MANY_REQUESTS, "Rate limit exceeded; retry later.",
+                           headers={"Retry-After": "1"})
+        self.faults.delay()
+        if self.faults.should_fail():
+            raise ApiError(c.SERVER_ERROR, c.INTERNAL_ERROR, "Internal server error (injected).")
+        if request.method == "POST":
+            junk = self.faults.junk()
+            if junk is not None:
+                return _junk(junk)
+            if not caller.can_write:
+                raise forbidden("These credentials are not allowed to make changes.")
+        if kind == "purchase":
+            return self.changes.purchase(request, caller, scope, sid, arrived)
+        if kind == "configure":
+            return self.changes.configure(request, caller, sid)
+        if kind == "list":
+            return self.listings.listing(caller.sid, scope, sid, request.args)
+        return self.listings.search(caller.sid, sid, request.args)
 
 
 def create_app(store: Store, knobs: Knobs) -> Flask:
     """The sandbox as a WSGI app; ``knobs`` may be changed while it serves."""
     app = Flask("importer.sandbox")
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    faults = FaultInjector(knobs)
-    stats = _Stats()
-    api = _Api(store, faults)
-    app.extensions["sandbox"] = {"store": store, "knobs": knobs, "stats": stats}
-
-    def handle_v2(segments: list[str]) -> Response:
-        kind, scope, sid = _match(segments, request.method)
-        stats.count(kind)
-        caller = _authenticate(store)
-        if faults.throttled():
-            raise ApiError(
-                429,
-                "TOO_MANY_REQUESTS",
-                "Rate limit exceeded; retry later.",
-                headers={"Retry-After": "1"},
-            )
-        faults.delay()
-        if faults.should_fail():
-            raise ApiError(500, "INTERNAL_ERROR", "Internal server error (injected).")
-        if request.method == "POST" and not caller.can_write:
-            raise ApiError(
-                403, "PERMISSION_DENIED", "These credentials are not allowed to make changes."
-            )
-        handlers: dict[str, Callable[[], Response]] = {
-            "purchase": lambda: api.purchase(caller, scope, sid),
-            "configure": lambda: api.configure(caller, sid),
-            "list": lambda: api.list_blocks(caller, scope, sid),
-        }
-        return handlers[kind]()
+    api = _Api(store, knobs)
+    app.extensions["sandbox"] = {"store": store, "knobs": knobs, "stats": api.stats,
+                                 "commits": api.commits}
 
     @app.before_request
     def _route_v2() -> Response | None:
         segments = _path_segments(request.environ)
         if segments and segments[0].lower() == "v2":
-            return handle_v2(segments[1:])
+            return api.handle(segments[1:])
         return None
 
     @app.errorhandler(ApiError)
@@ -356,10 +218,11 @@ def create_app(store: Store, knobs: Knobs) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        name = exc.name or "Error"
-        code = "INTERNAL_ERROR" if status == 500 else name.upper().replace(" ", "_")
-        response = jsonify(envelope(code, exc.description or name))
+        """werkzeug's own refusals, in the envelope and with the contract's codes only."""
+        status = exc.code or c.SERVER_ERROR
+        code = {404: c.NOT_FOUND, 405: c.METHOD_NOT_ALLOWED}.get(
+            status, c.INTERNAL_ERROR if status >= c.SERVER_ERROR else c.INVALID_PARAMETER)
+        response = jsonify(envelope(code, exc.description or exc.name or "Error"))
         response.status_code = status
         valid = getattr(exc, "valid_methods", None)
         if valid:
@@ -370,15 +233,19 @@ def create_app(store: Store, knobs: Knobs) -> Flask:
     def _purchases() -> Response:
         return jsonify({"Purchases": store.purchase_counts()})
 
+    @app.get("/_sandbox/purchase-requests")
+    def _purchase_requests() -> Response:
+        return jsonify({"PurchaseRequests": store.purchase_requests()})
+
     @app.get("/_sandbox/stats")
     def _stats() -> Response:
-        return jsonify({"Requests": stats.snapshot()})
+        return jsonify({"Requests": api.stats.snapshot()})
 
     @app.get("/_sandbox/blocks/<sid>")
     def _block(sid: str) -> Response:
         block = store.block(sid)
         if block is None:
-            raise ApiError(404, "NOT_FOUND", f"Number block '{sid}' does not exist.")
+            raise ApiError(404, c.NOT_FOUND, f"Number block '{sid}' does not exist.")
         return jsonify(block_view(block))
 
     return app

@@ -52,10 +52,61 @@ def inventory_sid(i: int) -> str:
     return block_sid(INVENTORY_FIRST + i)
 
 
+def _number(sid: str) -> int | None:
+    match = _SID_RE.fullmatch(sid)
+    return int(match.group(1)) if match else None
+
+
 def is_inventory_sid(sid: str) -> bool:
     """Inventory blocks are implied by their Sid, so the store need not hold 20,000 rows."""
-    match = _SID_RE.fullmatch(sid)
-    return bool(match) and INVENTORY_FIRST <= int(match.group(1)) < INVENTORY_FIRST + INVENTORY_SIZE
+    number = _number(sid)
+    return number is not None and INVENTORY_FIRST <= number < INVENTORY_FIRST + INVENTORY_SIZE
+
+
+@dataclass(frozen=True)
+class BlockFacts:
+    """What a block is, whoever owns it: fixed for its life, derived from its Sid."""
+
+    id: int
+    pattern: str  # E.164 with a trailing wildcard: the block's ten numbers
+    national: str  # the pattern as dialled in Australia, for the search's "Number"
+    name: str
+    friendly: str
+    sms: bool
+    voice: bool
+
+
+_AREAS = (("2", "Sydney"), ("3", "Melbourne"), ("7", "Brisbane"), ("8", "Perth"))
+_ID_MODULUS, _ID_FACTOR = 1_000_003, 618_034  # prime, ~golden ratio of it: a bijection
+
+
+def block_id(number: int) -> int:
+    """A stable integer Id whose order is *not* the Sids' order, as with real (random) Sids.
+
+    A client that sorted by Sid where it should follow Id would pass against sequential Ids.
+    """
+    return number * _ID_FACTOR % _ID_MODULUS
+
+
+def block_facts(sid: str) -> BlockFacts | None:
+    """Facts of a known block (inventory or pre-owned), None for any other Sid.
+
+    Every fifth block is a mobile range (SMS and voice); the rest are landlines (voice only).
+    """
+    number = _number(sid)
+    if number is None or not (is_inventory_sid(sid) or sid in _SEEDED):
+        return None
+    ident = block_id(number)
+    if number % 5 == 0:
+        digits = f"4{1_200_000 + number:07d}"
+        friendly = f"0{digits[:3]} {digits[3:6]} {digits[6:]}X"
+        name, sms = f"Mobile {ident:06d}", True
+    else:
+        area, city = _AREAS[number % len(_AREAS)]
+        digits = f"{area}{9_000_000 + number:07d}"
+        friendly = f"(0{area}) {digits[1:5]} {digits[5:]}X"
+        name, sms = f"{city} {ident:06d}", False
+    return BlockFacts(ident, f"+61{digits}X", f"0{digits}X", name, friendly, sms, voice=True)
 
 
 PREOWNED_DEMO_BLOCKS: tuple[str, ...] = tuple(
@@ -64,6 +115,7 @@ PREOWNED_DEMO_BLOCKS: tuple[str, ...] = tuple(
 PREOWNED_OTHER_BLOCKS: tuple[str, ...] = tuple(
     block_sid(PREOWNED_OTHER_FIRST + i) for i in range(PREOWNED_OTHER_SIZE)
 )
+_SEEDED = frozenset(PREOWNED_DEMO_BLOCKS + PREOWNED_OTHER_BLOCKS)
 
 
 @dataclass(frozen=True)

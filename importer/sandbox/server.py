@@ -166,6 +166,7 @@ class SandboxServer:
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._conn_lock = threading.Lock()
         self._final_counts: dict[str, int] = {}
+        self._final_requests: dict[str, int] = {}
         self._foreground = threading.Event()  # cleared while serve_forever() runs
         self._foreground.set()
 
@@ -253,16 +254,26 @@ class SandboxServer:
         for _, thread in live:
             if thread is not threading.current_thread():
                 thread.join(_JOIN_SECONDS)
+        server.app.extensions["sandbox"]["commits"].flush()  # accepted sales still pending
         with store.lock:
             self._final_counts = store.purchase_counts()
+            self._final_requests = store.purchase_requests()
             store.close()
         self._server = self._store = None
 
     def purchase_counts(self) -> dict[str, int]:
-        """Accepted purchases per block (as GET /_sandbox/purchases); kept after stop()."""
+        """Sales committed per block (as GET /_sandbox/purchases); kept after stop()."""
         if self._store is None:
             return dict(self._final_counts)
         return self._store.purchase_counts()
+
+    def purchase_requests(self) -> dict[str, int]:
+        """Purchase requests received per block they named, accepted or not (as GET
+        /_sandbox/purchase-requests): proves a client never sent a second one. Kept after
+        stop()."""
+        if self._store is None:
+            return dict(self._final_requests)
+        return self._store.purchase_requests()
 
     def __enter__(self) -> SandboxServer:
         return self if self._server is not None else self.start()

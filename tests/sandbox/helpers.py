@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from importer.sandbox import SandboxServer
 
+DEMO_ACCOUNT = "ACDEMO0001"
 DEMO_PROPERTY = "PRDEMO0001"
 OWNED_BLOCK = "NB090000"  # pre-owned by ACDEMO0001/PRDEMO0001
 OTHER_BLOCK = "NB080000"  # pre-owned by ACOTHER0001/PROTHER0001
@@ -62,6 +65,12 @@ class Api:
     def listing(self, prop: str = DEMO_PROPERTY, **params: Any) -> requests.Response:
         return self.get(f"/v2/Properties/{prop}/numberblocks", params=params)
 
+    def account_listing(self, account: str = DEMO_ACCOUNT, **params: Any) -> requests.Response:
+        return self.get(f"/v2/Accounts/{account}/numberblocks", params=params)
+
+    def search(self, text: str, **params: Any) -> requests.Response:
+        return self.get(f"/v2/numberblocks/{text}", params=params)
+
     def inspect(self, path: str) -> Any:
         response = requests.get(self.url(path), timeout=10)
         response.raise_for_status()
@@ -69,6 +78,12 @@ class Api:
 
     def block(self, sid: str) -> dict[str, Any]:
         return self.inspect(f"/_sandbox/blocks/{sid}")
+
+    def sales(self) -> dict[str, int]:
+        return self.inspect("/_sandbox/purchases")["Purchases"]
+
+    def requests_named(self) -> dict[str, int]:
+        return self.inspect("/_sandbox/purchase-requests")["PurchaseRequests"]
 
 
 def assert_ok(response: requests.Response) -> dict[str, Any]:
@@ -78,21 +93,45 @@ def assert_ok(response: requests.Response) -> dict[str, Any]:
     return body
 
 
-def assert_error(response: requests.Response, status: int, code: str) -> dict[str, str]:
-    """Check the envelope; returns {FieldName: item ErrorCode} of its Errors."""
+def assert_error(response: requests.Response, status: int, code: str) -> list[str]:
+    """Check the documented envelope; returns the FieldNames of its Errors, in order.
+
+    An item documents only FieldName; the sandbox adds a Message for people, nothing else.
+    """
     assert response.status_code == status, response.text[:500]
     envelope = response.json()["ResponseStatus"]
     assert envelope["ErrorCode"] == code, envelope
     assert isinstance(envelope["Message"], str) and envelope["Message"]
     assert isinstance(envelope["Errors"], list)
-    items = {}
+    names: list[str] = []
     for item in envelope["Errors"]:
-        assert set(item) == {"FieldName", "ErrorCode", "Message"}
-        assert item["FieldName"] not in items, "one item per field"
-        items[item["FieldName"]] = item["ErrorCode"]
-    return items
+        assert set(item) == {"FieldName", "Message"}, item
+        assert isinstance(item["Message"], str) and item["Message"]
+        assert item["FieldName"] not in names, "one item per field"
+        names.append(item["FieldName"])
+    return names
 
 
-def assert_field_error(response: requests.Response, field: str, code: str) -> None:
-    """A 400 VALIDATION_ERROR whose only item is ``field``/``code``."""
-    assert assert_error(response, 400, "VALIDATION_ERROR") == {field: code}
+def assert_field_error(response: requests.Response, field: str,
+                       code: str = "INVALID_PARAMETER") -> str:
+    """A 400 ``code`` whose only item names ``field``; returns the item's Message."""
+    assert assert_error(response, 400, code) == [field]
+    return response.json()["ResponseStatus"]["Errors"][0]["Message"]
+
+
+def sids(response: requests.Response) -> list[str]:
+    """The NumberBlockSids of a listing page, in the order served."""
+    return [b["NumberBlockSid"] for b in assert_ok(response)["NumberBlocks"]]
+
+
+def ids(response: requests.Response) -> list[int]:
+    return [b["Id"] for b in assert_ok(response)["NumberBlocks"]]
+
+
+def eventually(check: Callable[[], bool], within: float = 2.0) -> float:
+    """Seconds until ``check()`` held (polled); fails if it never did within ``within``."""
+    start = time.monotonic()
+    while not check():
+        assert time.monotonic() - start < within, "never happened"
+        time.sleep(0.02)
+    return time.monotonic() - start

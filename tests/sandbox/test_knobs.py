@@ -108,3 +108,13 @@ def test_changing_seed_at_runtime_restarts_the_sequence(api, sandbox):
     third = [api.listing(PageSize=1).status_code for _ in range(20)]
     assert third == first
     assert second != first
+
+
+def test_drop_comes_when_the_slow_answer_would(api, sandbox):
+    sandbox.knobs.drop_rate = 1.0
+    sandbox.knobs.answer_after_s = 0.3
+    start = time.perf_counter()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api.purchase(inventory_sid(0))
+    assert time.perf_counter() - start >= 0.3
+    assert api.inspect("/_sandbox/purchases") == {"Purchases": {inventory_sid(0): 1}}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.client
+import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -94,13 +96,16 @@ def test_inspection_endpoints(api):
     assert_ok(api.purchase(inventory_sid(0)))
     assert_error(api.purchase(inventory_sid(0)), 403, "NUMBER_BLOCK_NOT_AVAILABLE")
     assert_ok(api.configure(OWNED_BLOCK, AccountSid=DEMO_ACCOUNT_SID))
-    assert_error(api.configure(OWNED_BLOCK), 400, "VALIDATION_ERROR")
+    assert_error(api.configure(OWNED_BLOCK), 400, "PARAMETER_REQUIRED")
     api.post("/v2/nothing", {})  # unknown routes are not a kind
     api.get("/v2/Accounts/ACDEMO0001/numberblocks")
+    assert_ok(api.search("Sydney", AccountSid=DEMO_ACCOUNT_SID))
     assert api.inspect("/_sandbox/stats") == {
-        "Requests": {"purchase": 2, "configure": 2, "list": 3}
+        "Requests": {"purchase": 2, "configure": 2, "list": 3, "search": 1}
     }
     assert api.inspect("/_sandbox/purchases") == {"Purchases": {inventory_sid(0): 1}}
+    assert api.inspect("/_sandbox/purchase-requests") == {
+        "PurchaseRequests": {inventory_sid(0): 2}}
     state = api.block(inventory_sid(0))
     assert state["NumberBlockSid"] == inventory_sid(0)
     assert state["AccountSid"] == DEMO_ACCOUNT_SID
@@ -130,6 +135,7 @@ def test_file_db_persists_across_restarts(tmp_path):
         )
         client.close()
     assert first.purchase_counts() == {nb: 1}  # still answers after stop()
+    assert first.purchase_requests() == {nb: 1}
     with SandboxServer(db_path=db) as second:
         client = Api(second, DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
         state = client.block(nb)
@@ -137,6 +143,36 @@ def test_file_db_persists_across_restarts(tmp_path):
         assert_error(client.purchase(nb), 403, "NUMBER_BLOCK_NOT_AVAILABLE")
         assert assert_ok(client.listing(PageSize=1))["TotalCount"] == 101  # not re-seeded
         assert second.purchase_counts() == {nb: 1}
+        assert second.purchase_requests() == {nb: 2}  # persisted, plus the refused one
+        client.close()
+
+
+def test_file_from_the_first_sandbox_is_upgraded(tmp_path):
+    """A database written before blocks had Ids keeps its blocks and sales."""
+    db = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(db)
+    conn.executescript(
+        "CREATE TABLE accounts (sid TEXT PRIMARY KEY, token TEXT NOT NULL, prefixes TEXT,"
+        " can_write INTEGER NOT NULL);"
+        "CREATE TABLE properties (sid TEXT PRIMARY KEY, account_sid TEXT NOT NULL);"
+        "CREATE TABLE blocks (sid TEXT PRIMARY KEY, account_sid TEXT NOT NULL,"
+        " property_sid TEXT, data TEXT NOT NULL);"
+        "CREATE TABLE purchases (sid TEXT PRIMARY KEY, count INTEGER NOT NULL);")
+    conn.execute("INSERT INTO accounts VALUES (?, ?, NULL, 1)", (DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN))
+    conn.execute("INSERT INTO properties VALUES ('PRDEMO0001', ?)", (DEMO_ACCOUNT_SID,))
+    conn.execute("INSERT INTO blocks VALUES ('NB100005', ?, 'PRDEMO0001', ?)",
+                 (DEMO_ACCOUNT_SID, json.dumps({"AnswerPoint": "+61412345678", "Source": "old"})))
+    conn.execute("INSERT INTO purchases VALUES ('NB100005', 1)")
+    conn.commit()
+    conn.close()
+    with SandboxServer(db_path=str(db)) as server:
+        client = Api(server, DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
+        body = assert_ok(client.listing())
+        assert [b["NumberBlockSid"] for b in body["NumberBlocks"]] == ["NB100005"]
+        assert body["NumberBlocks"][0]["Source"] == "old"
+        assert isinstance(body["NumberBlocks"][0]["Id"], int)
+        assert server.purchase_counts() == {"NB100005": 1}
+        assert_error(client.purchase("NB100005"), 403, "NUMBER_BLOCK_NOT_AVAILABLE")
         client.close()
 
 
