@@ -370,14 +370,36 @@ def template_cmd(name: str, out: Path, overwrite: bool) -> int:
               help="Share of changes committed and then answered by a dropped connection.")
 @click.option("--throttle-rps", type=click.FloatRange(min=0.1), default=None,
               help="Above this many requests a second, answer 429 with Retry-After.")
-def sandbox_cmd(host: str, port: int, db: Path | None, as_json: bool, seed: int,
-                latency_ms: float, fail_rate: float, drop_rate: float,
-                throttle_rps: float | None) -> int:
+@click.option("--answer-after", "answer_after_s", type=click.FloatRange(min=0), default=0.0,
+              help="Answer purchases this many seconds after they arrive (beyond --timeout, "
+              "the answer is lost).")
+@click.option("--commit-after", "commit_after_s", type=click.FloatRange(min=0), default=0.0,
+              help="Commit purchases this many seconds after they arrive (a slow commit).")
+@click.option("--listing-lag", "listing_lag_s", type=click.FloatRange(min=0), default=0.0,
+              help="Show a bought block in listings only this many seconds after its commit.")
+@click.option("--fail-after-commit-rate", type=click.FloatRange(0, 1), default=0.0,
+              help="Share of purchases committed and then answered 503 by a 'gateway'.")
+@click.option("--junk-success-rate", type=click.FloatRange(0, 1), default=0.0,
+              help="Share of changes not made and answered 200 with an HTML page or nothing.")
+@click.option("--rebuy", is_flag=True, help="Sell an owned block again (every sale counted): "
+              "proves the importer never sends a second purchase.")
+@click.option("--page-size-cap", type=click.IntRange(min=1), default=None,
+              help="Serve at most this many blocks a listing page, whatever is asked.")
+@click.option("--no-total-count", is_flag=True, help="Listings carry no TotalCount.")
+@click.option("--listing-fault", type=click.Choice(["html", "no_list", "bad_item", "shift"]),
+              help="Damage every listing this way.")
+@click.option("--no-account-purchase-path", is_flag=True,
+              help="POST /v2/Accounts/{sid}/NumberBlocks does not exist (404).")
+@click.option("--purchase-sid-from", type=click.Choice(["body", "query", "either"]),
+              default="body", show_default=True,
+              help="Where a purchase takes its NumberBlockSid from.")
+def sandbox_cmd(host: str, port: int, db: Path | None, as_json: bool,
+                no_total_count: bool, no_account_purchase_path: bool, **faults: Any) -> int:
     """Serve the local emulation of the Number Blocks API until Ctrl-C."""
     from importer.sandbox import Knobs, SandboxServer
 
-    knobs = Knobs(latency_ms=latency_ms, fail_rate=fail_rate, drop_rate=drop_rate,
-                  throttle_rps=throttle_rps, seed=seed)
+    knobs = Knobs(total_count=not no_total_count,
+                  account_purchase_path=not no_account_purchase_path, **faults)
     try:
         server = SandboxServer(host=host, port=port, db_path=str(db) if db else None,
                                knobs=knobs).start()
