@@ -1,204 +1,439 @@
 """The results workbook: the input sheets as they were, plus what happened to every row.
 
+It is the user's working document (read, fix in place, run again), so it is laid out for a
+person with a laptop and a printer: Status and Message beside the identifying columns and
+frozen with the header, one colour per status, widths that fit, landscape pages one wide with
+the header on each; a Summary that leads with the counts; an Errors sheet, one row per issue.
+
 Written with xlsxwriter in constant-memory mode (rows streamed in order) because results can be
-a million rows. Every cell is written with write_string, so nothing ever becomes a formula.
-Rows keep their Excel row numbers: title rows above the header are copied too, so "row 7" in a
-message is row 7 in both the input and the results.
+a million rows; every cell is written with write_string (or as a number / date), so nothing is
+ever a formula. Rows keep their Excel row numbers: title rows above the header are copied too,
+so "row 7" in a message is row 7 in both the input and the results. Columns move only to make
+room for Status and Message; a re-read finds every column by its header.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
+from importer import marks
 from importer.errors import ImporterError
+from importer.marks import ERRORS, SUMMARY, assign_sheet_names, rename_reason
 from importer.operations import RESULT_COLUMNS
-from importer.report import Issue, Outcome, RunReport, Severity, Status
+from importer.report import NOT_DONE, Outcome, RunReport, Severity, Status, readable_time
 
 if TYPE_CHECKING:
+    from importer.loading import Sheet
     from importer.schemas import Checked
 
+MAX_CELL = 32767  # Excel's limit on the text in one cell
+WIDTH_CAP, MESSAGE_CAP = 40, 50  # widest a column gets; longer text wraps
+LEAD_COLUMNS = 4  # ids within the first 4 columns: Status goes after them, else first
+FREEZE_ROWS_UP_TO = 8  # a header lower than this is not frozen (it would fill the screen)
+FREEZE_WIDTH_CAP = 130  # frozen columns wider than this (in characters) would block scrolling
+COMMENT_WIDTH = 48  # characters per line of a comment box at x_scale 2.5
+LINE_HEIGHT, MAX_HEIGHT = 15, 409  # points: one line of 11-point text; Excel's tallest row
+
+# One colour per status (fill, text), and what each status means, for the Summary's legend.
 STATUS_COLOURS = {
     Status.OK: ("#C6EFCE", "#006100"),
-    Status.VALID: ("#E2EFDA", "#375623"),
     Status.INVALID: ("#FFC7CE", "#9C0006"),
-    Status.REJECTED: ("#FFC7CE", "#9C0006"),
-    Status.FAILED: ("#FFC7CE", "#9C0006"),
-    Status.UNKNOWN: ("#F8CBAD", "#833C0B"),
-    Status.SKIPPED: ("#EDEDED", "#3A3A3A"),
+    Status.REJECTED: ("#F8CBAD", "#843C0C"),
+    Status.FAILED: ("#D9C3E9", "#5B2C83"),
+    Status.UNKNOWN: ("#B7E1DA", "#0E5C52"),
+    Status.SKIPPED: ("#E7E6E6", "#3A3A3A"),
+    Status.VALID: ("#BDD7EE", "#1F4E78"),
+}
+STATUS_MEANING = {
+    Status.OK: "Sent and accepted by the API. Nothing more to do.",
+    Status.INVALID: "Not sent: a cell is wrong (marked red; its note says why). Fix it in this "
+                    "workbook and run the workbook again.",
+    Status.REJECTED: "Sent, and the API said no (see Message and Error Code). Fix the row, or "
+                     "the account or property it names, and run again.",
+    Status.FAILED: "Sent, but the API failed or did not answer, even after retries. Nothing is "
+                   "wrong with the row: run again later and it is sent again.",
+    Status.UNKNOWN: "A purchase that may or may not have gone through: it could not be "
+                    "confirmed. Check the block in the Fone Dynamics portal; the next run checks "
+                    "again before buying.",
+    Status.SKIPPED: "Not sent, for the reason in Message: done in an earlier run, already "
+                    "owned, its purchase failed in this run, or the run stopped first.",
+    Status.VALID: "Checked and correct; `importer run` would send it (this was a check only, "
+                  "nothing was sent).",
 }
 ERROR_FILL, WARNING_FILL = "#FF9999", "#FFEB84"
-COMMENT = {"x_scale": 2.5, "y_scale": 1.6}
-MAX_CELL = 32767  # Excel's limit on the text in one cell
+
+
+def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None:
+    """Write the whole results workbook to `path`; ImporterError if it cannot be written."""
+    try:
+        book = xlsxwriter.Workbook(str(path), {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+            "strings_to_urls": False,
+            # Text at the top of tall rows, set once for every cell (a format per cell costs).
+            "default_format_properties": {"font_name": "Calibri", "font_size": 11,
+                                          "valign": "top"}})
+        styles = _Styles(book)
+        names = assign_sheet_names([c.sheet.name for c in checked])
+        for item, result, name in zip(checked, report.sheets, names, strict=True):
+            _sheet(book.add_worksheet(name), styles, item, result.outcomes)
+        _summary(book.add_worksheet(SUMMARY), styles, report, checked, names)
+        renamed = {c.sheet.name: name for c, name in zip(checked, names, strict=True)}
+        _errors(book.add_worksheet(ERRORS), styles, report, renamed)
+        marks.mark(book, {SUMMARY: "summary", ERRORS: "errors"})
+        book.close()
+    except (OSError, UnicodeError, xlsxwriter.exceptions.XlsxWriterException) as exc:
+        raise ImporterError(f"{path}: cannot write the results workbook ({exc})") from exc
 
 
 class _Styles:
     def __init__(self, book: xlsxwriter.Workbook) -> None:
-        self.header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-        self.result_header = book.add_format({"bold": True, "bg_color": "#FCE4D6", "border": 1})
-        self.error = book.add_format({"bg_color": ERROR_FILL})
-        self.warning = book.add_format({"bg_color": WARNING_FILL})
-        self.status = {s: book.add_format({"bg_color": bg, "font_color": fg, "bold": True})
+        def fmt(**props: object) -> Format:
+            return book.add_format(props)
+
+        self.header = fmt(bold=True, bg_color="#D9E1F2", bottom=1, text_wrap=True)
+        self.result_header = fmt(bold=True, bg_color="#44546A", font_color="#FFFFFF", bottom=1,
+                                 text_wrap=True)
+        self.error = fmt(bg_color=ERROR_FILL)
+        self.warning = fmt(bg_color=WARNING_FILL)
+        self.status = {s: fmt(bg_color=bg, font_color=fg, bold=True)
                        for s, (bg, fg) in STATUS_COLOURS.items()}
-        self.bold = book.add_format({"bold": True})
+        self.wrap = fmt(text_wrap=True)
+        self.when = fmt(num_format="d mmm yyyy hh:mm:ss", align="left")
+        self.heading = fmt(bold=True, font_size=12, bottom=1)
+        self.label = fmt(bold=True)
+        self.count = fmt(bold=True, align="center", num_format="#,##0")
 
 
-def _text(value: object) -> str:
-    return str(value)[:MAX_CELL]
+@dataclass
+class _Layout:
+    """Where each kept input column and each result column goes in the results sheet."""
+
+    keep: list[int]  # raw positions of the user's columns (old result columns dropped)
+    out: list[int]  # output column of each kept column
+    status: int  # output column of Status; Message is the next one
+    extra: int  # output column of HTTP Status; Error Code and Submitted At follow
+    source: dict[int, int]  # output column -> index into `keep`
+
+    @property
+    def width(self) -> int:
+        return self.extra + 3
 
 
-def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None:
-    """Write the whole results workbook; raise ImporterError if the file cannot be written."""
+def _layout(sheet: Sheet) -> _Layout:
+    keep = [int(c) for c in sheet.raw.columns if c not in set(sheet.result_columns)]
+    index = {pos: k for k, pos in enumerate(keep)}
+    op = sheet.operation
+    ids = [index[sheet.columns[f]] for f in (*op.one_of, op.unique) if f in sheet.columns]
+    at = max(ids) + 1 if ids and max(ids) < LEAD_COLUMNS else 0
+    out = [k if k < at else k + 2 for k in range(len(keep))]
+    return _Layout(keep, out, at, len(keep) + 2, {c: k for k, c in enumerate(out)})
+
+
+def _lengths(column: pd.Series) -> int:
+    """The longest text in a column (vectorised: a million rows take milliseconds)."""
     try:
-        book = xlsxwriter.Workbook(str(path), {"constant_memory": True,
-                                               "strings_to_formulas": False,
-                                               "strings_to_numbers": False,
-                                               "strings_to_urls": False})
-        styles = _Styles(book)
-        names = set()
-        for item, result in zip(checked, report.sheets, strict=True):
-            names.add(item.sheet.name)
-            _sheet(book, styles, item, result.outcomes)
-        _summary(book.add_worksheet(_free("Summary", names)), styles, report)
-        _errors(book.add_worksheet(_free("Errors", names)), styles, report, checked)
-        book.close()
-    except (OSError, xlsxwriter.exceptions.XlsxWriterException) as exc:
-        raise ImporterError(f"{path}: cannot write the results workbook ({exc})") from exc
+        longest = column.str.len().max()
+    except (AttributeError, TypeError):  # not a text column (all empty): look cell by cell
+        longest = max((len(v) for v in column if isinstance(v, str)), default=0)
+    return 0 if pd.isna(longest) else int(longest)
 
 
-def _free(name: str, taken: set[str]) -> str:
-    n, candidate = 1, name
-    while candidate in taken:
-        n += 1
-        candidate = f"{name} {n}"
-    return candidate
+def _comment(ws: Worksheet, r: int, c: int, lines: list[str]) -> None:
+    text = "\n".join(lines)[:MAX_CELL]
+    rows = sum(len(line) // COMMENT_WIDTH + 1 for line in lines)
+    ws.write_comment(r, c, text, {"x_scale": 2.5, "y_scale": max(1.2, rows / 4.5)})
 
 
-def _sheet(book: xlsxwriter.Workbook, styles: _Styles, checked: Checked,
-           outcomes: list[Outcome]) -> None:
+def _sheet(ws: Worksheet, styles: _Styles, checked: Checked, outcomes: list[Outcome]) -> None:
     sheet = checked.sheet
-    ws = book.add_worksheet(sheet.name)
-    keep = [c for c in sheet.raw.columns if c not in sheet.result_columns]
-    out_col = {pos: i for i, pos in enumerate(keep)}
-    field_col = {name: out_col[pos] for name, pos in sheet.columns.items()}
-    first_status = len(keep)
-    cells = sheet.raw[keep].to_numpy(dtype=object)
+    lay = _layout(sheet)
+    header, status = sheet.header_row, lay.status
+    body = sheet.raw.iloc[header + 1:]
+    longest = [_lengths(body[pos]) for pos in lay.keep]
+    cells = sheet.raw[lay.keep].to_numpy(dtype=object)
+    notes = _notes(checked, lay, body, longest)
     by_row = dict(zip(sheet.data.index, outcomes, strict=True))
-    marks: dict[int, list[Issue]] = {}
-    for issue in checked.issues:
-        if issue.row is not None:
-            marks.setdefault(issue.row, []).append(issue)
+    widths = _widths(ws, styles, cells[header], lay, longest, outcomes)
+    _page_setup(ws, header, len(cells) - 1, lay, widths)
 
-    header = sheet.header_row
-    widths = [10] * (first_status + len(RESULT_COLUMNS))
+    write, out = ws.write_string, lay.out
+    per_line = _per_line(widths[status + 1])
+    wrapped = [(k, _per_line(widths[c])) for k, c in enumerate(out) if longest[k] + 2 > WIDTH_CAP]
     for r, values in enumerate(cells):
-        excel_row = r + 1
-        for c, value in enumerate(values):
-            if isinstance(value, str):
-                ws.write_string(r, c, _text(value), styles.header if r == header else None)
-                if r == header:
-                    widths[c] = min(max(widths[c], len(value) + 2), 40)
-            elif r == header:
-                ws.write_blank(r, c, None, styles.header)
         if r == header:
-            for i, name in enumerate(RESULT_COLUMNS):
-                ws.write_string(r, first_status + i, name, styles.result_header)
+            titles = [(c, v) for c, v in zip(out, values, strict=True) if isinstance(v, str)]
+            titles += [(status + i if i < 2 else lay.extra + i - 2, name)
+                       for i, name in enumerate(RESULT_COLUMNS)]
+            _tall(ws, r, max(_lines(v, _per_line(widths[c])) for c, v in titles))
+            for c, value in zip(out, values, strict=True):
+                if isinstance(value, str):
+                    write(r, c, value, styles.header)
+                else:
+                    ws.write_blank(r, c, None, styles.header)
+            for c, name in titles[-len(RESULT_COLUMNS):]:
+                write(r, c, name, styles.result_header)
             continue
-        outcome = by_row.get(excel_row)
-        if outcome is None:
+        for c, value in zip(out, values, strict=True):
+            if value.__class__ is str:
+                write(r, c, value)
+        if (marked := notes.get(r)) is not None:
+            _marked(ws, styles, r, marked, values, lay)
+        lines = 1
+        if (outcome := by_row.get(r + 1)) is not None:
+            _status_cells(ws, styles, r, lay, outcome)
+            if len(outcome.message) > per_line:
+                lines = _lines(outcome.message, per_line)
+        for k, chars in wrapped:
+            if values[k].__class__ is str and len(values[k]) > chars:
+                lines = max(lines, _lines(values[k], chars))
+        if lines > 1:
+            _tall(ws, r, lines)
+
+
+def _per_line(width: int) -> int:
+    """About how many characters of 11-point text one line of a column this wide holds
+    (a width counts digits; text is narrower, less what word wrapping leaves unused)."""
+    return max(1, int(width * 1.2) - 2)
+
+
+def _lines(text: str, per_line: int) -> int:
+    return sum(len(part) // per_line + 1 for part in text.split("\n"))
+
+
+def _tall(ws: Worksheet, r: int, lines: int) -> None:
+    """Row height for wrapped text: LibreOffice does not size rows itself when it opens the
+    file, so text would spill over the next row on screen and on paper."""
+    if lines > 1:
+        ws.set_row(r, min(LINE_HEIGHT * lines, MAX_HEIGHT))
+
+
+def _notes(checked: Checked, lay: _Layout, body: pd.DataFrame, longest: list[int]
+           ) -> dict[int, dict[int, tuple[bool, list[str]]]]:
+    """Row position -> output column -> (is an error, comment lines): issues, and cut cells."""
+    field_col = {name: lay.out[k] for k, pos in enumerate(lay.keep)
+                 for name, p in checked.sheet.columns.items() if p == pos}
+    notes: dict[int, dict[int, tuple[bool, list[str]]]] = {}
+    for issue in checked.issues:
+        if issue.row is None:
             continue
-        for issue in marks.get(excel_row, ()):
-            c = field_col.get(issue.column or "", first_status)
-            fill = styles.error if issue.severity is Severity.ERROR else styles.warning
-            value = values[c] if c < first_status else outcome.status.value
-            if c < first_status and isinstance(value, str):
-                ws.write_string(r, c, _text(value), fill)
-            elif c < first_status:
+        c = field_col.get(issue.column or "", lay.status)
+        cell = notes.setdefault(issue.row - 1, {})
+        error, lines = cell.get(c, (False, []))
+        cell[c] = (error or issue.severity is Severity.ERROR, [*lines, issue.message])
+    for k, pos in enumerate(lay.keep):
+        if longest[k] > MAX_CELL:  # rare: only then look at single cells
+            sizes = body[pos].str.len()
+            for at, size in sizes[sizes > MAX_CELL].items():
+                cell = notes.setdefault(int(at), {})
+                error, lines = cell.get(lay.out[k], (False, []))
+                cell[lay.out[k]] = (error, [*lines, (
+                    f"Cut: this cell holds {int(size):,} characters and an Excel cell at most "
+                    f"{MAX_CELL:,}; only the first {MAX_CELL:,} are shown here.")])
+    return notes
+
+
+def _marked(ws: Worksheet, styles: _Styles, r: int, marked: dict[int, tuple[bool, list[str]]],
+            values: object, lay: _Layout) -> None:
+    for c, (error, lines) in marked.items():
+        fill = styles.error if error else styles.warning
+        if c in lay.source:
+            value = values[lay.source[c]]  # type: ignore[index]
+            if isinstance(value, str):
+                ws.write_string(r, c, value[:MAX_CELL], fill)
+            else:
                 ws.write_blank(r, c, None, fill)
-            ws.write_comment(r, c, _text(issue.message), COMMENT)
-        _status_cells(ws, styles, r, first_status, outcome)
-    ws.freeze_panes(header + 1, 0)
-    ws.autofilter(header, 0, max(header, len(cells) - 1), first_status + len(RESULT_COLUMNS) - 1)
-    for c, width in enumerate(widths):
-        ws.set_column(c, c, width)
-    ws.set_column(first_status, first_status, 11)
-    ws.set_column(first_status + 1, first_status + 1, 70)
-    ws.set_column(first_status + 2, first_status + 4, 14)
-    ws.set_column(first_status + 4, first_status + 4, 26)
+        _comment(ws, r, c, lines)
 
 
-def _status_cells(ws, styles: _Styles, r: int, c: int, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
+def _status_cells(ws: Worksheet, styles: _Styles, r: int, lay: _Layout, outcome: Outcome) -> None:
+    c, x = lay.status, lay.extra
     ws.write_string(r, c, outcome.status.value, styles.status[outcome.status])
     if outcome.message:
-        ws.write_string(r, c + 1, _text(outcome.message))
+        ws.write_string(r, c + 1, outcome.message)
     if outcome.http_status is not None:
-        ws.write_number(r, c + 2, outcome.http_status)
+        ws.write_number(r, x, outcome.http_status)
     if outcome.error_code:
-        ws.write_string(r, c + 3, outcome.error_code)
+        ws.write_string(r, x + 1, outcome.error_code)
     if outcome.submitted_at:
-        ws.write_string(r, c + 4, outcome.submitted_at)
-
-
-def _summary(ws, styles: _Styles, report: RunReport) -> None:  # type: ignore[no-untyped-def]
-    lines: list[tuple[str, object]] = [
-        ("Input file", report.input_path),
-        ("Input SHA-256", report.input_sha256),
-        ("Mode", {"validate": "validate (nothing sent)", "dry-run": "dry run (nothing sent)",
-                  "run": "run"}[report.mode]),
-        ("Dry run", "yes" if report.mode != "run" else "no"),
-        ("Started", report.started_at),
-        ("Finished", report.finished_at),
-        ("API", report.base_url or "(none: nothing was sent)"),
-        ("Journal", report.journal_path or "(none)"),
-        ("Tool version", report.tool_version),
-        ("Aborted", report.aborted or "no"),
-        ("Interrupted", "yes" if report.interrupted else "no"),
-        ("Rows", len(report.outcomes)),
-        ("", ""),
-        ("Status", "Rows"),
-        *report.counts.items(),
-        ("", ""),
-        ("Sheet", "Operation"),
-        *[(s.name, s.operation) for s in report.sheets],
-    ]
-    for r, (key, value) in enumerate(lines):
-        ws.write_string(r, 0, key, styles.bold)
-        if isinstance(value, int):
-            ws.write_number(r, 1, value)
+        try:  # local time as it was written; a real date cell sorts and filters as one
+            when = datetime.fromisoformat(outcome.submitted_at).replace(tzinfo=None)
+        except ValueError:
+            ws.write_string(r, x + 2, outcome.submitted_at)
         else:
-            ws.write_string(r, 1, _text(value))
-    ws.set_column(0, 0, 18)
-    ws.set_column(1, 1, 80)
+            ws.write_datetime(r, x + 2, when, styles.when)
 
 
-def _errors(ws, styles: _Styles, report: RunReport, checked: list[Checked]) -> None:  # type: ignore[no-untyped-def]
-    header = ("Sheet", "Row", "Column", "Value", "Severity", "Code", "Message")
-    for c, name in enumerate(header):
-        ws.write_string(0, c, name, styles.header)
-    r = 1
-    for item, result in zip(checked, report.sheets, strict=True):
-        failed = {row: o for row, o in zip(item.sheet.data.index, result.outcomes, strict=True)
-                  if o.status in (Status.REJECTED, Status.FAILED, Status.UNKNOWN)}
-        rows = [(i.row, i.column or "", i.value, i.severity.value, i.code, i.message)
-                for i in item.issues]
-        rows += [(row, "", None, "error", o.error_code or o.status.value, o.message)
-                 for row, o in failed.items()]
-        rows.sort(key=lambda x: x[0] or 0)
-        for row, column, value, severity, code, message in rows:
-            ws.write_string(r, 0, item.sheet.name)
-            if row is not None:
-                ws.write_number(r, 1, row)
-            ws.write_string(r, 2, column)
-            if value is not None and not pd.isna(value):
-                ws.write_string(r, 3, _text(value))
-            ws.write_string(r, 4, severity)
-            ws.write_string(r, 5, code)
-            ws.write_string(r, 6, _text(message))
-            r += 1
+def _fit(longest: int, header: object, cap: int) -> int:
+    title = len(header) + 3 if isinstance(header, str) else 0  # + the filter button
+    return max(6, min(max(longest + 2, title), cap))
+
+
+def _widths(ws: Worksheet, styles: _Styles, header: object, lay: _Layout, longest: list[int],
+            outcomes: list[Outcome]) -> list[int]:
+    """Set every column's width (and wrapping where text is longer); return the widths."""
+    widths = [0] * lay.width
+    for k, c in enumerate(lay.out):
+        widths[c] = _fit(longest[k], header[k], WIDTH_CAP)  # type: ignore[index]
+        ws.set_column(c, c, widths[c], styles.wrap if longest[k] + 2 > WIDTH_CAP else None)
+    message = max((len(o.message) for o in outcomes), default=0)
+    code = max((len(o.error_code) for o in outcomes), default=0)
+    fitted = [(lay.status, 11, None), (lay.status + 1, _fit(message, "Message", MESSAGE_CAP),
+                                       styles.wrap),
+              (lay.extra, 8, None), (lay.extra + 1, _fit(code, "Error", WIDTH_CAP), None),
+              (lay.extra + 2, 20, None)]
+    for c, width, fmt in fitted:
+        widths[c] = width
+        ws.set_column(c, c, width, fmt)
+    return widths
+
+
+def _page_setup(ws: Worksheet, header: int, last: int, lay: _Layout, widths: list[int]
+                ) -> None:
+    frozen = lay.status + 2
+    rows = header + 1 if header < FREEZE_ROWS_UP_TO else 0
+    keep = frozen if sum(widths[:frozen]) <= FREEZE_WIDTH_CAP else 0
+    ws.freeze_panes(rows, keep)
+    ws.autofilter(header, 0, max(header, last), lay.width - 1)
+    _print_setup(ws, landscape=True, pages_wide=_pages_wide(widths, sum(widths[:keep])))
+    ws.repeat_rows(0, header)
+    if keep:  # every printed page shows which row it is and what happened to it
+        ws.repeat_columns(0, keep - 1)
+
+
+def _pages_wide(widths: list[int], repeated: int) -> int:
+    """As few pages across as keep the print readable (about 55%): a sheet with 30 columns
+    fitted on one page prints at a third of its size."""
+    total = sum(widths)
+    if total <= PRINT_CHARS:
+        return 1
+    return max(1, -(-(total - repeated) // max(PRINT_CHARS - repeated, 20)))
+
+
+def _print_setup(ws: Worksheet, landscape: bool, pages_wide: int = 1) -> None:
+    """A4, fitted to the page width (or a few pages across), small margins, gridlines and
+    page numbers on paper."""
+    if landscape:
+        ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(pages_wide, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.hide_gridlines(0)
+    ws.set_footer("&L&A&RPage &P of &N")
+
+
+SUMMARY_TEXT_WIDTH = 72
+PRINT_CHARS = 250  # column-width units across an A4 landscape page printed at about 55%
+_MODES = {"run": "no: the valid rows were sent to the API",
+          "dry-run": "yes: checked against the API, nothing was sent (dry run)",
+          "validate": "yes: checked only, nothing was sent (importer validate)"}
+
+
+def _summary(ws: Worksheet, styles: _Styles, report: RunReport, checked: list[Checked],
+             names: list[str]) -> None:
+    """Counts first (each beside its label, with what the status means), then the run, then
+    the technical details; one printed page."""
+    counts = report.counts or {s.value: sum(o.status is s for o in report.outcomes)
+                               for s in Status}
+    per_line = _per_line(SUMMARY_TEXT_WIDTH)
+    r = 0
+
+    def line(label: str, text: str = "", number: int | None = None,
+             label_fmt: Format | None = None) -> None:
+        nonlocal r
+        ws.write_string(r, 0, label, label_fmt or styles.label)
+        if number is not None:
+            ws.write_number(r, 1, number, styles.count)
+        if text:
+            ws.write_string(r, 2, text[:MAX_CELL], styles.wrap)
+            _tall(ws, r, _lines(text, per_line))
+        r += 1
+
+    def heading(*titles: str) -> None:
+        nonlocal r
+        r += r > 0
+        for c in range(3):
+            ws.write_string(r, c, titles[c] if c < len(titles) else "", styles.heading)
+        r += 1
+
+    heading("Status", "Rows", "What it means")
+    for name, count in counts.items():
+        line(name, STATUS_MEANING[Status(name)], count, styles.status[Status(name)])
+    line("Total", number=sum(counts.values()))
+
+    heading("This run")
+    line("File", report.input_path)
+    for item, result, name in zip(checked, report.sheets, names, strict=True):
+        what = f"{name}: {result.operation}, {len(result.outcomes):,} rows"
+        if name != item.sheet.name:
+            what += (f". Your sheet “{item.sheet.name}” is called “{name}” here: "
+                     f"{rename_reason(item.sheet.name)}.")
+        line("Sheet", what)
+    line("Dry run", _MODES.get(report.mode, report.mode))
+    line("Started", readable_time(report.started_at))
+    line("Finished", readable_time(report.finished_at) if report.finished_at else "")
+    line("API", report.base_url or "none: nothing was sent")
+    line("Aborted", report.aborted or "no")
+    line("Interrupted", "yes: the run stopped before every row was sent"
+         if report.interrupted else "no")
+    for note in report.notes:
+        line("Note", note)
+    errors = sum(i.severity is Severity.ERROR for i in report.issues)
+    unsettled = sum(o.status in NOT_DONE for o in report.outcomes)
+    line("Problems", f"{errors:,} errors and {len(report.issues) - errors:,} warnings from the "
+         f"checks{f', {unsettled:,} rows the API did not settle' if unsettled else ''}; "
+         "the Errors sheet lists each")
+
+    heading("Technical details")
+    line("Input SHA-256", report.input_sha256)
+    line("Journal", report.journal_path or "none (nothing was sent)")
+    line("Tool version", report.tool_version)
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 8)
+    ws.set_column(2, 2, SUMMARY_TEXT_WIDTH, styles.wrap)
+    _print_setup(ws, landscape=False)
+    ws.hide_gridlines(1)  # a form, not a table: no grid on paper
+    ws.fit_to_pages(1, 1)
+
+
+_ERRORS_HEADER = ("Sheet", "Row", "Column", "Value", "Severity", "Code", "Message")
+_ERRORS_CAPS = (31, 7, 24, 30, 9, 30, 80)
+
+
+def _errors(ws: Worksheet, styles: _Styles, report: RunReport, renamed: dict[str, str]) -> None:
+    """One row per issue, and per row the API did not settle (RunReport.problems, the list the
+    terminal shows too), under the sheet names of this workbook."""
+    rows = [(renamed.get(p.sheet, p.sheet), p.row, p.column, p.value or "", p.severity, p.code,
+             p.message) for p in report.problems()]
+    for c, title in enumerate(_ERRORS_HEADER):
+        ws.write_string(0, c, title, styles.header)
+    fill = {Severity.ERROR.value: styles.error, Severity.WARNING.value: styles.warning}
+    widths = []
+    for c, cap in enumerate(_ERRORS_CAPS):
+        longest = max((len(str(x[c])) for x in rows if x[c] is not None), default=0)
+        widths.append(_fit(longest, _ERRORS_HEADER[c], cap))
+        ws.set_column(c, c, widths[c], styles.wrap if longest + 2 > cap else None)
+    value_line, message_line = _per_line(widths[3]), _per_line(widths[6])
+    for r, (sheet, row, column, value, severity, code, message) in enumerate(rows, 1):
+        if len(message) > message_line or len(value) > value_line:
+            _tall(ws, r, max(_lines(message, message_line), _lines(value, value_line)))
+        ws.write_string(r, 0, sheet)
+        if row is not None:
+            ws.write_number(r, 1, row)
+        ws.write_string(r, 2, column)
+        if value:
+            ws.write_string(r, 3, value[:MAX_CELL])
+        ws.write_string(r, 4, severity, fill.get(severity))
+        ws.write_string(r, 5, code)
+        ws.write_string(r, 6, message[:MAX_CELL])
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(r - 1, 1), len(header) - 1)
-    for c, width in enumerate((16, 7, 18, 22, 9, 22, 90)):
-        ws.set_column(c, c, width)
+    ws.autofilter(0, 0, max(len(rows), 1), len(_ERRORS_HEADER) - 1)
+    _print_setup(ws, landscape=True)
+    ws.repeat_rows(0)
