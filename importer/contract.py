@@ -13,6 +13,10 @@ exist only so the sandbox can answer clearly where no documented code fits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DOCS = "https://www.fonedynamics.com/docs/rest-api"
 ERRORS_PAGE = "Error Codes"
@@ -105,6 +109,11 @@ def sid_key(sid: str) -> str:
     for one block can only stop a purchase (a row the user then checks), never cause a second.
     """
     return sid.strip().upper()
+
+
+def sid_keys(sids: pd.Series) -> pd.Series:
+    """`sid_key` over a column at once (missing values stay missing)."""
+    return sids.str.strip().str.upper()
 
 
 @dataclass(frozen=True)

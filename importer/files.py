@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import tempfile
@@ -49,7 +50,7 @@ def same_file(a: Path, b: Path) -> bool:
     """True when two paths name one file (also through links, or before either exists)."""
     try:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links (Python < 3.13)
         return False
 
 
@@ -66,6 +67,12 @@ def why_not_writable(exc: OSError) -> str:
         errno.ENOTDIR: "part of the path is not a folder",
         errno.ENAMETOOLONG: "the name is too long",
     }.get(exc.errno or -1, (exc.strerror or "it cannot be written").lower())
+
+
+def sha256(path: Path) -> str:
+    """The file's SHA-256, streamed (a big input is not held twice in memory)."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def os_error_in(exc: BaseException) -> OSError | None:

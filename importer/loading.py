@@ -1,26 +1,23 @@
 """Files -> text DataFrames: every cell as the sheet holds it, Excel row numbers kept.
 
-Spreadsheets are read with pandas' calamine engine as text (formula cells give their cached
-value); CSV files have their encoding (UTF-8 with or without BOM, UTF-16, cp1252) and delimiter
-(comma, semicolon, tab, pipe; Excel's `sep=` line) detected. The header is the row (among the
-first few) naming the most known columns, so title rows above it are fine; a sheet whose best
-row names fewer than two (an instructions or summary sheet) has no header. Hidden sheets are
-read only when named. Which operation a sheet is for comes from `--operation`, the sheet's
-name, or its columns.
+The file is read once (readers), spreadsheets through calamine as text, each sheet bounded by
+its data (workbooks), CSV with its encoding and delimiter detected (delimited). The header is
+the row (among the first few) naming the most known columns, so title rows above it are fine;
+a sheet whose best row names fewer than two (an instructions or summary sheet) has no header.
+Hidden sheets are read only when named. Which operation a sheet is for comes from
+`--operation`, the sheet's name, or its columns; columns that belong only to the other
+operation make that a clear error rather than rows quietly checked against the wrong rules.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
+from importer.delimited import read_csv
 from importer.errors import InputError
 from importer.operations import (
     OPERATIONS,
@@ -29,6 +26,25 @@ from importer.operations import (
     header_index,
     header_key,
 )
+from importer.readers import Format, Input, Limits, read_input
+from importer.report import Issue, Severity
+from importer.rules import EXCEL_CELL_CHARS
+from importer.text import column_letter, describe_invisible, did_you_mean, invisible, shorten, shown
+from importer.workbooks import Book, read_workbook
+
+# What one input may cost. Nothing a real rollout needs comes near these; each is refused with
+# a message saying which was passed.
+MAX_FILE_BYTES = 1 << 30  # the file itself: 1 GiB
+MAX_UNPACKED_BYTES = 4 << 30  # one part of a workbook (a sheet's XML) after unzipping
+MAX_ROWS = 1_048_576  # Excel's last row: the results workbook could hold no more
+MAX_COLUMNS = 16_384  # Excel's last column (XFD)
+MAX_CELLS = 32 * 1_048_576  # rows x columns from A1 to a sheet's last data cell: held in memory
+MAX_FIELD_CHARS = 1_000_000  # one CSV field (far past what an Excel cell holds)
+DENSE_CELLS = 2_000_000  # a sheet whose grid is this small is read directly, however sparse
+# What an Excel cell holds (rules.EXCEL_CELL_CHARS): a longer value is an issue on its row.
+LIMITS = Limits(file_bytes=MAX_FILE_BYTES, unpacked_bytes=MAX_UNPACKED_BYTES, rows=MAX_ROWS,
+                columns=MAX_COLUMNS, cells=MAX_CELLS, field_chars=MAX_FIELD_CHARS,
+                dense_cells=DENSE_CELLS)
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -36,9 +52,6 @@ HEADER_SEARCH_ROWS = 30
 # Every operation needs NumberBlockSid and AccountSid/PropertySid, so a real header names at
 # least two known columns; one known word in a title or instructions row is not a header.
 MIN_HEADER_FIELDS = 2
-DELIMITERS = (",", ";", "\t", "|")
-_ZIP, _CFB = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_READ = {"dtype": str, "keep_default_na": False, "na_values": [""], "header": None}
 
 _ALL_FIELDS: dict[str, str] = {}
 for _op in OPERATIONS.values():
@@ -48,6 +61,14 @@ _ONLY = {
                                          for f in o.fields}
     for name, op in OPERATIONS.items()
 }
+# The columns that say a sheet is for an operation: its required ones, and the routing ones.
+_DEFINING = {
+    name: {f.name for f in op.fields if f.required or f.name in op.routing_fields
+           or f.name == op.routing_field} & _ONLY[name]
+    for name, op in OPERATIONS.items()
+}
+_SHEET_NAMES = {"purchase": "purchase", "purchases": "purchase", "buy": "purchase",
+                "configure": "configure", "configuration": "configure", "config": "configure"}
 
 
 @dataclass
@@ -62,6 +83,7 @@ class Sheet:
     columns: dict[str, int]  # field name -> position in raw
     ignored: list[str] = field(default_factory=list)  # headers that are neither fields nor ours
     result_columns: list[int] = field(default_factory=list)  # status columns of a results file
+    issues: list[Issue] = field(default_factory=list)  # found while reading (schemas.check adds)
 
     def header(self, name: str) -> str:
         """The column's header as the user wrote it (the field name when the sheet lacks it)."""
@@ -69,184 +91,79 @@ class Sheet:
         return name if pos is None else str(self.raw.iat[self.header_row, pos])
 
 
-def column_letter(pos: int) -> str:
-    """0 -> A, 26 -> AA: how Excel users name a column."""
-    letters = ""
-    pos += 1
-    while pos:
-        pos, rem = divmod(pos - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+@dataclass
+class Loaded:
+    """What `load_input` read: the sheets, and the file's SHA-256 (taken as it was read)."""
+
+    sheets: list[Sheet]
+    sha256: str
+    size: int
 
 
-def load(path: Path, operation: str | None = None, sheets: tuple[str, ...] = ()) -> list[Sheet]:
+def load(path: Path, operation: str | None = None, sheets: tuple[str, ...] = (),
+         limits: Limits = LIMITS) -> list[Sheet]:
     """Read every usable sheet of `path`; raise InputError (one clear line) when none is usable."""
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a spreadsheet")
-    frames, hidden = _read(path, sheets)
+    return load_input(path, operation, sheets, limits).sheets
+
+
+def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...] = (),
+               limits: Limits = LIMITS) -> Loaded:
+    """As `load`, with the file's SHA-256, so nobody has to open the file a second time."""
+    source = read_input(path, limits)
+    book = _read(source, sheets, limits)
+    frames, hidden = book.frames, book.hidden
     forced = OPERATIONS[operation] if operation else None
     only = bool(sheets) or (len(frames) == 1 and not hidden)
     loaded = [s for name, raw in frames.items()
-              if (s := _sheet(path, name, raw, forced, required=only))]
+              if (s := _sheet(source.name, name, raw, forced, only, book.formulas.get(name, []),
+                              book.long_cells.get(name, [])))]
+    name = source.name
     if not loaded:
         if not frames:
-            raise InputError(f"{path}: every sheet is hidden ({', '.join(map(repr, hidden))}); "
-                             "name the one to read with --sheet")
+            raise InputError(f"{name}: every sheet is hidden ({_names(hidden)}); name the one "
+                             "to read with --sheet")
         what = ("every sheet is empty" if all(_trim(raw).empty for raw in frames.values())
                 else "no sheet has a header row naming known columns (e.g. NumberBlockSid, "
                 "AccountSid, AnswerPoint, RoutingMethod)")
-        more = (f"; hidden sheets ({', '.join(map(repr, hidden))}) are read only when named "
-                "with --sheet" if hidden else "")
-        raise InputError(f"{path}: {what}{more}")
+        more = (f"; hidden sheets ({_names(hidden)}) are read only when named with --sheet"
+                if hidden else "")
+        raise InputError(f"{name}: {what}{more}")
     if not any(len(s.data) for s in loaded):
-        names = ", ".join(repr(s.name) for s in loaded)
+        names = _names([s.name for s in loaded])
         what = "sheet {} has a header" if len(loaded) == 1 else "sheets {} have headers"
-        raise InputError(f"{path}: {what.format(names)} but no data rows")
+        raise InputError(f"{name}: {what.format(names)} but no data rows")
     # Purchases run first so configure rows can rely on blocks bought in the same run.
-    return sorted(loaded, key=lambda s: s.operation.name != "purchase")
+    ordered = sorted(loaded, key=lambda s: s.operation.name != "purchase")
+    return Loaded(ordered, source.sha256, len(source.data))
 
 
-def _read(path: Path, wanted: tuple[str, ...]) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """The raw sheets to look at, and the names of hidden sheets left out."""
-    with path.open("rb") as f:
-        head = f.read(65536)
-    if not head:
-        raise InputError(f"{path}: the file is empty")
-    suffix = path.suffix.lower()
-    if head.startswith(_CFB) and "EncryptedPackage".encode("utf-16-le") in head:
-        raise InputError(f"{path}: the workbook is password-protected; save a copy without a "
-                         "password and use that")
-    if suffix in SPREADSHEET_SUFFIXES or head.startswith((_ZIP, _CFB)):
-        return _read_workbook(path, wanted)
-    if suffix in TEXT_SUFFIXES or suffix == "":
-        utf16_bom = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-        if b"\x00" in head and not utf16_bom and not _looks_utf16(head):
-            raise InputError(f"{path}: not a spreadsheet or CSV file (binary content)")
-        return {_csv_sheet_name(path): _read_csv(path)}, []
-    raise InputError(f"{path}: not a spreadsheet ({suffix or 'no extension'}); use .csv, .xlsx, "
-                     ".xls or .ods")
-
-
-def _read_workbook(path: Path, wanted: tuple[str, ...]) -> tuple[dict[str, pd.DataFrame],
-                                                                 list[str]]:
-    try:
-        meta = CalamineWorkbook.from_path(str(path)).sheets_metadata
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        raise InputError(f"{path}: cannot be read as a spreadsheet ({exc})") from exc
-    names = [m.name for m in meta]
-    hidden: list[str] = []
-    if wanted:
-        missing = [w for w in wanted if w not in names]
-        if missing:
-            raise InputError(f"{path}: no sheet named {', '.join(map(repr, missing))} "
-                             f"(sheets: {', '.join(map(repr, names))})")
-        names = list(wanted)
-    else:
-        names = [m.name for m in meta if m.visible == SheetVisibleEnum.Visible]
-        hidden = [m.name for m in meta if m.visible != SheetVisibleEnum.Visible]
-    if not names:
-        return {}, hidden
-    try:
-        frames = pd.read_excel(path, sheet_name=names, engine="calamine", **_READ)
-    except Exception as exc:
-        raise InputError(f"{path}: cannot be read as a spreadsheet ({exc})") from exc
-    return frames, hidden
-
-
-def _looks_utf16(head: bytes) -> bool:
-    return head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4
-
-
-# A UTF-8 encoded accented letter or symbol (é is C3 A9, € is E2 82 AC): in a cp1252 file
-# these pairs are mojibake like "Ã©" and practically never occur.
-_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
-
-
-def _not_utf8(path: Path, data: bytes, offset: int, exc: UnicodeDecodeError, why: str
-              ) -> InputError:
-    at = exc.start + offset
-    line = data[:at].count(b"\n") + 1
-    return InputError(f"{path}: {why} but line {line} is not UTF-8 (byte 0x{data[at]:02X}); "
-                      "save it again as CSV UTF-8")
-
-
-def _decode(path: Path, data: bytes) -> str:
-    """UTF-8 (BOM or not), UTF-16 (BOM or not), else Windows' cp1252 as Excel's plain CSV.
-
-    A file that is UTF-8 in part (a BOM, or UTF-8 encoded letters) and something else in
-    another part is an error: any guess would silently change some values.
-    """
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[3:].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _not_utf8(path, data, 3, exc, "starts with a UTF-8 marker") from exc
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    if b"\x00" in data[:4096] and _looks_utf16(data[:4096]):
-        return data.decode("utf-16-le" if data[1:2] == b"\x00" else "utf-16-be")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if _UTF8_SEQUENCE.search(data):
-            raise _not_utf8(path, data, 0, exc, "has UTF-8 text") from exc
-        try:
-            return data.decode("cp1252")
-        except UnicodeDecodeError:
-            return data.decode("latin-1")
-
-
-_SEP_LINE = re.compile(r"\A\"?sep=(.)\"?[,;\t|]*\r?\n", re.IGNORECASE)
-
-
-def _delimiter(text: str) -> str:
-    """The candidate that splits the most lines into the same number (>1) of fields.
-
-    Parsed quote-aware, so a delimiter inside quoted text does not count, and judged by
-    consistency, so the bare commas in a European semicolon file's text do not win.
-    """
-    sample = "\n".join(line for line in text.splitlines()[:50] if line.strip())
-    best, best_score = ",", (0, 0)
-    for d in DELIMITERS:
-        counts: dict[int, int] = {}
-        for row in csv.reader(io.StringIO(sample), delimiter=d):
-            if len(row) > 1:
-                counts[len(row)] = counts.get(len(row), 0) + 1
-        score = max(((n, w) for w, n in counts.items()), default=(0, 0))
-        if score > best_score:
-            best, best_score = d, score
-    return best
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    text = _decode(path, path.read_bytes())
-    if hint := _SEP_LINE.match(text):  # Excel's "sep=;" first line: not shown, not a row
-        sep, text = hint.group(1), text[hint.end():]
-    else:
-        sep = _delimiter(text)
-    try:
-        return pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=False, **_READ)
-    except (pd.errors.ParserError, ValueError):
-        # Ragged rows (a short title line above a wide header): give every row the full width.
-        width = max((len(r) for r in csv.reader(io.StringIO(text), delimiter=sep)), default=1)
-        try:
-            return pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=False,
-                               names=range(width), **_READ)
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path}: the file is empty") from exc
+def _read(source: Input, wanted: tuple[str, ...], limits: Limits) -> Book:
+    """The raw sheets to look at, the hidden sheets left out, and what reading them found."""
+    if source.format is not Format.CSV:
+        return read_workbook(source, wanted, limits)
+    suffix = source.path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES and suffix != "":
+        raise InputError(f"{source.name}: not a spreadsheet ({shown(suffix)}); use .csv, "
+                         ".xlsx, .xls or .ods")
+    return Book({_csv_sheet_name(source.path): read_csv(source, limits)})
 
 
 def _csv_sheet_name(path: Path) -> str:
     return re.sub(r"[\[\]:*?/\\]", "_", path.stem)[:31] or "Sheet1"
 
 
-def _sheet(path: Path, name: str, raw: pd.DataFrame, forced: Operation | None,
-           required: bool) -> Sheet | None:
-    where = f"{path}, sheet {name!r}"
+def _names(names: list[str]) -> str:
+    return ", ".join(_quoted(n) for n in names)
+
+
+def _quoted(name: str) -> str:
+    return f"'{shown(name)}'"
+
+
+def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, required: bool,
+           formulas: list[tuple[int, int]], long_cells: list[tuple[int, int, int]]
+           ) -> Sheet | None:
+    where = f"{file}, sheet {_quoted(name)}"
     raw = _trim(raw)
     if raw.empty:
         if required:
@@ -256,35 +173,13 @@ def _sheet(path: Path, name: str, raw: pd.DataFrame, forced: Operation | None,
     if header_row is None:
         if required:
             raise InputError(f"{where}: no header row naming known columns found in the first "
-                             f"{HEADER_SEARCH_ROWS} rows (e.g. NumberBlockSid, AnswerPoint)")
+                             f"{HEADER_SEARCH_ROWS} rows (e.g. NumberBlockSid, AnswerPoint)"
+                             f"{_header_hint(raw)}")
         return None
     op = forced or _operation_for(where, name, set(matched.values()))
-    index = header_index(op)
-    columns: dict[str, int] = {}
-    ignored: list[str] = []
-    results: list[int] = []
-    for pos, cell in raw.iloc[header_row].items():
-        if pd.isna(cell) or not str(cell).strip():
-            continue
-        key = header_key(cell)
-        field_name = index.get(key)
-        if field_name is None:
-            (results if key in RESULT_KEYS else ignored).append(pos if key in RESULT_KEYS
-                                                                else str(cell))
-        elif field_name in columns:
-            first = columns[field_name]
-            raise InputError(
-                f"{where}: columns {column_letter(first)} ({raw.iat[header_row, first]}) and "
-                f"{column_letter(pos)} ({cell}) both mean {field_name}; keep one of them")
-        else:
-            columns[field_name] = int(pos)
-    missing = [f.name for f in op.fields if f.required and f.name not in columns]
-    if not any(name in columns for name in op.one_of):
-        missing.append(" or ".join(op.one_of))
-    if missing:
-        raise InputError(f"{where}: no {', no '.join(missing)} column; {op.name} needs "
-                         f"{'it' if len(missing) == 1 else 'them'} (header row "
-                         f"{header_row + 1})")
+    columns, ignored, results = _columns(where, raw, header_row, op)
+    _contradictions(where, raw, header_row, op, forced is not None)
+    _require(where, raw, header_row, op, columns)
     body = raw.iloc[header_row + 1:]
     rows = pd.RangeIndex(header_row + 2, len(raw) + 1)
     cells = {}
@@ -295,9 +190,197 @@ def _sheet(path: Path, name: str, raw: pd.DataFrame, forced: Operation | None,
         else:
             cells[f.name] = pd.Series(None, index=rows, dtype="str")
     data = pd.DataFrame(cells, index=rows)
-    data = data[data.notna().any(axis=1)]
+    # A row whose cells are formulas with no saved result reads as empty, but is not.
+    unsaved = {r + 1 for r, c in formulas if c in columns.values() and r > header_row}
+    data = data[data.notna().any(axis=1) | data.index.isin(unsaved)]
     data.index.name = "row"
-    return Sheet(name, op, raw, header_row, data, columns, ignored, results)
+    sheet = Sheet(name, op, raw, header_row, data, columns, ignored, results)
+    _too_long(where, sheet, long_cells)
+    _unsaved_formulas(sheet, formulas)
+    return sheet
+
+
+def _columns(where: str, raw: pd.DataFrame, header_row: int, op: Operation
+             ) -> tuple[dict[str, int], list[str], list[int]]:
+    """Field name -> position; headers ignored; positions of result columns (ours)."""
+    index = header_index(op)
+    columns: dict[str, int] = {}
+    ignored: list[str] = []
+    results: list[int] = []
+    for pos, cell in raw.iloc[header_row].items():
+        if pd.isna(cell) or not str(cell).strip():
+            continue
+        key = header_key(cell)
+        field_name = index.get(key)
+        if field_name is None:
+            if key in RESULT_KEYS:
+                results.append(int(pos))
+            else:
+                ignored.append(str(cell))
+        elif field_name in columns:
+            first = columns[field_name]
+            raise InputError(
+                f"{where}: columns {column_letter(first)} "
+                f"({shown(shorten(str(raw.iat[header_row, first])))}) and "
+                f"{column_letter(int(pos))} ({shown(shorten(str(cell)))}) both mean "
+                f"{field_name}; keep one of them")
+        else:
+            columns[field_name] = int(pos)
+    return columns, ignored, results
+
+
+def _require(where: str, raw: pd.DataFrame, header_row: int, op: Operation,
+             columns: dict[str, int]) -> None:
+    """Every required column present, else say which, and what in the header comes close."""
+    missing = [f.name for f in op.fields if f.required and f.name not in columns]
+    if not any(name in columns for name in op.one_of):
+        missing.append(" or ".join(op.one_of))
+    if not missing:
+        return
+    hints = []
+    for name in missing:
+        for choice in name.split(" or "):
+            if hint := near_header(raw.iloc[header_row], choice, set(columns.values())):
+                hints.append(hint)
+                break
+    them = "it" if len(missing) == 1 else "them"
+    hint = f"; {'; '.join(hints)}" if hints else ""
+    raise InputError(f"{where}: no {', no '.join(missing)} column; {op.name} needs {them} "
+                     f"(header row {header_row + 1}){hint}")
+
+
+def near_header(header: pd.Series, wanted: str, taken: set[int]) -> str:
+    """'' or why a header cell that is not `wanted` looks like it: an invisible or look-alike
+    character in it, or a near miss in spelling."""
+    for pos, cell in header.items():
+        if int(pos) in taken or pd.isna(cell) or not str(cell).strip():
+            continue
+        text = str(cell)
+        where = f"the header of column {column_letter(int(pos))} ({_quoted(shorten(text))})"
+        cleaned = "".join(ch for i, ch in enumerate(text, 1)
+                          if i not in {p for p, _ in invisible(text)})
+        if header_key(cleaned) == header_key(wanted) and cleaned != text:
+            return f"{where} {describe_invisible(text).removeprefix('it ')}; retype it as {wanted}"
+        if did_you_mean(header_key(text), [header_key(wanted)]):
+            return f"{where}: did you mean {wanted}?"
+    return ""
+
+
+def header_hint(header: str, op: Operation, taken: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+    """For an ignored header: '' or ' Did you mean X?', or the hidden character named that
+    keeps it from matching. Fields the sheet already has are not suggested."""
+    cleaned = "".join(ch for ch in header if not invisible(ch))
+    key = header_key(cleaned)
+    index = {k: name for k, name in header_index(op).items() if name not in taken}
+    if cleaned != header and key in index:
+        return (f" Its header {describe_invisible(header).removeprefix('it ')}; retype it as "
+                f"{index[key]} to use the column.")
+    near = did_you_mean(key, list(index))
+    return f" Did you mean {index[near]}?" if near else ""
+
+
+def _header_hint(raw: pd.DataFrame) -> str:
+    """When no header is found: what in the first rows comes close to one (a hidden character
+    in a header, a near miss in spelling)."""
+    for pos in range(min(HEADER_SEARCH_ROWS, len(raw))):
+        for cell in raw.iloc[pos].dropna():
+            text = str(cell)
+            cleaned = "".join(ch for ch in text if not invisible(ch))
+            key = header_key(cleaned)
+            if cleaned != text and key in _ALL_FIELDS:
+                return (f"; row {pos + 1} has {_quoted(shorten(text))}, which "
+                        f"{describe_invisible(text).removeprefix('it ')}")
+            near = None if key in _ALL_FIELDS else did_you_mean(key, list(_ALL_FIELDS))
+            if near:
+                return (f"; row {pos + 1} has {_quoted(shorten(text))}: did you mean "
+                        f"{_ALL_FIELDS[near]}?")
+    return ""
+
+
+def _contradictions(where: str, raw: pd.DataFrame, header_row: int, op: Operation,
+                    forced: bool) -> None:
+    """A sheet holding the columns that define the other operation is not for this one:
+    checking it against this operation's rules would pass rows that cannot be sent right."""
+    keys = {header_key(c): str(c) for c in raw.iloc[header_row].dropna() if str(c).strip()}
+    for other, defining in _DEFINING.items():
+        if other == op.name:
+            continue
+        index = header_index(OPERATIONS[other])
+        present = [keys[k] for k in keys if index.get(k) in _ONLY[other]]
+        if not any(index.get(header_key(h)) in defining for h in present):
+            continue
+        why = (f"--operation {op.name} was given" if forced
+               else f"the sheet's name says {op.name}")
+        listed = ", ".join(shown(shorten(h)) for h in present)
+        them = f"a {other} column" if len(present) == 1 else f"{other} columns"
+        raise InputError(f"{where}: {why}, but it has {them} ({listed}) that "
+                         f"{op.name} does not use; use --operation {other}, or remove "
+                         f"{'it' if len(present) == 1 else 'them'}")
+
+
+def _too_long(where: str, sheet: Sheet, long_cells: list[tuple[int, int, int]]) -> None:
+    """Values an Excel cell cannot hold (over 32,767 characters) would be cut in the results.
+    In the operation's columns that is a rule the schemas check (so an edit re-checks it);
+    here: the other columns (an error on data rows, a warning on rows the tool leaves alone),
+    the rows above the data (the file cannot be used as it is), and cells an xlsx reader
+    already gave cut (`long_cells`: row, column, length as the file holds it)."""
+    raw = sheet.raw
+    fields = set(sheet.columns.values())
+    found = {(row0, col0): length for row0, col0, length in long_cells
+             if row0 < raw.shape[0] and col0 < raw.shape[1]}
+    for pos in raw.columns:
+        lengths = raw[pos].str.len()
+        if lengths.max() > EXCEL_CELL_CHARS:  # NaN (an empty column) compares False
+            found.update({(int(at), int(pos)): int(lengths.iat[at]) for at in
+                          lengths.index[lengths > EXCEL_CELL_CHARS].tolist()
+                          if int(pos) not in fields or (int(at), int(pos)) in found})
+    data_rows = set(sheet.data.index)
+    for (row0, col0), length in sorted(found.items()):
+        row, letter = row0 + 1, column_letter(col0)
+        if row0 <= sheet.header_row:
+            raise InputError(f"{where}: cell {letter}{row} holds {length:,} characters; an "
+                             f"Excel cell holds at most {EXCEL_CELL_CHARS:,}; shorten it")
+        name = _column_name(sheet, col0)
+        message = (f"{name} holds {length:,} characters; an Excel cell holds at most "
+                   f"{EXCEL_CELL_CHARS:,}, so the results workbook could not keep it whole. "
+                   "Shorten it.")
+        sheet.issues.append(Issue(
+            sheet.name, row, name, shorten(str(raw.iat[row0, col0])), "too_long", message,
+            Severity.ERROR if row in data_rows else Severity.WARNING))
+
+
+def _column_name(sheet: Sheet, pos: int) -> str:
+    """How an issue names a column: the field, else its header, else its letter."""
+    for name, at in sheet.columns.items():
+        if at == pos:
+            return name
+    header = sheet.raw.iat[sheet.header_row, pos]
+    if pd.isna(header) or not str(header).strip():
+        return f"Column {column_letter(pos)}"
+    return shorten(str(header))
+
+
+def _unsaved_formulas(sheet: Sheet, formulas: list[tuple[int, int]]) -> None:
+    """A formula whose result was never saved reads as empty: say so, not 'X is empty'."""
+    fields = {pos: name for name, pos in sheet.columns.items()}
+    data_rows = set(sheet.data.index)
+    for row0, col0 in formulas:
+        row = row0 + 1
+        if row0 <= sheet.header_row or col0 >= sheet.raw.shape[1]:
+            continue
+        name = fields.get(col0)
+        if name is None:
+            if row in data_rows:
+                label = _column_name(sheet, col0)
+                sheet.issues.append(Issue(
+                    sheet.name, row, label, None, "formula_not_saved",
+                    f"{label} holds a formula whose result was never saved, so it is read as "
+                    "empty; open the file in Excel and save it again.", Severity.WARNING))
+            continue
+        sheet.issues.append(Issue(
+            sheet.name, row, name, None, "formula_not_saved",
+            f"{name} holds a formula whose result was never saved; open the file in Excel and "
+            "save it again."))
 
 
 def _blank(cells: pd.Series) -> bool:
@@ -334,9 +417,7 @@ def _find_header(raw: pd.DataFrame, forced: Operation | None) -> tuple[int | Non
 
 
 def _operation_for(where: str, sheet_name: str, fields: set[str]) -> Operation:
-    by_name = {"purchase": "purchase", "purchases": "purchase", "buy": "purchase",
-               "configure": "configure", "configuration": "configure", "config": "configure"}
-    if (named := by_name.get(header_key(sheet_name))) is not None:
+    if (named := _SHEET_NAMES.get(header_key(sheet_name))) is not None:
         return OPERATIONS[named]
     hits = [name for name, only in _ONLY.items() if fields & only]
     if len(hits) == 1:

@@ -19,6 +19,7 @@ every failure as "no sheet is the tool's": the loader then reads every sheet, as
 
 from __future__ import annotations
 
+import io
 import json
 import posixpath
 import re
@@ -126,11 +127,12 @@ def mark(book: xlsxwriter.Workbook, sheets: dict[str, str]) -> None:
     book.set_custom_property(PROPERTY, json.dumps(list(sheets)))
 
 
-def tool_sheets(path: Path) -> set[str]:
-    """The names of the sheets in the workbook file at `path` that the tool added; empty for
-    anything else (CSV, .xls, a damaged or hostile file)."""
+def tool_sheets(workbook: Path | bytes) -> set[str]:
+    """The names of the sheets the tool added to a workbook (its path, or its bytes as already
+    read); empty for anything else (CSV, .xls, a damaged or hostile file)."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(workbook) if isinstance(workbook, bytes)
+                             else workbook) as zf:
             names = set(zf.namelist())
             if "content.xml" in names and "meta.xml" in names:
                 return _from_property(_read(zf, "meta.xml"))

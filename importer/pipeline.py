@@ -8,7 +8,6 @@ between rows (and during waits), so the row in flight always ends with a true St
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from importer import __version__, contract, files, locks
 from importer.client import ApiClient, Reply
 from importer.errors import ImporterError, UsageError
 from importer.journal import Journal, JournalError, fingerprint, purchase_fingerprint
-from importer.loading import load
+from importer.loading import load_input
 from importer.report import Outcome, RunReport, Severity, SheetResult, Status
 from importer.rules import normalise
 from importer.schemas import Checked, check
@@ -95,11 +94,9 @@ def prepare(path: Path, options: Options) -> Prepared:
     """Load and validate every sheet; no network. Raises InputError / UsageError (exit 2)."""
     started = now()
     results, journal = output_paths(path, options)
-    sheets = load(path, options.operation, options.sheets)
-    with path.open("rb") as f:  # streamed: a big input is not held twice in memory
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    checked = [check(s, options.allowed_prefixes) for s in sheets]
-    return Prepared(path, digest, started, checked, options, results, journal)
+    loaded = load_input(path, options.operation, options.sheets)
+    checked = [check(s, options.allowed_prefixes) for s in loaded.sheets]
+    return Prepared(path, loaded.sha256, started, checked, options, results, journal)
 
 
 def _report(prepared: Prepared, mode: str, base_url: str = "") -> RunReport:

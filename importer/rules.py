@@ -17,12 +17,14 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from importer.operations import Field, Kind
+from importer.text import describe_character, did_you_mean, shorten, shown
 
 SCIENTIFIC = r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+"  # European Excel writes 4,12E+08
 TRAILING_ZERO = r"[+-]?\d+[.,]0+"
 SID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 PHONE_CHARS = r"[\d\s()+.\-]{3,30}"
 INTEGER = r"[+-]?\d{1,6}"
+EXCEL_CELL_CHARS = 32_767  # what one Excel cell holds
 
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0"})
@@ -44,7 +46,14 @@ class Rule:
 
     code: str
     test: Test
-    message: str  # str.format with {value} and {column}
+    message: str  # str.format with {value}, {column} and {why}
+    why: Callable[[str], str] | None = None  # the reason one value fails, in plain words
+    distinct: bool = True  # run once per distinct value (see on_distinct); False: vectorised
+
+    def explain(self, value: str, column: str) -> str:
+        """The message for one failing value: shown escaped and shortened, with its reason."""
+        reason = self.why(value) if self.why else ""
+        return self.message.format(value=shown(shorten(value)), column=column, why=reason)
 
 
 @lru_cache(maxsize=200_000)
@@ -152,23 +161,125 @@ _DAMAGE = (
          "{value} looks like a number Excel changed (it has a trailing .0). Format the column as "
          "Text and type the value again."),
 )
+ANSWERING_POINT = ("a landline (02, 03, 07 or 08), a mobile (04), or a 1300, 1800 or 13 "
+                   "number")
+_OTHER_TYPES = {
+    PhoneNumberType.PREMIUM_RATE: "a premium-rate (190x) number",
+    PhoneNumberType.VOIP: "an internet phone (VoIP) number",
+    PhoneNumberType.PAGER: "a pager number",
+    PhoneNumberType.PERSONAL_NUMBER: "a personal (0500) number",
+    PhoneNumberType.UAN: "a company-wide number",
+    PhoneNumberType.VOICEMAIL: "a voicemail number",
+}
+
+
+def _sid_character(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch in "_-")
+
+
+def _phone_character(ch: str) -> bool:
+    return ch.isascii() and (ch.isdigit() or ch in " ()+.-")
+
+
+@lru_cache(maxsize=20_000)
+def sid_problem(value: str) -> str:
+    """Why `value` is not a usable Sid, and what to do."""
+    rule = "use only letters, digits, _ and -"
+    if len(value) > 64:
+        return f"it is {len(value):,} characters long; {rule}, at most 64"
+    found = describe_character(value, _sid_character)
+    return f"{found}; {rule}" if found else f"{rule} (at most 64 characters)"
+
+
+# What a number starting like this is trying to be, and how many digits it needs.
+_EXPECTED = (("04", "a mobile number", 10, "0412 345 678"),
+             ("1300", "a 1300 number", 10, "1300 123 456"),
+             ("1800", "an 1800 number", 10, "1800 123 456"),
+             ("13", "a 13 number", 6, "13 12 34"),
+             ("02", "a landline number", 10, "02 9876 5432"),
+             ("03", "a landline number", 10, "03 9876 5432"),
+             ("07", "a landline number", 10, "07 3123 4567"),
+             ("08", "a landline number", 10, "08 9123 4567"))
+
+
+@lru_cache(maxsize=20_000)
+def phone_problem(value: str) -> str:
+    """Why `value` is not an Australian answering point: a character, the length, the kind of
+    number, or a range no Australian number is in (phonenumbers tells a possible but
+    unallocated number, such as 0445 746 282, from a malformed one)."""
+    letter = next((i for i, ch in enumerate(value, 1) if ch.isascii() and ch.isalpha()), 0)
+    if letter:
+        return (f"it contains a letter ('{shown(value[letter - 1])}' at position {letter}); "
+                "write the number in digits")
+    if found := describe_character(value, _phone_character):
+        return found
+    try:
+        number = phonenumbers.parse(phone_key(value), "AU")
+    except phonenumbers.NumberParseException:
+        return f"it is not a phone number; use {ANSWERING_POINT}"
+    if number.country_code != 61:
+        return f"it is a number outside Australia (+{number.country_code})"
+    if phonenumbers.region_code_for_number(number) in ("CX", "CC"):
+        return "it is a Christmas Island or Cocos Islands number, not an Australian one"
+    significant = phonenumbers.national_significant_number(number)
+    national = significant if significant.startswith("1") else "0" + significant
+    for prefix, kind, length, example in _EXPECTED:
+        if national.startswith(prefix) and len(national) != length:
+            return (f"it has {len(national)} digits; {kind} has {length}, such as {example}")
+    if phonenumbers.is_valid_number(number):
+        kind = _OTHER_TYPES.get(phonenumbers.number_type(number),
+                                "not a number that answers calls")
+        return f"it is {kind}; use {ANSWERING_POINT}"
+    if not phonenumbers.is_possible_number(number):
+        return f"no Australian number is written like that; use {ANSWERING_POINT}"
+    return f"no Australian number starts with {national[:4]} (that range is not allocated)"
+
+
+def _suggest(choices: tuple[str, ...], shown_as: Callable[[str], str] = str
+             ) -> Callable[[str], str]:
+    """' Did you mean X?' for a near miss among `choices`, else ''."""
+    @lru_cache(maxsize=10_000)
+    def why(value: str) -> str:
+        near = did_you_mean(value, choices)
+        return f" Did you mean {shown_as(near)}?" if near else ""
+
+    return why
+
+
+def _fits_a_cell(s: pd.Series) -> pd.Series:
+    return ~(s.str.len() > EXCEL_CELL_CHARS)
+
+
+def _length(value: str) -> str:
+    return f"{len(value):,}"
+
+
+# Longer values than an Excel cell holds would be cut in the results workbook: an error, tried
+# first in every column.
+TOO_LONG = Rule("too_long", _fits_a_cell,
+                "{column} holds {why} characters; an Excel cell holds at most "
+                f"{EXCEL_CELL_CHARS:,}, so the results workbook could not keep it whole. "
+                "Shorten it.", _length, distinct=False)
 
 
 def rules_for(field: Field, allowed_prefixes: tuple[str, ...] = ()) -> list[Rule]:
     """The value checks of one column, in the order they are tried (first failure wins)."""
+    return [TOO_LONG, *_value_rules(field, allowed_prefixes)]
+
+
+def _value_rules(field: Field, allowed_prefixes: tuple[str, ...]) -> list[Rule]:
     match field.kind:
         case Kind.SID:
             return [*_DAMAGE, Rule(
                 "invalid_id", _matches(SID_PATTERN),
-                "'{value}' is not a valid {column}: use only letters, digits, _ and - "
-                "(at most 64 characters).")]
+                "'{value}' is not a valid {column}: {why}.", sid_problem)]
         case Kind.PHONE:
             rules = [
                 *_DAMAGE,
                 Rule("invalid_phone",
                      lambda s: s.str.fullmatch(PHONE_CHARS).astype(bool) & _phones(s).notna(),
-                     "'{value}' is not a valid Australian answering point (a landline 02/03/07/08, "
-                     "a mobile 04, or a 1300, 1800 or 13 number)."),
+                     "'{value}' is not a valid Australian answering point: {why}.",
+                     phone_problem),
             ]
             if allowed_prefixes:
                 rules.append(Rule(
@@ -179,11 +290,12 @@ def rules_for(field: Field, allowed_prefixes: tuple[str, ...] = ()) -> list[Rule
         case Kind.BOOL:
             return [Rule("not_allowed_value", _in_lower(TRUE_WORDS | FALSE_WORDS),
                          "'{value}' is not a yes/no value: use TRUE or FALSE "
-                         "(yes/no, y/n and 1/0 work too).")]
+                         "(yes/no, y/n and 1/0 work too).{why}",
+                         _suggest(("true", "false", "yes", "no"), str.upper))]
         case Kind.ENUM:
             return [Rule("not_allowed_value", _in_lower(field.choices),
                          "'{value}' is not allowed in {column}: use one of "
-                         + ", ".join(field.choices) + ".")]
+                         + ", ".join(field.choices) + ".{why}", _suggest(field.choices))]
         case Kind.SHORT:
             low, high = field.bounds or (-32768, 32767)
             return [

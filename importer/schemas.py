@@ -2,26 +2,34 @@
 
 Column checks carry the value rules (one pandera Check per rule, named by its issue code);
 DataFrame checks carry the cross-column rules (at-least-one-of, conditional routing), named
-`code:Column` so each failure lands on the one cell it is about.
+`code:Column` so each failure lands on the one cell it is about. Every check is about one row,
+except "the same NumberBlockSid twice", which is judged on the whole column; so `check_rows`
+can re-check just the rows a person edited (the web app) and still agree with `check`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import bisect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from importer.loading import Sheet
-from importer.operations import Operation
+from importer.contract import sid_keys
+from importer.loading import Sheet, header_hint
+from importer.operations import OPERATIONS, Operation
 from importer.report import Issue, Severity
-from importer.rules import Rule, on_distinct, rules_for
+from importer.rules import EXCEL_CELL_CHARS, Rule, on_distinct, rules_for
+from importer.text import shorten, shown
 
 Message = Callable[[Callable[[str], str], str], str]  # (a row's cell by column, column) -> text
 
 WARNING_CODES = frozenset({"not_used"})
+_NO_FAILURES = pd.DataFrame(columns=["schema_context", "column", "check", "check_number",
+                                     "failure_case", "index"])
 
 
 @dataclass
@@ -31,34 +39,39 @@ class Checked:
     sheet: Sheet
     issues: list[Issue]
     invalid: frozenset[int]  # Excel rows with at least one error
+    # The unique column (NumberBlockSid) as compared (contract.sid_keys): `check_rows` needs
+    # the values rows had before an edit to tell which other rows stop or start being duplicates.
+    keys: pd.Series = field(default_factory=lambda: pd.Series(dtype="str"))
 
 
 def _required(s: pd.Series) -> pd.Series:
     return s.notna()
 
 
-def _first_of_each(s: pd.Series) -> pd.Series:
-    return ~s.duplicated(keep="first")
-
-
 def build_schema(op: Operation, allowed_prefixes: tuple[str, ...] = ()) -> tuple[
         pa.DataFrameSchema, dict[tuple[str, str], Rule], dict[str, Message]]:
-    """The schema, plus the rule behind each (column, check name) and each frame check's message."""
+    """The schema of every row-level rule, the rule behind each (column, check name), and each
+    frame check's message. Duplicates are judged on the whole column, outside the schema."""
     rules: dict[tuple[str, str], Rule] = {}
     columns: dict[str, pa.Column] = {}
     for f in op.fields:
         checks = []
         if f.required:
             checks.append(pa.Check(_required, name="required", ignore_na=False))
-        if f.name == op.unique:
-            checks.append(pa.Check(_first_of_each, name="duplicate"))
         for rule in rules_for(f, allowed_prefixes):
             rules[(f.name, rule.code)] = rule
-            checks.append(pa.Check(on_distinct(rule.test), name=rule.code, ignore_na=False))
+            test = on_distinct(rule.test) if rule.distinct else rule.test
+            checks.append(pa.Check(test, name=rule.code, ignore_na=False))
         columns[f.name] = pa.Column(nullable=True, checks=checks, coerce=False)
 
     frame_checks, messages = _frame_checks(op)
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False), rules, messages
+
+
+@lru_cache(maxsize=32)
+def _schema(operation: str, allowed_prefixes: tuple[str, ...]) -> tuple[
+        pa.DataFrameSchema, dict[tuple[str, str], Rule], dict[str, Message]]:
+    return build_schema(OPERATIONS[operation], allowed_prefixes)
 
 
 def _frame_checks(op: Operation) -> tuple[list[pa.Check], dict[str, Message]]:
@@ -85,49 +98,113 @@ def _frame_checks(op: Operation) -> tuple[list[pa.Check], dict[str, Message]]:
             needs = [m for m in op.routing if m not in unused]
             add("conditional_required", name,
                 lambda d, name=name, needs=needs: ~(method(d).isin(needs) & d[name].isna()),
-                lambda cell, col: f"RoutingMethod '{cell(rm).lower()}' needs {col}; fill it in "
-                                 f"(see the routing table).")
+                lambda cell, col: f"RoutingMethod '{shown(cell(rm).lower())}' needs {col}; "
+                                 f"fill it in (see the routing table).")
             add("routing_without_method", name,
                 lambda d, name=name: ~(d[rm].isna() & d[name].notna()),
                 lambda cell, col: f"{col} is filled in but RoutingMethod is empty; choose "
                                  f"{', '.join(op.routing)}.")
             add("not_used", name,
                 lambda d, name=name, unused=unused: ~(method(d).isin(unused) & d[name].notna()),
-                lambda cell, col: f"RoutingMethod '{cell(rm).lower()}' does not use {col}; "
-                                 f"it will not be sent.")
+                lambda cell, col: f"RoutingMethod '{shown(cell(rm).lower())}' does not use "
+                                 f"{col}; it will not be sent.")
     return checks, messages
 
 
 def check(sheet: Sheet, allowed_prefixes: tuple[str, ...] = ()) -> Checked:
     """Validate every row of a sheet (lazily: all problems at once) into Issue records."""
     op, data = sheet.operation, sheet.data
-    issues = [Issue(sheet.name, None, header, None, "ignored_column",
-                    f"Column '{header}' is not used by {op.name} and was ignored.",
-                    Severity.WARNING) for header in sheet.ignored]
-    schema, rules, messages = build_schema(op, allowed_prefixes)
+    keys = sid_keys(data[op.unique])
+    issues = _sheet_issues(sheet) + _row_issues(sheet, data, keys, allowed_prefixes)
+    return _checked(sheet, issues, keys)
+
+
+def check_rows(checked: Checked, rows: Iterable[int], allowed_prefixes: tuple[str, ...] = ()
+               ) -> Checked:
+    """Re-check the given Excel rows of a checked sheet after their cells changed in
+    `checked.sheet.data`; the issues of every other row are kept, except that rows sharing a
+    NumberBlockSid with an edited row (before or after the edit) are judged again too. Gives
+    what `check` would give on the edited sheet, in milliseconds: the kept issues are not
+    sorted again, the new ones are put in their rows' places."""
+    sheet = checked.sheet
+    data, unique = sheet.data, sheet.operation.unique
+    edited = data.index.intersection(pd.Index(list(rows)))
+    keys = sid_keys(data[unique])
+    touched = pd.concat([checked.keys.reindex(edited), keys.reindex(edited)]).dropna()
+    affected = edited.union(keys.index[keys.isin(set(touched))])
+    again = set(affected.tolist())
+    fresh = _row_issues(sheet, data.loc[affected], keys, allowed_prefixes)
+    fresh.sort(key=_order(sheet))
+    issues = [i for i in checked.issues if i.row is None or i.row not in again]
+    starts = [i.row or 0 for i in issues]
+    for row in sorted(again, reverse=True):  # from the bottom: earlier places do not move
+        at = bisect.bisect_left(starts, row)
+        issues[at:at] = [i for i in fresh if i.row == row]
+    errors = {i.row for i in fresh if i.severity is Severity.ERROR}
+    return Checked(sheet, issues, frozenset((checked.invalid - again) | errors), keys)
+
+
+def _order(sheet: Sheet) -> Callable[[Issue], tuple[int, int]]:
+    """Issues in row order, then in the sheet's column order (sheet-wide ones first)."""
+    order = {name: i for i, name in enumerate(sheet.data.columns)}
+    return lambda i: (i.row or 0, order.get(i.column or "", -1))
+
+
+def _checked(sheet: Sheet, issues: list[Issue], keys: pd.Series) -> Checked:
+    issues.sort(key=_order(sheet))
+    invalid = frozenset(i.row for i in issues if i.row is not None
+                        and i.severity is Severity.ERROR)
+    return Checked(sheet, issues, invalid, keys)
+
+
+def _sheet_issues(sheet: Sheet) -> list[Issue]:
+    """Issues about the sheet as a whole: the columns it ignores (with what they come near)."""
+    op = sheet.operation
+    return [Issue(sheet.name, None, header, None, "ignored_column",
+                  f"Column '{shown(shorten(header))}' is not used by {op.name} and was "
+                  f"ignored.{header_hint(header, op, set(sheet.columns))}", Severity.WARNING)
+            for header in sheet.ignored]
+
+
+def _row_issues(sheet: Sheet, data: pd.DataFrame, keys: pd.Series,
+                allowed_prefixes: tuple[str, ...]) -> list[Issue]:
+    """The issues of the rows in `data` (all of the sheet's, or some); `keys` is the whole
+    unique column, against which duplicates are judged."""
+    op = sheet.operation
+    schema, rules, messages = _schema(op.name, allowed_prefixes)
     try:
         schema.validate(data, lazy=True)
-        failures = pd.DataFrame(columns=["schema_context", "column", "check", "check_number",
-                                         "failure_case", "index"])
+        failures = _NO_FAILURES
     except SchemaErrors as err:
         failures = err.failure_cases
+    issues: list[Issue] = []
+    repeated = keys.notna() & keys.duplicated(keep="first")
+    duplicates = repeated[repeated].index.intersection(data.index)
+    firsts = _first_rows(keys) if len(duplicates) else {}
 
     cell_failures = failures[failures["schema_context"] == "Column"]
-    cell_failures = cell_failures.sort_values("check_number").drop_duplicates(
+    cell_failures = cell_failures.sort_values("check_number", kind="stable").drop_duplicates(
         ["index", "column"], keep="first")
-    first_row = _first_rows(data[op.unique]) if len(cell_failures) else {}
     for row, column, code, value in zip(cell_failures["index"], cell_failures["column"],
                                         cell_failures["check"], cell_failures["failure_case"],
                                         strict=True):
+        if column == op.unique and row in duplicates:
+            continue  # "already appears in row N" says more than any rule
         text = None if pd.isna(value) else str(value)
         if code == "required":
             message = f"{column} is empty; every row needs one."
-        elif code == "duplicate":
-            message = (f"{column} {text} already appears in row {first_row[text]}; "
-                       f"each block may appear only once in a sheet.")
         else:
-            message = rules[(column, code)].message.format(value=text, column=column)
+            message = rules[(column, code)].explain(str(text), column)
+        if code == "too_long" and text is not None:
+            text = shorten(text)
         issues.append(Issue(sheet.name, int(row), column, text, code, message))
+    for row in duplicates:
+        text, first = str(data.at[row, op.unique]), firsts[keys.at[row]]
+        spelt = str(sheet.data.at[first, op.unique])
+        also = "" if spelt == text else f" as {shown(shorten(spelt))} (case does not matter)"
+        issues.append(Issue(sheet.name, int(row), op.unique, text, "duplicate",
+                            f"{op.unique} {shown(shorten(text))} already appears in row "
+                            f"{first}{also}; each block may appear only once in a sheet."))
 
     frame_failures = failures[failures["schema_context"] == "DataFrameSchema"]
     frame_failures = frame_failures.drop_duplicates(["index", "check"])
@@ -138,12 +215,29 @@ def check(sheet: Sheet, allowed_prefixes: tuple[str, ...] = ()) -> Checked:
             sheet.name, int(row), column, None if pd.isna(value) else str(value), code,
             messages[name](lambda c, row=row: data.at[row, c], column),
             Severity.WARNING if code in WARNING_CODES else Severity.ERROR))
+    return _with_reading_issues(sheet, data, issues)
 
-    order = {name: i for i, name in enumerate(data.columns)}
-    issues.sort(key=lambda i: (i.row or 0, order.get(i.column, -1)))
-    invalid = frozenset(i.row for i in issues if i.row is not None
-                        and i.severity is Severity.ERROR)
-    return Checked(sheet, issues, invalid)
+
+def _with_reading_issues(sheet: Sheet, data: pd.DataFrame, issues: list[Issue]) -> list[Issue]:
+    """Add what was found while reading these rows: a value too long for Excel (in a column
+    the tool does not use, or read already cut), a formula whose result was never saved. On an
+    operation's cell such an issue stands in for any other, and goes once the cell is edited."""
+    rows = set(data.index)
+    fields = set(data.columns)
+    found = [i for i in sheet.issues
+             if i.row in rows and not (i.column in fields and _edited(i, data))]
+    cells = {(i.row, i.column) for i in found if i.column in fields}
+    return [i for i in issues if (i.row, i.column) not in cells] + found
+
+
+def _edited(issue: Issue, data: pd.DataFrame) -> bool:
+    """Whether the cell no longer holds what the reading issue was about."""
+    value = data.at[issue.row, issue.column]
+    if issue.code == "formula_not_saved":
+        return pd.notna(value)  # it read as empty
+    if issue.code == "too_long":
+        return pd.isna(value) or len(str(value)) != EXCEL_CELL_CHARS  # it read cut
+    return False
 
 
 def _first_rows(values: pd.Series) -> dict[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 MAX_SHOWN = 80
@@ -16,7 +17,8 @@ MAX_SHOWN = 80
 
 def shown(text: object, limit: int | None = None) -> str:
     """`text` safe for one line: control characters escaped (`\\n`, `\\x1b`), optionally cut."""
-    out = "".join(_escape(ch) for ch in str(text))
+    text = str(text)
+    out = text if text.isprintable() else "".join(_escape(ch) for ch in text)
     return shorten(out, limit) if limit else out
 
 
@@ -44,20 +46,73 @@ def invisible(text: str) -> list[tuple[int, str]]:
     for i, ch in enumerate(text, 1):
         category = unicodedata.category(ch)
         if ch != " " and (category in ("Cf", "Zs", "Zl", "Zp", "Cc") or ch == "\ufeff"):
-            name = unicodedata.name(ch, f"U+{ord(ch):04X}").lower()
-            found.append((i, f"{name} (U+{ord(ch):04X})"))
+            found.append((i, _name(ch)))
     return found
+
+
+def _name(ch: str) -> str:
+    """`zero width space, U+200B`: a character named the way Unicode names it."""
+    fallback = "control character" if unicodedata.category(ch) == "Cc" else "unnamed character"
+    return f"{unicodedata.name(ch, fallback).lower()}, U+{ord(ch):04X}"
 
 
 def describe_invisible(text: str) -> str:
     """'' or a clause naming the first hidden character, e.g. 'it contains an invisible
-    character (zero width space (U+200B)) at position 3'."""
+    character (zero width space, U+200B) at position 3'."""
     hidden = invisible(text)
     if not hidden:
         return ""
     position, name = hidden[0]
     more = f" and {len(hidden) - 1} more" if len(hidden) > 1 else ""
     return f"it contains an invisible character ({name}) at position {position}{more}"
+
+
+def lookalike(text: str) -> tuple[int, str] | None:
+    """(1-based position, description) of the first letter, digit or dash that is not plain
+    ASCII but passes for it: a Cyrillic `А`, a full-width `１`, an en dash."""
+    for i, ch in enumerate(text, 1):
+        if not ch.isascii() and (ch.isalnum() or unicodedata.category(ch) == "Pd"):
+            return i, f"'{ch}' ({_name(ch)})"
+    return None
+
+
+def describe_character(text: str, allowed: Callable[[str], bool]) -> str:
+    """'' or a clause naming the first character of `text` that `allowed` refuses: invisible
+    ones by name (they cannot be shown), look-alikes with a warning that they only look right,
+    others as they are."""
+    for i, ch in enumerate(text, 1):
+        if allowed(ch):
+            continue
+        if invisible(ch):
+            return f"it contains an invisible character ({_name(ch)}) at position {i}"
+        if ch == " ":
+            return f"it contains a space at position {i}"
+        if lookalike(ch):
+            return (f"it contains '{ch}' ({_name(ch)}) at position {i}, which only looks like "
+                    f"'{_plain(ch)}'" if _plain(ch) else
+                    f"it contains '{ch}' ({_name(ch)}) at position {i}")
+        return f"it contains '{shown(ch)}' at position {i}"
+    return ""
+
+
+def _plain(ch: str) -> str:
+    """The ASCII character a look-alike passes for, when there is an obvious one."""
+    folded = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    if folded:
+        return folded
+    if unicodedata.category(ch) == "Pd":
+        return "-"
+    name = unicodedata.name(ch, "")
+    for script in ("CYRILLIC", "GREEK"):
+        if name.startswith(script):
+            latin = _LATIN.get(ch.lower())
+            if latin:
+                return latin.upper() if ch.isupper() else latin
+    return ""
+
+
+# Cyrillic and Greek letters that are drawn like Latin ones.
+_LATIN = dict(zip("аеорсухкмнтвіјѕԁοαικνρτυχεζ", "aeopcyxkmhtbijsdoaikvptyxez", strict=True))
 
 
 def did_you_mean(value: str, choices: list[str] | tuple[str, ...]) -> str | None:
@@ -91,3 +146,13 @@ def redact_url(url: str) -> str:
             cut[0] = "***@" + cut[0].rsplit("@", 1)[1]
         text = (head + "://" if tail else "") + "/".join(cut)
     return shown(text)
+
+
+def column_letter(pos: int) -> str:
+    """0 -> A, 26 -> AA: how Excel users name a column."""
+    letters = ""
+    pos += 1
+    while pos > 0:
+        pos, rem = divmod(pos - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters

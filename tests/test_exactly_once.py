@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -207,7 +208,7 @@ class _Throttling(http.server.BaseHTTPRequestHandler):
     """429 with the given Retry-After, then the documented OK; counts what it got."""
 
     retry_after = "junk"
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
     def _answer(self) -> None:
         self.hits.append(self.command)

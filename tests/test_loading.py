@@ -8,12 +8,20 @@ by LibreOffice itself are in test_real_files.py.
 from __future__ import annotations
 
 import codecs
+import dataclasses
+import hashlib
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 
+from importer import ooxml
 from importer.errors import InputError
-from importer.loading import load
+from importer.extent import Extent
+from importer.loading import LIMITS, load, load_input
+from importer.readers import Limits
 from tests.util import write_xlsx
 
 HEADER = ["AccountSid", "NumberBlockSid", "AnswerPoint", "Campaign"]
@@ -190,3 +198,126 @@ def test_empty_sheets(tmp_path: Path) -> None:
                                             "Configure": [["NumberBlockSid", "AccountSid",
                                                            "RoutingMethod"]]}))
     assert [(s.name, len(s.data)) for s in two] == [("Purchase", 1), ("Configure", 0)]
+
+
+# --- reading bounded by the data ---------------------------------------------------------
+
+def _rewrite(path: Path, edit: Callable[[bytes], bytes]) -> Path:
+    """The workbook with its first sheet's XML edited (as other programs write it)."""
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    members["xl/worksheets/sheet1.xml"] = edit(members["xl/worksheets/sheet1.xml"])
+    out = path.with_name("edited-" + path.name)
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out
+
+
+def _extents(path: Path) -> tuple[Extent | None, Extent]:
+    """(quick scan, careful scan) of the first sheet."""
+    with zipfile.ZipFile(path) as zf:
+        part = ooxml.sheet_parts(zf)["Purchase"]
+        quick = ooxml.quick_extent(zf, part, LIMITS.unpacked_bytes).extent
+        strings = ooxml.shared_strings(zf, LIMITS.unpacked_bytes)
+        careful = ooxml.careful_extent(zf.read(part), strings).extent
+    return quick, careful
+
+
+ROLLOUT = {"Purchase": [HEADER, *ROWS, [None, None, None, None], ROWS[0]]}
+
+
+@pytest.mark.parametrize("writer", ["openpyxl", "xlsxwriter"])
+def test_quick_and_careful_scans_agree_on_ordinary_sheets(tmp_path: Path, writer: str) -> None:
+    path = tmp_path / "w.xlsx"
+    if writer == "openpyxl":
+        write_xlsx(path, ROLLOUT)
+    else:
+        book = xlsxwriter.Workbook(str(path))
+        ws = book.add_worksheet("Purchase")
+        for r, row in enumerate(ROLLOUT["Purchase"]):
+            ws.write_row(r, 0, row)
+        book.close()
+    quick, careful = _extents(path)
+    assert quick is not None
+    assert (quick.rows, quick.columns) == (careful.rows, careful.columns) == (5, 4)
+    assert (careful.data_rows, careful.data_columns) == (5, 4)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda xml: xml.replace(b'<c r="A2"', b'<c').replace(b'<row r="3"', b'<row'),  # no refs
+    lambda xml: xml.replace(b"<row ", b"<x:row xmlns:x=\"http://schemas.openxmlformats.org/"
+                            b"spreadsheetml/2006/main\" ").replace(b"</row>", b"</x:row>"),
+    lambda xml: xml.replace(b'<c r="B2" ', b'<c t="inlineStr" r="B2" ', 1).replace(
+        b't="inlineStr" r="B2" t="inlineStr"', b't="inlineStr" r="B2"'),
+])
+def test_sheets_written_unusually_are_parsed_and_read_the_same(tmp_path: Path,
+                                                               edit: Callable) -> None:
+    """Cells without references, prefixed names, `r` not first: the quick scan gives up, the
+    careful one measures, and the values are still calamine's."""
+    path = _rewrite(write_xlsx(tmp_path / "w.xlsx", ROLLOUT), edit)
+    quick, careful = _extents(path)
+    assert quick is None
+    assert (careful.data_rows, careful.data_columns) == (5, 4)
+    assert _values(path) == _values(write_xlsx(tmp_path / "same.xlsx", ROLLOUT))
+
+
+def test_spaces_far_away_are_cut_and_the_rest_read_as_it_is(tmp_path: Path) -> None:
+    far = write_xlsx(tmp_path / "far.xlsx", ROLLOUT)
+    path = _rewrite(far, lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="900000"><c r="ZZ900000" t="inlineStr"><is><t>   </t></is>'
+        b'</c><c r="AAA900000" s="0"/></row></sheetData>'))
+    quick, careful = _extents(path)
+    assert quick is not None and quick.grid > LIMITS.dense_cells
+    assert (careful.rows, careful.columns) == (900_000, 702)
+    assert (careful.data_rows, careful.data_columns) == (5, 4)
+    (sheet,) = load(path)
+    assert sheet.raw.shape == (5, 4)
+    assert _values(path) == _values(far)
+
+
+def test_an_unsaved_formula_is_found_by_both_scans(tmp_path: Path) -> None:
+    rows = [HEADER, ["ACDEMO0001", "NB1", "=D3", "x"], ["ACDEMO0001", "NB2", '=""', "y"]]
+    path = write_xlsx(tmp_path / "f.xlsx", {"Purchase": rows})
+    quick, careful = _extents(path)
+    assert quick is not None
+    assert quick.formulas == careful.formulas == [(1, 2), (2, 2)]
+    (sheet,) = load(path)
+    assert [(i.row, i.column, i.code) for i in sheet.issues] == [
+        (2, "AnswerPoint", "formula_not_saved"), (3, "AnswerPoint", "formula_not_saved")]
+
+
+def test_the_sha256_is_taken_as_the_file_is_read(tmp_path: Path) -> None:
+    path = _write(tmp_path, "f.csv", _csv([HEADER, *ROWS]).encode("utf-8"))
+    loaded = load_input(path)
+    assert loaded.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert loaded.size == path.stat().st_size and len(loaded.sheets) == 1
+
+
+def _small(**caps: int) -> Limits:
+    return dataclasses.replace(LIMITS, **caps)
+
+
+def test_csv_caps(tmp_path: Path) -> None:
+    many = _write(tmp_path, "rows.csv", _csv([HEADER, *ROWS * 10]).encode("utf-8"))
+    with pytest.raises(InputError, match="has more than 5 rows, more than an Excel sheet"):
+        load(many, limits=_small(rows=5))
+    wide = _write(tmp_path, "wide.csv", _csv([HEADER + [f"c{i}" for i in range(20)],
+                                              ROWS[0] + ["x"] * 20]).encode("utf-8"))
+    with pytest.raises(InputError, match="has 24 columns, more than the 10 an Excel sheet"):
+        load(wide, limits=_small(columns=10))
+    long = _write(tmp_path, "long.csv", _csv([HEADER, [*ROWS[0][:3], "y" * 500]]).encode())
+    with pytest.raises(InputError, match="row 2, column D holds 500 characters, more than the "
+                                         "100 this tool reads in one cell"):
+        load(long, limits=_small(field_chars=100))
+
+
+def test_a_ragged_csv_is_as_wide_as_its_data(tmp_path: Path) -> None:
+    """Trailing empty fields (20,000 commas on one line) do not widen the sheet; data far to
+    the right on a long file is refused before a grid is built for it."""
+    text = _csv([HEADER, ["short line"], ROWS[0], ROWS[1] + [""] * 20_000])
+    (sheet,) = load(_write(tmp_path, "r.csv", text.encode("utf-8")))
+    assert sheet.raw.shape == (4, 4)
+    far = _csv([["title"], HEADER, *ROWS * 50, [*ROWS[0], *[""] * 5_000, "x"]])
+    with pytest.raises(InputError, match=r"line 103 reaches column GJM, more than this tool "):
+        load(_write(tmp_path, "far.csv", far.encode("utf-8")), limits=_small(cells=100_000))

@@ -97,6 +97,25 @@ def test_journal_may_not_be_the_input_or_the_results(tmp_path: Path, which: str,
     assert _digest(source) == before and not out.exists()
 
 
+def test_a_results_workbook_runs_again_whatever_its_errors_sheet_holds(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 9's report: values in the Errors sheet that are also column names ('app') made
+    the Errors sheet look like input. The tool's sheets are marked, never read as input."""
+    source = tmp_path / "c.csv"
+    source.write_text("NumberBlockSid,PropertySid,RoutingMethod,Application\n"
+                      "NB090001,PRDEMO0001,app,AP1\nNB090002,PRDEMO0001,application,AP2\n")
+    code, first, _ = cli(capsys, "run", source, "--yes", "--json")
+    results = Path(first["results_path"])
+    assert code == 1 and [r["Status"] for r in sheet_rows(results, "c")] == ["INVALID", "OK"]
+    assert "app" in {r["Value"] for r in sheet_rows(results, "Errors")}
+    code, second, err = cli(capsys, "run", results, "--yes", "--json")
+    assert code == 1, err
+    again = Path(second["results_path"])
+    assert again.name == "c.results-2.xlsx"
+    assert [r["Status"] for r in sheet_rows(again, "c")] == ["INVALID", "SKIPPED"]
+    assert second["rows"] == 2
+
+
 # --- whole files, never half ones -----------------------------------------------------------------
 
 def _big_csv(path: Path, rows: int) -> Path:
@@ -118,7 +137,8 @@ def test_a_kill_while_writing_the_results_leaves_old_or_new(tmp_path: Path, mode
         args += ["--out", str(previous), "--overwrite"]
     proc = _start(args, {**os.environ})
     deadline = time.monotonic() + 120
-    while not list(tmp_path.glob(f".{previous.name if mode == 'overwrite' else 'big.results-2.xlsx'}.*.tmp")):
+    written = previous.name if mode == "overwrite" else "big.results-2.xlsx"
+    while not list(tmp_path.glob(f".{written}.*.tmp")):
         assert proc.poll() is None and time.monotonic() < deadline, "never started writing"
         time.sleep(0.01)
     time.sleep(0.3)  # well into the write

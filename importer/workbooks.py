@@ -1,0 +1,170 @@
+"""Workbooks (xlsx, xls, ods) -> one text frame per sheet, each costing what its cells cost.
+
+calamine reads every value (the common path, ~6x faster than openpyxl), but it builds a grid
+from A1 to the last cell holding anything; so each sheet is measured first (ooxml, odf, biff)
+and, when stray cells far from the data would inflate that grid, calamine is given a copy of
+the workbook in which those cells are gone. Values therefore always come from calamine, read
+the same way whatever path was taken.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import zip_longest
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from python_calamine import CalamineSheet, CalamineWorkbook, SheetVisibleEnum
+
+from importer import biff, marks, odf, ooxml
+from importer.errors import InputError
+from importer.extent import Extent, Measured
+from importer.readers import NOT_EXCEL, Format, Input, Limits
+from importer.rules import EXCEL_CELL_CHARS
+from importer.text import shown
+
+
+@dataclass
+class Book:
+    """The sheets read, the hidden sheets left out, and per sheet the (row, column), 0-based,
+    of formula cells whose result was never saved, and (row, column, length) of cells longer
+    than an Excel cell (read cut to 32,767 characters)."""
+
+    frames: dict[str, pd.DataFrame]
+    hidden: list[str] = field(default_factory=list)
+    formulas: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    long_cells: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+
+
+def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Book:
+    """The visible sheets (or the ones named), as text, each bounded by its data."""
+    measured = Measured()
+    data = source.data
+    if source.format in (Format.ODS, Format.XLS):  # calamine reads these whole on opening
+        measured = _measure(source, lambda: _EAGER[source.format](data, limits), limits)
+        data = measured.patched or data
+    workbook = _open(source, data)
+    names, hidden = _choose(source, workbook, wanted)
+    if not names:
+        return Book({}, hidden)
+    if source.format is Format.XLSX:
+        measured = _measure(source, lambda: ooxml.measure(data, names, limits), limits)
+        if measured.patched is not None:
+            workbook = _open(source, measured.patched)
+    for name in names:
+        if name in measured.refused:
+            raise InputError(f"{source.name}, sheet {_names([name])}: {measured.refused[name]}")
+    try:
+        frames = {name: frame(workbook.get_sheet_by_name(name)) for name in names}
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise _not_excel(source, exc) from exc
+    formulas = {name: e.formulas for name, e in measured.extents.items() if e.formulas}
+    book = Book(frames, hidden, formulas)
+    if source.format is Format.XLSX:
+        for name, sheet in frames.items():
+            if _maybe_cut(sheet):
+                measured = _measure(source, lambda n=name: _long(data, n, limits), limits)
+                book.long_cells[name] = measured.extents[name].long_cells
+    return book
+
+
+def _long(data: bytes, name: str, limits: Limits) -> Measured:
+    extent = Extent(long_cells=ooxml.long_cells(data, name, limits))
+    return Measured({name: extent})
+
+
+def _maybe_cut(frame: pd.DataFrame) -> bool:
+    """calamine gives an xlsx cell longer than Excel allows cut to exactly 32,767 characters."""
+    return any(frame[c].str.len().max() == EXCEL_CELL_CHARS for c in frame.columns)
+
+
+_EAGER = {Format.ODS: odf.measure, Format.XLS: biff.measure}
+
+
+def frame(sheet: CalamineSheet) -> pd.DataFrame:
+    """The sheet's cells as text, exactly as `pandas.read_excel(engine="calamine", dtype=str,
+    keep_default_na=False, na_values=[""], header=None)` gives them, without its per-cell
+    Python conversion where a column is all text (a third of the read time saved)."""
+    rows = sheet.to_python(skip_empty_area=False)
+    columns = zip_longest(*rows, fillvalue="")
+    return pd.DataFrame({i: _column(cells) for i, cells in enumerate(columns)},
+                        index=pd.RangeIndex(len(rows)), columns=pd.RangeIndex(len(rows[0])
+                                                                              if rows else 0))
+
+
+_NULL = pa.scalar(None, pa.large_string())
+
+
+def _column(cells: tuple[object, ...]) -> pd.api.extensions.ExtensionArray:
+    if set(map(type, cells)) == {str}:
+        text = pa.array(cells, pa.large_string())
+        return pd.array(pc.if_else(pc.equal(text, ""), _NULL, text), dtype="str")
+    return pd.array([v if v.__class__ is str and v else _text(v) for v in cells], dtype="str")
+
+
+def _text(value: object) -> str | None:
+    """A non-text cell as pandas writes it: integral floats without `.0`, dates as midnight."""
+    kind = type(value)
+    if kind is str:  # only the empty string gets here: an empty cell
+        return None
+    if kind is float:
+        return str(int(value)) if value.is_integer() else str(value)  # type: ignore[attr-defined]
+    if kind is date:
+        return str(datetime(value.year, value.month, value.day))  # type: ignore[attr-defined]
+    return str(value)
+
+
+def _open(source: Input, data: bytes) -> CalamineWorkbook:
+    try:
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise _not_excel(source, exc) from exc
+
+
+def _choose(source: Input, workbook: CalamineWorkbook, wanted: tuple[str, ...]
+            ) -> tuple[list[str], list[str]]:
+    """The sheets to read (the named ones, else the visible ones) and the hidden left out."""
+    try:
+        meta = workbook.sheets_metadata
+    except Exception as exc:
+        raise _not_excel(source, exc) from exc
+    names = [m.name for m in meta]
+    ours = marks.tool_sheets(source.data) if source.format in (Format.XLSX, Format.ODS) else set()
+    if wanted:
+        missing = [w for w in wanted if w not in names]
+        if missing:
+            raise InputError(f"{source.name}: no sheet named {_names(missing)} "
+                             f"(sheets: {_names(names)})")
+        return list(dict.fromkeys(wanted)), []
+    hidden = [m.name for m in meta if m.visible != SheetVisibleEnum.Visible]
+    # The sheets this tool added to a results workbook (Summary, Errors) are never input.
+    return [m.name for m in meta if m.visible == SheetVisibleEnum.Visible
+            and m.name not in ours], hidden
+
+
+def _measure(source: Input, scan: Callable[[], Measured], limits: Limits) -> Measured:
+    """Run a format scanner, its failures said in plain words (the parser's in `detail`)."""
+    try:
+        return scan()
+    except (ooxml.Damaged, odf.Damaged, biff.Damaged) as exc:
+        raise _not_excel(source, exc) from exc
+    except ooxml.TooLarge as exc:
+        raise InputError(f"{source.name}: a part of this workbook unpacks to more than "
+                         f"{limits.unpacked_bytes / 2**30:,.0f} GB; it may be damaged, or "
+                         "be too big for this tool", str(exc)) from exc
+
+
+def _not_excel(source: Input, exc: BaseException) -> InputError:
+    suffix = source.path.suffix.lower() or "(no extension)"
+    what = NOT_EXCEL.format(suffix=suffix)
+    if source.format is Format.ODS:
+        what = "is not a working spreadsheet: it may be damaged, or be another kind of file"
+    return InputError(f"{source.name}: {what}", f"{type(exc).__name__}: {exc}")
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"'{shown(n)}'" for n in names)
