@@ -424,3 +424,61 @@ def sandbox_cmd(host: str, port: int, db: Path | None, as_json: bool,
     finally:
         server.stop()
     return ExitCode.OK
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Loopback address to serve on (127.0.0.1, ::1 or localhost only).")
+@click.option("--port", type=int, default=8765, show_default=True, help="0 picks a free port.")
+@click.option("--no-browser", is_flag=True, help="Only print the address; do not open a browser.")
+@click.option("--sandbox", is_flag=True,
+              help="Send runs to the built-in sandbox API (demo credentials).")
+@click.option("--sandbox-latency-ms", type=click.FloatRange(min=0), default=0.0,
+              help="With --sandbox: delay every answer, to rehearse how a long run looks.")
+@click.option("--base-url", help=f"API base URL (default: $IMPORTER_BASE_URL or "
+              f"{contract.BASE_URL}); credentials come from the environment or the config "
+              "file as for run, or are typed into the page.")
+@click.option("--account-sid", help="AccountSid to log in with (default: $IMPORTER_ACCOUNT_SID).")
+@click.option("--allowed-prefixes", help="Comma-separated answering-point prefixes the "
+              "account may use, e.g. 02,03,04 (default: any).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="Config file (default: $IMPORTER_CONFIG or the system's config folder).")
+@click.option("--workspace", type=click.Path(path_type=Path),
+              help="Folder for uploads, journals and results (default: the user's state "
+              "folder). Reopening a file there carries on where it stopped.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds to wait for each answer.")
+@click.option("--settle-window", type=click.FloatRange(min=0), default=None,
+              help="Seconds to keep looking up a purchase whose answer was lost (default: "
+              "twice --timeout).")
+@click.option("--retries", type=click.IntRange(min=0, max=20), default=5, show_default=True,
+              help="Retries of a request that failed transiently (with backoff).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def serve_cmd(host: str, port: int, no_browser: bool, sandbox: bool,
+              sandbox_latency_ms: float, base_url: str | None,
+              account_sid: str | None, allowed_prefixes: str | None, config_path: Path | None,
+              workspace: Path | None, timeout: float, settle_window: float | None,
+              retries: int, debug: bool) -> int:
+    """Open the importer in your browser: upload, fix, run and download, all in one page."""
+    from importer.locks import state_dir
+    from importer.sandbox import Knobs
+    from importer.web import Settings, serve
+    from importer.web.runs import Target
+
+    def action() -> int:
+        config = config_module.load_config(config_path)
+        options = Options(allowed_prefixes=config_module.allowed_prefixes(
+            config, allowed_prefixes), settle_window=2 * timeout if settle_window is None
+            else settle_window)
+        target = None
+        if not sandbox and (found := config_module.credentials(config, base_url, account_sid)):
+            ApiClient(found).close()  # the address is checked now, not at the first run
+            target = Target(found, config_module.scope_of(found), False, timeout, retries)
+        settings = Settings(workspace or state_dir() / "web", target, options, timeout,
+                            retries)
+        serve(settings, host=host, port=port, open_browser=not no_browser,
+              sandbox=Knobs(latency_ms=sandbox_latency_ms) if sandbox else None,
+              announce=lambda url: click.echo(f"importer: open {url} (Ctrl-C to stop)"))
+        return ExitCode.OK
+
+    return _guard(debug, False, action)

@@ -1,0 +1,61 @@
+"""Changing a checked sheet one cell at a time, and writing it back out as a workbook.
+
+The web page's fixes in place go through here: the cell changes in the raw cells (what is
+written back) and in the field text (what is checked and sent), exactly as loading would have
+read it, and only the rows the change can affect are checked again (the row itself, and the rows
+sharing the old or new block, whose duplicate status may flip).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+
+from importer import contract
+from importer.marks import assign_sheet_names
+from importer.schemas import Checked, check_rows
+
+
+def set_cell(checked: Checked, row: int, position: int, value: str | None,
+             allowed_prefixes: tuple[str, ...] = ()) -> tuple[Checked, str | None, list[int]]:
+    """Put `value` in (Excel row, column position); return the re-checked sheet, the value it
+    replaced, and the Excel rows whose issues were checked again."""
+    sheet = checked.sheet
+    if row not in sheet.data.index:
+        raise KeyError(row)
+    before = sheet.raw.iat[row - 1, position]
+    before = None if pd.isna(before) else str(before)
+    text = value if value else None
+    sheet.raw.iat[row - 1, position] = text
+    field = next((name for name, pos in sheet.columns.items() if pos == position), None)
+    rows = {row}
+    if field is not None:
+        trimmed = text.strip() if text is not None else None
+        if field == sheet.operation.unique:
+            keys = {contract.sid_key(v) for v in (before, trimmed) if v}
+            blocks = sheet.data[field].dropna()
+            rows |= {int(r) for r, v in blocks.items() if contract.sid_key(v) in keys}
+        sheet.data.at[row, field] = trimmed or None
+    changed = sorted(rows)
+    return check_rows(checked, changed, allowed_prefixes), before, changed
+
+
+def write_sheets(path: Path, sheets: list[Checked]) -> None:
+    """The sheets as they are now, every cell as text (never a number, a date or a formula)."""
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                           "strings_to_formulas": False,
+                                           "strings_to_urls": False})
+    names = assign_sheet_names([c.sheet.name for c in sheets])
+    for checked, name in zip(sheets, names, strict=True):
+        sheet = checked.sheet
+        keep = [c for c in sheet.raw.columns if c not in sheet.result_columns]
+        ws = book.add_worksheet(name)
+        bold = book.add_format({"bold": True})
+        for r, values in enumerate(sheet.raw[keep].itertuples(index=False)):
+            for c, value in enumerate(values):
+                if isinstance(value, str):
+                    ws.write_string(r, c, value, bold if r == sheet.header_row else None)
+        ws.freeze_panes(sheet.header_row + 1, 0)
+    book.close()

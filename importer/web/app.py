@@ -1,0 +1,254 @@
+"""The web app: routes over the same library calls as the command line (a thin shell).
+
+Every answer is JSON except the page, the static files and downloads. Bad input is a 400 with
+the core's own one-line message; nothing here checks a row or words a status itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask, Response, abort, jsonify, render_template, request, send_file
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from importer import config as settings
+from importer.client import Credentials, check_base_url
+from importer.errors import ImporterError
+from importer.locks import Busy
+from importer.pipeline import Options
+from importer.templates import TEMPLATES, write_template
+from importer.text import redact_url, shown
+from importer.web import security
+from importer.web.documents import Workspace
+from importer.web.runs import Runs, Target
+from importer.workbook import STATUS_COLOURS
+
+MAX_UPLOAD = 200 * 1024 * 1024  # far above any real rollout; the loader has its own caps
+HEARTBEAT_SECONDS = 15.0
+
+
+@dataclass
+class Settings:
+    """What `importer serve` was started with."""
+
+    root: Path  # the workspace folder
+    target: Target | None  # None: credentials must be typed into the page
+    options: Options = field(default_factory=Options)
+    timeout: float = 30.0
+    retries: int = 5
+
+
+def create_app(settings_: Settings, token: str) -> Flask:
+    """The app for one launch; `token` is the secret in the URL the command prints."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
+    security.install(app, token)
+    workspace = Workspace(settings_.root, settings_.options)
+    runs = Runs()
+    state = {"target": settings_.target}
+    app.extensions["importer"] = {"workspace": workspace, "runs": runs, "state": state}
+
+    def describe_target() -> dict:
+        target = state["target"]
+        if target is None:
+            return {"ready": False}
+        return {"ready": True, "sandbox": target.sandbox,
+                "base_url": redact_url(target.credentials.base_url),
+                "account_sid": shown(target.credentials.account_sid)}
+
+    def document(doc_id: str):  # type: ignore[no-untyped-def]
+        try:
+            return workspace.get(doc_id)
+        except KeyError:
+            abort(404, "That file is no longer open here; upload it again.")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        if isinstance(exc, RequestEntityTooLarge):
+            message = f"The file is larger than {MAX_UPLOAD // 2**20} MB."
+        else:
+            message = exc.description or exc.name
+        response = jsonify({"error": message})
+        response.status_code = exc.code or 500
+        return response
+
+    @app.errorhandler(ImporterError)
+    def _importer_error(exc: ImporterError) -> Response:
+        response = jsonify({"error": str(exc)})
+        response.status_code = 409 if isinstance(exc, Busy) else 400
+        return response
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("index.html", templates=sorted(TEMPLATES),
+                               status_colours={s.value: c for s, c in STATUS_COLOURS.items()})
+
+    @app.get("/api/state")
+    def api_state() -> Response:
+        active = [r.snapshot() for r in runs.runs.values()]
+        return jsonify({"target": describe_target(), "recent": workspace.recent(),
+                        "documents": [d.summary() for d in workspace.documents.values()],
+                        "runs": active})
+
+    @app.get("/templates/<name>.xlsx")
+    def template(name: str) -> Response:
+        if name not in TEMPLATES:
+            abort(404, "No such template.")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{name}.xlsx"
+            write_template(name, path)
+            data = path.read_bytes()
+        return _download(data, f"{name}-template.xlsx")
+
+    @app.post("/api/documents")
+    def upload() -> Response:
+        sent = request.files.get("file")
+        if sent is None or not sent.filename:
+            abort(400, "Choose a file to upload.")
+        try:
+            found = workspace.add(sent.filename, sent.read())
+        except ValueError as exc:
+            abort(400, str(exc))
+        return jsonify(found.summary())
+
+    @app.post("/api/recent/<key>")
+    def reopen(key: str) -> Response:
+        try:
+            return jsonify(workspace.reopen(key).summary())
+        except KeyError:
+            abort(404, "That file is no longer in the workspace.")
+
+    @app.get("/api/documents/<doc_id>")
+    def summary(doc_id: str) -> Response:
+        return jsonify(document(doc_id).summary())
+
+    @app.get("/api/documents/<doc_id>/sheets/<int:index>/rows")
+    def rows(doc_id: str, index: int) -> Response:
+        found = document(doc_id)
+        if not 0 <= index < len(found.checked):
+            abort(404, "No such sheet.")
+        return jsonify(found.rows(index, request.args.get("page", 1, type=int),
+                                  request.args.get("size", 100, type=int),
+                                  request.args.get("problems") == "1"))
+
+    @app.patch("/api/documents/<doc_id>/cells")
+    def edit(doc_id: str) -> Response:
+        found = document(doc_id)
+        if (current := runs.active(found)) is not None and current.state in (
+                "starting", "running"):
+            abort(409, "The file is being run; wait until it has finished to change it.")
+        body = request.get_json(silent=True) or {}
+        try:
+            index, row = int(body["sheet"]), int(body["row"])
+            column, value = str(body["column"]), body.get("value")
+            if value is not None and not isinstance(value, str):
+                raise TypeError
+            return jsonify(found.edit(index, row, column, value or ""))
+        except (KeyError, IndexError, TypeError, ValueError):
+            abort(400, "That cell cannot be changed.")
+
+    @app.post("/api/documents/<doc_id>/undo")
+    def undo(doc_id: str) -> Response:
+        undone = document(doc_id).undo()
+        if undone is None:
+            abort(409, "Nothing to undo.")
+        return jsonify(undone)
+
+    @app.get("/api/documents/<doc_id>/download")
+    def download(doc_id: str) -> Response:
+        found = document(doc_id)
+        path = found.save_edited()
+        return _download(path.read_bytes(), f"{Path(found.name).stem}.edited.xlsx")
+
+    @app.post("/api/credentials")
+    def credentials() -> Response:
+        body = request.get_json(silent=True) or {}
+        sid, token_ = str(body.get("account_sid") or ""), str(body.get("auth_token") or "")
+        url = str(body.get("base_url") or "") or None
+        given = settings.credentials({}, url, sid or None, token_ or None)
+        if given is None or not sid or not token_:
+            abort(400, "Give the AccountSid and the auth token.")
+        check_base_url(given.base_url)  # raises a clear UsageError, without the credentials
+        state["target"] = Target(given, settings.scope_of(given), False, settings_.timeout,
+                                 settings_.retries)
+        return jsonify(describe_target())
+
+    @app.post("/api/documents/<doc_id>/runs")
+    def start_run(doc_id: str) -> Response:
+        found = document(doc_id)
+        target: Target | None = state["target"]
+        if target is None:
+            abort(400, "Give the API credentials first.")
+        body = request.get_json(silent=True) or {}
+        dry_run = bool(body.get("dry_run"))
+        purchases = found.prepared.valid_rows("purchase")
+        if purchases and not (dry_run or target.sandbox or body.get("confirmed")):
+            response = jsonify({"confirm": settings.spend_question(purchases,
+                                                                   target.credentials)})
+            response.status_code = 409
+            return response
+        return jsonify(runs.start(found, dry_run, target).snapshot())
+
+    @app.get("/api/runs/<run_id>")
+    def run_state(run_id: str) -> Response:
+        return jsonify(_run(runs, run_id).snapshot())
+
+    @app.get("/api/runs/<run_id>/events")
+    def run_events(run_id: str) -> Response:
+        current = _run(runs, run_id)
+
+        def stream() -> Iterator[str]:
+            version = -1
+            while True:
+                snapshot = current.wait(version, HEARTBEAT_SECONDS)
+                if snapshot["version"] == version:
+                    yield ": still here\n\n"
+                    continue
+                version = snapshot["version"]
+                yield f"data: {json.dumps(snapshot)}\n\n"
+                if snapshot["state"] in ("done", "failed"):
+                    return
+
+        return Response(stream(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @app.post("/api/runs/<run_id>/cancel")
+    def cancel(run_id: str) -> Response:
+        current = _run(runs, run_id)
+        current.cancel.set()
+        return jsonify(current.snapshot())
+
+    @app.get("/api/runs/<run_id>/results")
+    def results(run_id: str) -> Response:
+        report = _run(runs, run_id).report
+        if report is None or not report.results_path:
+            abort(404, "The results are not ready.")
+        path = Path(report.results_path)
+        return send_file(path, as_attachment=True, download_name=path.name,
+                         mimetype="application/vnd.openxmlformats-officedocument"
+                                  ".spreadsheetml.sheet")
+
+    return app
+
+
+def _run(runs: Runs, run_id: str):  # type: ignore[no-untyped-def]
+    try:
+        return runs.get(run_id)
+    except KeyError:
+        abort(404, "No such run.")
+
+
+def _download(data: bytes, name: str) -> Response:
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def sandbox_target(base_url: str, account_sid: str, auth_token: str, db: Path,
+                   timeout: float, retries: int) -> Target:
+    credentials = Credentials(base_url, account_sid, auth_token)
+    return Target(credentials, f"sandbox:{db.resolve()}:{account_sid}", True, timeout, retries)

@@ -1,0 +1,183 @@
+"""Runs started from the page: the CLI's `pipeline.run` in a background thread of the server.
+
+A run belongs to the server, not to the browser tab: closing the tab changes nothing, and the
+page finds it again. Progress is a snapshot that changes with every row; readers wait on a
+condition for the next version (Server-Sent Events) or just ask (polling). Cancel is the
+CLI's Ctrl-C: the row in flight finishes, the rest are SKIPPED, the results are written.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from importer.client import ApiClient, Credentials
+from importer.errors import ImporterError
+from importer.locks import Busy
+from importer.pipeline import run
+from importer.report import Outcome, RunReport, Status, exit_code_for
+from importer.text import shown
+from importer.web.documents import Document
+
+NOTICES_KEPT = 8
+
+
+@dataclass
+class Target:
+    """Where runs are sent: credentials and the journal's scope (sandbox or a real API)."""
+
+    credentials: Credentials
+    scope: str
+    sandbox: bool
+    timeout: float = 30.0
+    retries: int = 5
+
+
+@dataclass
+class Run:
+    id: str
+    document: Document
+    dry_run: bool
+    target: Target
+    state: str = "starting"  # starting | running | done | failed
+    done: int = 0
+    total: int = 0
+    ok: int = 0
+    not_ok: int = 0
+    started: float = field(default_factory=time.monotonic)
+    notices: list[str] = field(default_factory=list)
+    report: RunReport | None = None
+    error: str = ""
+    version: int = 0
+    cancel: threading.Event = field(default_factory=threading.Event)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    thread: threading.Thread | None = None
+
+    def snapshot(self) -> dict:
+        with self.changed:
+            elapsed = time.monotonic() - self.started
+            eta = (elapsed / self.done * (self.total - self.done)
+                   if self.done and self.state == "running" else None)
+            report = self.report
+            return {
+                "id": self.id, "document": self.document.id, "state": self.state,
+                "dry_run": self.dry_run, "done": self.done, "total": self.total,
+                "ok": self.ok, "not_ok": self.not_ok, "eta_s": eta, "elapsed_s": elapsed,
+                "cancelling": self.cancel.is_set(), "notices": list(self.notices),
+                "error": self.error, "version": self.version,
+                "counts": report.counts if report else None,
+                "exit_code": int(exit_code_for(report)) if report else None,
+                "aborted": report.aborted if report else "",
+                "interrupted": report.interrupted if report else False,
+                "notes": report.notes if report else [],
+                "results": bool(report and report.results_path),
+                "results_name": Path(report.results_path).name if report and
+                report.results_path else "",
+            }
+
+    def _update(self, change: Callable[[], None]) -> None:
+        with self.changed:
+            change()
+            self.version += 1
+            self.changed.notify_all()
+
+    def wait(self, version: int, timeout: float) -> dict:
+        """The snapshot once it is newer than `version` (or after `timeout`)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.version > version, timeout)
+        return self.snapshot()
+
+    # --- the thread ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._main, name=f"run-{self.id}", daemon=True)
+        self.thread.start()
+
+    def _progress(self, done: int, total: int, outcome: Outcome) -> None:
+        good = outcome.settled or outcome.status is Status.VALID
+
+        def change() -> None:
+            self.state, self.done, self.total = "running", done, total
+            if good:
+                self.ok += 1
+            else:
+                self.not_ok += 1
+        self._update(change)
+
+    def _notify(self, text: str) -> None:
+        def change() -> None:
+            self.notices = [*self.notices, shown(text)][-NOTICES_KEPT:]
+        self._update(change)
+
+    def _main(self) -> None:
+        document, target = self.document, self.target
+        client = None
+        try:
+            prepared = document.for_run()
+            client = ApiClient(target.credentials, timeout=(min(5.0, target.timeout),
+                                                            target.timeout),
+                               attempts=target.retries)
+            total = prepared.valid_rows("purchase") + prepared.valid_rows("configure")
+
+            def running() -> None:
+                self.state, self.total = "running", total
+            self._update(running)
+            report = run(prepared, client, scope=target.scope, progress=self._progress,
+                         should_stop=self.cancel.is_set, notify=self._notify,
+                         dry_run=self.dry_run)
+            document.take_results(report)
+
+            def finished() -> None:
+                self.report, self.state = report, "done"
+            self._update(finished)
+        except Busy as exc:
+            self._fail(f"{exc}; try again when it has finished")
+        except ImporterError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # a bug: the page says so instead of spinning forever
+            self._fail(f"internal error: {type(exc).__name__}: {shown(exc, 200)}")
+        finally:
+            if client is not None:
+                client.close()
+
+    def _fail(self, message: str) -> None:
+        def change() -> None:
+            self.state, self.error = "failed", message
+        self._update(change)
+
+
+class Runs:
+    """Every run of this server; one at a time per document (the journal lock says the rest)."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, Run] = {}
+        self.lock = threading.Lock()
+
+    def start(self, document: Document, dry_run: bool, target: Target) -> Run:
+        with self.lock:
+            if any(r.document is document and r.state in ("starting", "running")
+                   for r in self.runs.values()):
+                raise Busy("this file is already being run; wait for it to finish")
+            current = Run(secrets.token_hex(8), document, dry_run, target)
+            self.runs[current.id] = current
+        current.start()
+        return current
+
+    def active(self, document: Document) -> Run | None:
+        found = [r for r in self.runs.values() if r.document is document]
+        return found[-1] if found else None
+
+    def get(self, run_id: str) -> Run:
+        return self.runs[run_id]
+
+    def stop_all(self, timeout: float = 30.0) -> None:
+        """Server shutting down: every run finishes its row in flight and writes its results."""
+        for current in self.runs.values():
+            current.cancel.set()
+        for current in self.runs.values():
+            if current.thread is not None:
+                current.thread.join(timeout)

@@ -1,0 +1,79 @@
+"""`importer serve`: the web app under waitress on the loopback address, until Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import webbrowser
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from waitress import create_server
+
+from importer.errors import UsageError
+from importer.text import shown
+from importer.web import security
+from importer.web.app import Settings, create_app, sandbox_target
+
+if TYPE_CHECKING:
+    from importer.sandbox.faults import Knobs
+
+THREADS = 8  # a page, a few downloads and the progress streams of a few runs
+
+
+def loopback(host: str) -> str:
+    """Only this computer may reach the app: its pages hold credentials and spend money."""
+    if host == "localhost":
+        return host
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise UsageError(f"{shown(host)} is not this computer's loopback address; the web app "
+                     "serves only 127.0.0.1, ::1 or localhost")
+
+
+@contextlib.contextmanager
+def _sandbox(root: Path, settings: Settings, knobs: Knobs) -> Iterator[None]:
+    from importer.sandbox import SandboxServer
+
+    db = root / "sandbox.sqlite"
+    with SandboxServer(db_path=str(db), knobs=knobs) as server:
+        settings.target = sandbox_target(server.base_url, server.account_sid,
+                                         server.auth_token, db, settings.timeout,
+                                         settings.retries)
+        yield
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765,
+          sandbox: Knobs | None = None, open_browser: bool = True,
+          announce: Callable[[str], None] = print) -> None:
+    """Serve until interrupted; `announce` gets the one line with the address to open.
+    `sandbox`: send runs to a built-in sandbox with these knobs."""
+    host = loopback(host)
+    settings.root.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if sandbox is not None:
+            stack.enter_context(_sandbox(settings.root, settings, sandbox))
+        token = security.new_token()
+        app = create_app(settings, token)
+        try:
+            server = create_server(app, host=host, port=port, threads=THREADS,
+                                   clear_untrusted_proxy_headers=True)
+        except OSError as exc:
+            raise UsageError(f"cannot serve on {shown(host)}:{port} "
+                             f"({exc.strerror or exc})") from exc
+        shown_host = f"[{host}]" if ":" in host else host
+        url = f"http://{shown_host}:{server.effective_port}/?token={token}"
+        announce(url)
+        if open_browser:
+            webbrowser.open(url)
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            app.extensions["importer"]["runs"].stop_all()
+            server.close()

@@ -1,0 +1,468 @@
+// Number Block Importer: the page. Everything is checked and decided by the server; this file
+// only shows what it says. Cell values are always shown as text (never parsed as numbers or
+// dates) and always inserted with textContent, never as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { doc: null, sheet: 0, table: null, run: null, target: null, events: null, poll: null };
+const HINT = "Click a red or yellow cell to see what is wrong; click any cell to change it.";
+const STATUSES = ["OK", "VALID", "INVALID", "REJECTED", "FAILED", "UNKNOWN", "SKIPPED"];
+
+async function api(path, options = {}) {
+  const init = { credentials: "same-origin", ...options };
+  if (options.json !== undefined) {
+    init.method = options.method || "POST";
+    init.headers = { "Content-Type": "application/json" };
+    init.body = JSON.stringify(options.json);
+  }
+  const response = await fetch(path, init);
+  let body = {};
+  try { body = await response.json(); } catch (e) { body = {}; }
+  if (!response.ok) {
+    const error = new Error(body.error || `The server answered ${response.status}.`);
+    error.status = response.status;
+    error.body = body;
+    throw error;
+  }
+  return body;
+}
+
+function say(id, text, bad = false) {
+  const el = $(id);
+  el.textContent = text || "";
+  el.classList.toggle("bad", bad);
+}
+
+// --- steps ------------------------------------------------------------------------------
+
+function show(step) {
+  for (const panel of document.querySelectorAll(".step-panel")) {
+    panel.hidden = panel.id !== `step-${step}`;
+  }
+  for (const button of document.querySelectorAll(".steps .step")) {
+    button.classList.toggle("current", button.dataset.step === step);
+  }
+  if (step === "review" && state.table) state.table.redraw(true);
+}
+
+function enableSteps() {
+  const has = (step) => document.querySelector(`.steps [data-step="${step}"]`);
+  has("review").disabled = !state.doc;
+  has("run").disabled = !state.doc;
+  has("results").disabled = !(state.run && ["done", "failed"].includes(state.run.state));
+}
+
+// --- the target (sandbox or API account) --------------------------------------------------
+
+function showTarget(target) {
+  state.target = target;
+  const el = $("target");
+  el.textContent = "";
+  if (!target.ready) {
+    el.textContent = "No API account yet: enter it below before sending.";
+    $("credentials-card").hidden = false;
+    return;
+  }
+  $("credentials-card").hidden = true;
+  const where = document.createElement("span");
+  where.className = target.sandbox ? "badge sandbox" : "badge live";
+  where.textContent = target.sandbox ? "Sandbox: nothing real is bought" : "Live API";
+  el.append(where, ` ${target.base_url} as ${target.account_sid}`);
+}
+
+$("credentials").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  try {
+    showTarget(await api("/api/credentials", { json: Object.fromEntries(form) }));
+    event.target.reset();
+  } catch (error) {
+    say("credentials-status", error.message, true);
+  }
+});
+
+// --- upload -------------------------------------------------------------------------------
+
+async function upload(file) {
+  if (!file) return;
+  say("upload-status", `Checking ${file.name}…`);
+  const form = new FormData();
+  form.append("file", file);
+  try {
+    const summary = await api("/api/documents", { method: "POST", body: form });
+    say("upload-status", "");
+    openDocument(summary);
+  } catch (error) {
+    say("upload-status", error.message, true);
+  }
+}
+
+$("file").addEventListener("change", (event) => upload(event.target.files[0]));
+const drop = $("drop");
+for (const name of ["dragenter", "dragover"]) {
+  drop.addEventListener(name, (event) => { event.preventDefault(); drop.classList.add("over"); });
+}
+for (const name of ["dragleave", "drop"]) {
+  drop.addEventListener(name, () => drop.classList.remove("over"));
+}
+drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  upload(event.dataTransfer.files[0]);
+});
+
+function showRecent(recent) {
+  $("recent-card").hidden = !recent.length;
+  const list = $("recent");
+  list.textContent = "";
+  for (const item of recent) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = item.name;
+    button.addEventListener("click", async () => {
+      try { openDocument(await api(`/api/recent/${encodeURIComponent(item.key)}`, { json: {} })); }
+      catch (error) { say("upload-status", error.message, true); }
+    });
+    li.append(button);
+    list.append(li);
+  }
+}
+
+// --- the grid -----------------------------------------------------------------------------
+
+function chip(status, count) {
+  const el = document.createElement("span");
+  el.className = `chip s-${status.toLowerCase()}`;
+  el.textContent = count === undefined ? status : `${status} ${count.toLocaleString()}`;
+  return el;
+}
+
+function showCounts(container, counts) {
+  container.textContent = "";
+  for (const status of STATUSES) {
+    if (counts && counts[status]) container.append(chip(status, counts[status]));
+  }
+}
+
+function textCell(cell) {
+  const data = cell.getRow().getData();
+  const field = cell.getField();
+  const el = cell.getElement();
+  const mark = (data._marks || {})[field];
+  el.classList.remove("cell-error", "cell-warning");
+  el.removeAttribute("title");
+  if (mark) {
+    el.classList.add(mark[0] === "error" ? "cell-error" : "cell-warning");
+    el.title = mark[1];
+  }
+  const span = document.createElement("span");
+  span.textContent = cell.getValue() ?? "";
+  return span;
+}
+
+function statusCell(cell) {
+  const data = cell.getRow().getData();
+  const mark = (data._marks || {})._status;
+  if (mark) cell.getElement().title = mark[1];
+  return chip(cell.getValue());
+}
+
+function plainCell(cell) {
+  const span = document.createElement("span");
+  span.textContent = cell.getValue() ?? "";
+  cell.getElement().title = cell.getValue() ?? "";
+  return span;
+}
+
+function sheetSummary() {
+  return state.doc.sheets[state.sheet];
+}
+
+function rowsURL() {
+  return `/api/documents/${state.doc.id}/sheets/${state.sheet}/rows`;
+}
+
+// The grid fills the window below the toolbars (its pager included), never less than 320 px.
+function gridHeight() {
+  const top = $("grid").getBoundingClientRect().top + window.scrollY;
+  return `${Math.max(320, window.innerHeight - top - 16)}px`;
+}
+
+window.addEventListener("resize", () => { if (state.table) state.table.setHeight(gridHeight()); });
+
+function buildTable() {
+  const sheet = sheetSummary();
+  const columns = [
+    { title: "Row", field: "_row", frozen: true, width: 64, hozAlign: "right", headerSort: false },
+    { title: "Status", field: "_status", frozen: true, width: 104, formatter: statusCell, headerSort: false },
+    { title: "Message", field: "_message", frozen: true, width: 320, formatter: plainCell, headerSort: false },
+    ...sheet.columns.map((c) => ({
+      title: c.title, field: c.field, editor: "input", formatter: textCell, headerSort: false,
+      minWidth: 90, maxWidth: 360, headerTooltip: c.name ? `${c.name}` : "not used by the importer",
+      cssClass: c.name ? "" : "ignored",
+    })),
+  ];
+  if (state.table) state.table.destroy();
+  state.table = new Tabulator("#grid", {
+    index: "_row",
+    height: gridHeight(),
+    layout: "fitDataStretch",
+    placeholder: "No rows to show",
+    columns,
+    pagination: true,
+    paginationMode: "remote",
+    paginationSize: 100,
+    paginationCounter: "rows",
+    ajaxURL: rowsURL(),
+    ajaxParams: { problems: $("problems-only").checked ? "1" : "0" },
+  });
+  state.table.on("cellEdited", editCell);
+  // A click on an editable cell starts editing (and may not reach cellClick): say what is
+  // wrong with the cell either way.
+  state.table.on("cellClick", (event, cell) => explainCell(cell));
+  state.table.on("cellEditing", explainCell);
+}
+
+function explainCell(cell) {
+  const mark = (cell.getRow().getData()._marks || {})[cell.getField()];
+  const text = mark ? mark[1] : cell.getField() === "_message" ? cell.getValue() : "";
+  if (text) say("message-bar", `Row ${cell.getRow().getData()._row}: ${text}`);
+}
+
+async function editCell(cell) {
+  const row = cell.getRow().getData()._row;
+  try {
+    const changed = await api(`/api/documents/${state.doc.id}/cells`, {
+      method: "PATCH", json: { sheet: state.sheet, row, column: cell.getField(), value: cell.getValue() ?? "" },
+    });
+    applyChange(changed);
+    const now = changed.rows.find((r) => r._row === row);
+    if (now) say("message-bar", `Row ${row}: ${now._status === "INVALID" ? now._message : "checked: " + now._message}`);
+  } catch (error) {
+    cell.restoreOldValue();
+    say("message-bar", error.message, true);
+  }
+}
+
+function applyChange(changed) {
+  state.table.updateData(changed.rows);
+  state.doc.sheets[state.sheet] = changed.sheet;
+  for (const key of ["edits", "purchases", "configures"]) state.doc[key] = changed[key];
+  showSheetHeader();
+}
+
+function showSheetHeader() {
+  const sheet = sheetSummary();
+  $("doc-name").textContent = state.doc.name;
+  $("doc-note").textContent = state.doc.edits ? `${state.doc.edits} change(s) in this page` : "";
+  showCounts($("counts"), sheet.counts);
+  $("undo").disabled = !state.doc.edits;
+  const issues = sheet.sheet_issues || [];
+  $("sheet-issues").hidden = !issues.length;
+  $("sheet-issues").textContent = issues.join(" ");
+  $("download-edited").href = `/api/documents/${state.doc.id}/download`;
+  showPlan();
+}
+
+function showTabs() {
+  const tabs = $("sheet-tabs");
+  tabs.textContent = "";
+  state.doc.sheets.forEach((sheet, index) => {
+    const tab = document.createElement("button");
+    tab.type = "button";
+    tab.setAttribute("role", "tab");
+    tab.className = index === state.sheet ? "tab current" : "tab";
+    tab.textContent = `${sheet.name} (${sheet.operation}, ${sheet.rows.toLocaleString()} rows)`;
+    tab.addEventListener("click", () => {
+      state.sheet = index;
+      showTabs();
+      showSheetHeader();
+      buildTable();
+    });
+    tabs.append(tab);
+  });
+}
+
+function openDocument(summary, step = "review") {
+  state.doc = summary;
+  state.sheet = 0;
+  showTabs();
+  showSheetHeader();
+  enableSteps();
+  show(step);
+  buildTable();
+}
+
+async function reloadDocument() {
+  state.doc = await api(`/api/documents/${state.doc.id}`);
+  say("message-bar", HINT);
+  showTabs();
+  showSheetHeader();
+  if (state.table) state.table.setData(rowsURL(), { problems: $("problems-only").checked ? "1" : "0" });
+}
+
+$("problems-only").addEventListener("change", () => {
+  if (state.table) state.table.setData(rowsURL(), { problems: $("problems-only").checked ? "1" : "0" });
+});
+
+$("undo").addEventListener("click", async () => {
+  try {
+    const changed = await api(`/api/documents/${state.doc.id}/undo`, { json: {} });
+    applyChange(changed);
+    say("message-bar", "Undone.");
+  } catch (error) {
+    say("message-bar", error.message, true);
+  }
+});
+
+// --- running ------------------------------------------------------------------------------
+
+function showPlan() {
+  const invalid = state.doc.sheets.reduce((n, s) => n + (s.counts.INVALID || 0), 0);
+  const parts = [];
+  if (state.doc.purchases) parts.push(`${state.doc.purchases.toLocaleString()} purchase(s)`);
+  if (state.doc.configures) parts.push(`${state.doc.configures.toLocaleString()} configure row(s)`);
+  let text = parts.length ? `${parts.join(" and ")} will be sent, one at a time.` : "No valid rows to send.";
+  if (invalid) text += ` ${invalid.toLocaleString()} invalid row(s) will not be sent; fix them first or send the rest now.`;
+  $("run-plan").textContent = text;
+}
+
+async function startRun(dryRun, confirmed = false) {
+  say("run-status", "");
+  try {
+    const run = await api(`/api/documents/${state.doc.id}/runs`, { json: { dry_run: dryRun, confirmed } });
+    follow(run);
+  } catch (error) {
+    if (error.status === 409 && error.body.confirm) {
+      $("confirm-text").textContent = error.body.confirm;
+      const dialog = $("confirm");
+      dialog.returnValue = "";
+      dialog.showModal();
+      dialog.addEventListener("close", () => {
+        if (dialog.returnValue === "yes") startRun(dryRun, true);
+        else say("run-status", "Nothing was sent.");
+      }, { once: true });
+      return;
+    }
+    say("run-status", error.message, true);
+  }
+}
+
+$("dry-run").addEventListener("click", () => startRun(true));
+$("run").addEventListener("click", () => startRun(false));
+$("to-run").addEventListener("click", () => show("run"));
+$("cancel").addEventListener("click", async () => {
+  if (state.run) await api(`/api/runs/${state.run.id}/cancel`, { json: {} }).catch(() => {});
+});
+$("back-to-review").addEventListener("click", () => show("review"));
+
+function seconds(s) {
+  if (s === null || s === undefined) return "";
+  if (s < 60) return `${Math.round(s)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+function showRun(run) {
+  state.run = run;
+  $("progress-card").hidden = false;
+  $("dry-run").disabled = $("run").disabled = ["starting", "running"].includes(run.state);
+  $("progress-title").textContent = run.state === "done" ? "Finished" : run.state === "failed"
+    ? "Could not run" : run.cancelling ? "Stopping after the row being sent…" : run.dry_run ? "Dry run…" : "Sending…";
+  const bar = $("progress-bar");
+  bar.max = Math.max(run.total, 1);
+  bar.value = run.done;
+  const eta = run.eta_s !== null && run.state === "running" ? ` · about ${seconds(run.eta_s)} left` : "";
+  $("progress-text").textContent = run.error ? run.error
+    : `${run.done.toLocaleString()} of ${run.total.toLocaleString()} rows · OK ${run.ok.toLocaleString()} · not OK ${run.not_ok.toLocaleString()}${eta}`;
+  const notices = $("notices");
+  notices.textContent = "";
+  for (const text of run.notices) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    notices.append(li);
+  }
+  $("cancel").hidden = !["starting", "running"].includes(run.state);
+  if (["done", "failed"].includes(run.state)) finished(run);
+  enableSteps();
+}
+
+function follow(run) {
+  show("run");
+  showRun(run);
+  if (state.events) state.events.close();
+  clearInterval(state.poll);
+  if (["done", "failed"].includes(run.state)) return;
+  if (window.EventSource) {
+    const events = new EventSource(`/api/runs/${run.id}/events`);
+    state.events = events;
+    events.onmessage = (message) => {
+      const snapshot = JSON.parse(message.data);
+      showRun(snapshot);
+      if (["done", "failed"].includes(snapshot.state)) events.close();
+    };
+    events.onerror = () => { events.close(); poll(run.id); };
+  } else {
+    poll(run.id);
+  }
+}
+
+function poll(runId) {
+  clearInterval(state.poll);
+  state.poll = setInterval(async () => {
+    try {
+      const snapshot = await api(`/api/runs/${runId}`);
+      showRun(snapshot);
+      if (["done", "failed"].includes(snapshot.state)) clearInterval(state.poll);
+    } catch (error) { /* keep trying: the server may be busy */ }
+  }, 1000);
+}
+
+async function finished(run) {
+  if (state.finishedShown === run.id) return;
+  state.finishedShown = run.id;
+  if (run.state === "failed") return;
+  $("final-title").textContent = run.exit_code === 0 ? "Done: every row went through"
+    : run.interrupted ? "Stopped: the rows not reached were not sent"
+    : run.aborted ? "Stopped early" : "Done, with rows that need you";
+  showCounts($("final-counts"), run.counts);
+  const notes = $("final-notes");
+  notes.textContent = "";
+  for (const text of [run.aborted ? `Why it stopped: ${run.aborted}.` : "", ...(run.notes || [])]) {
+    if (!text) continue;
+    const li = document.createElement("li");
+    li.textContent = text;
+    notes.append(li);
+  }
+  const link = $("results-link");
+  link.hidden = !run.results;
+  link.href = `/api/runs/${run.id}/results`;
+  link.textContent = `Download the results workbook (${run.results_name})`;
+  await reloadDocument();
+  enableSteps();
+  show("results");
+}
+
+// --- start --------------------------------------------------------------------------------
+
+for (const button of document.querySelectorAll(".steps .step")) {
+  button.addEventListener("click", () => show(button.dataset.step));
+}
+
+(async function start() {
+  say("message-bar", HINT);
+  const current = await api("/api/state");
+  showTarget(current.target);
+  showRecent(current.recent);
+  const docs = current.documents;
+  if (docs.length) {
+    openDocument(docs[docs.length - 1]);
+    const runs = current.runs.filter((r) => r.document === docs[docs.length - 1].id);
+    if (runs.length) {
+      const last = runs[runs.length - 1];
+      if (["done", "failed"].includes(last.state)) { state.run = last; showRun(last); show("review"); }
+      else follow(last);
+    }
+  } else {
+    show("start");
+  }
+})();

@@ -1,0 +1,291 @@
+"""`importer serve`: the routes and the security rules, with Flask's test client, and runs
+against the real sandbox over HTTP (the web layer calls the same library as the CLI)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+from flask.testing import FlaskClient
+
+from importer import locks
+from importer.client import Credentials
+from importer.pipeline import Options
+from importer.sandbox import SandboxServer
+from importer.web import Settings, create_app
+from importer.web.app import sandbox_target
+from importer.web.runs import Target
+from tests.util import sheet_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+MISTAKES = ROOT / "samples" / "mistakes.xlsx"
+TOKEN = "test-token-0123456789"
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+
+
+def _settings(tmp_path: Path, target: Target | None) -> Settings:
+    return Settings(tmp_path / "workspace", target, Options(settle_window=1.0))
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[Target]:
+    with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
+        yield sandbox_target(server.base_url, server.account_sid, server.auth_token,
+                             tmp_path / "sandbox.sqlite", 5.0, 2)
+
+
+@pytest.fixture
+def client(tmp_path: Path, target: Target) -> FlaskClient:
+    app = create_app(_settings(tmp_path, target), TOKEN)
+    test_client = app.test_client()
+    assert test_client.get(f"/?token={TOKEN}").status_code == 303
+    return test_client
+
+
+def _upload(client: FlaskClient, path: Path = MISTAKES) -> dict:
+    response = client.post("/api/documents", headers=SAME_ORIGIN, data={
+        "file": (io.BytesIO(path.read_bytes()), path.name)})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def _rows(client: FlaskClient, doc: dict, sheet: int = 0, problems: bool = False,
+          size: int = 500) -> list[dict]:
+    url = (f"/api/documents/{doc['id']}/sheets/{sheet}/rows?page=1&size={size}"
+           f"&problems={'1' if problems else '0'}")
+    return client.get(url).json["data"]
+
+
+def _wait_done(client: FlaskClient, run_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        snapshot = client.get(f"/api/runs/{run_id}").json
+        if snapshot["state"] in ("done", "failed"):
+            return snapshot
+        assert time.monotonic() < deadline, snapshot
+        time.sleep(0.05)
+
+
+# --- security -------------------------------------------------------------------------------
+
+def test_the_token_becomes_an_httponly_strict_cookie_and_leaves_the_address_bar(
+        tmp_path: Path) -> None:
+    app = create_app(_settings(tmp_path, None), TOKEN)
+    c = app.test_client()
+    response = c.get(f"/?token={TOKEN}")
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN in cookie
+    page = c.get("/")
+    assert page.status_code == 200 and b"Number Block Importer" in page.data
+    assert TOKEN.encode() not in page.data
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", ["/", "/api/state", "/static/app.js",
+                                  "/templates/purchase.xlsx", "/api/documents/x"])
+def test_every_request_without_the_cookie_is_refused(tmp_path: Path, path: str) -> None:
+    c = create_app(_settings(tmp_path, None), TOKEN).test_client()
+    assert c.get(path).status_code == 403
+    assert c.get(f"{path}?token=wrong-token").status_code == 403
+    c.set_cookie("importer_session", "wrong-token")
+    assert c.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.nip.io",
+                                  "192.168.1.5:8765"])
+def test_a_foreign_host_header_is_refused_even_with_the_cookie(tmp_path: Path,
+                                                              host: str) -> None:
+    """DNS rebinding: a page at evil.example made to resolve to 127.0.0.1 sends its own Host."""
+    c = create_app(_settings(tmp_path, None), TOKEN).test_client(use_cookies=False)
+    cookie = {"Cookie": f"importer_session={TOKEN}"}
+    assert c.get("/api/state", headers={"Host": host, **cookie}).status_code == 403
+    assert c.get(f"/?token={TOKEN}", headers={"Host": host}).status_code == 403
+    for good in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765"):
+        assert c.get("/api/state", headers={"Host": good, **cookie}).status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "same-site"},
+                                     {"Sec-Fetch-Site": "cross-site"},
+                                     {"Origin": "http://127.0.0.1:9999"},
+                                     {"Sec-Fetch-Site": "same-origin", "Origin": "null"}])
+def test_a_change_from_another_page_is_refused(client: FlaskClient, headers: dict) -> None:
+    response = client.post("/api/documents", headers=headers, data={
+        "file": (io.BytesIO(MISTAKES.read_bytes()), "mistakes.xlsx")})
+    assert response.status_code == 403
+    assert client.get("/api/state").json["documents"] == []
+
+
+def test_uploads_are_capped(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client.application.config["MAX_CONTENT_LENGTH"] = 10_000
+    response = client.post("/api/documents", headers=SAME_ORIGIN, data={
+        "file": (io.BytesIO(b"x" * 50_000), "big.csv")})
+    assert response.status_code == 413 and "larger than" in response.json["error"]
+
+
+def test_nothing_outside_the_apps_own_files_is_served(client: FlaskClient) -> None:
+    for path in ["/static/../app.py", "/static/..%2fapp.py", "/static/%2e%2e/security.py",
+                 "/templates/../cli.xlsx", "/api/runs/../../etc/passwd"]:
+        response = client.get(path)
+        assert response.status_code in (400, 403, 404), path
+        assert b"def " not in response.data and b"root:" not in response.data
+
+
+def test_the_server_refuses_a_non_loopback_host() -> None:
+    from importer.errors import UsageError
+    from importer.web.server import loopback
+    assert loopback("127.0.0.1") == "127.0.0.1" and loopback("::1") == "::1"
+    for host in ("0.0.0.0", "192.168.1.5", "example.com"):
+        with pytest.raises(UsageError):
+            loopback(host)
+
+
+# --- the loop -------------------------------------------------------------------------------
+
+def test_upload_shows_every_sheet_as_text_with_its_problems(client: FlaskClient) -> None:
+    doc = _upload(client)
+    names = [s["name"] for s in doc["sheets"]]
+    assert names == ["Purchase", "Configure"]
+    purchase = doc["sheets"][0]
+    assert purchase["counts"] == {"VALID": 6, "INVALID": 10}
+    rows = {r["_row"]: r for r in _rows(client, doc)}
+    titles = {c["title"]: c["field"] for c in purchase["columns"]}
+    phone = titles["AnswerPoint *"] if "AnswerPoint *" in titles else titles["AnswerPoint"]
+    assert rows[3][phone] == "412345678"  # a number cell, shown as the text it holds
+    assert rows[8]["_status"] == "INVALID" and rows[8]["_marks"][phone][0] == "error"
+    assert "scientific notation" in rows[8]["_marks"][phone][1]
+    problems = _rows(client, doc, problems=True)
+    assert {r["_row"] for r in problems} == set(range(4, 14))
+
+
+def test_a_fixed_cell_turns_its_row_valid_and_undo_brings_it_back(client: FlaskClient) -> None:
+    doc = _upload(client)
+    titles = {c["title"]: c["field"] for c in doc["sheets"][0]["columns"]}
+    phone = next(f for t, f in titles.items() if t.startswith("AnswerPoint"))
+    started = time.perf_counter()
+    response = client.patch(f"/api/documents/{doc['id']}/cells", headers=SAME_ORIGIN,
+                            json={"sheet": 0, "row": 7, "column": phone, "value": "0412 345 777"})
+    assert response.status_code == 200 and time.perf_counter() - started < 2
+    changed = {r["_row"]: r for r in response.json["rows"]}
+    assert changed[7]["_status"] == "VALID" and phone not in changed[7]["_marks"]
+    assert response.json["sheet"]["counts"] == {"VALID": 7, "INVALID": 9}
+    undone = client.post(f"/api/documents/{doc['id']}/undo", headers=SAME_ORIGIN, json={})
+    assert {r["_row"]: r for r in undone.json["rows"]}[7]["_status"] == "INVALID"
+    assert client.post(f"/api/documents/{doc['id']}/undo", headers=SAME_ORIGIN,
+                       json={}).status_code == 409
+
+
+def test_changing_a_block_rechecks_its_duplicates(client: FlaskClient) -> None:
+    doc = _upload(client)
+    titles = {c["title"]: c["field"] for c in doc["sheets"][0]["columns"]}
+    block = next(f for t, f in titles.items() if t.startswith("NumberBlockSid"))
+    before = {r["_row"]: r for r in _rows(client, doc)}
+    assert before[13]["_status"] == "INVALID"  # NB100500 again: a duplicate of row 2
+    response = client.patch(f"/api/documents/{doc['id']}/cells", headers=SAME_ORIGIN,
+                            json={"sheet": 0, "row": 2, "column": block, "value": "NB100599"})
+    changed = {r["_row"]: r for r in response.json["rows"]}
+    assert changed[13]["_status"] == "VALID" and changed[2]["_status"] == "VALID"
+
+
+def test_the_edited_file_downloads_with_text_cells(client: FlaskClient, tmp_path: Path) -> None:
+    doc = _upload(client)
+    response = client.get(f"/api/documents/{doc['id']}/download")
+    assert response.status_code == 200
+    path = tmp_path / "edited.xlsx"
+    path.write_bytes(response.data)
+    cell = openpyxl.load_workbook(path)["Purchase"]["D3"]
+    assert cell.value == "412345678" and cell.data_type == "s"
+
+
+def test_a_run_against_the_sandbox_and_its_results(client: FlaskClient) -> None:
+    doc = _upload(client)
+    response = client.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN,
+                           json={"dry_run": False})
+    assert response.status_code == 200
+    run_id = response.json["id"]
+    events = client.get(f"/api/runs/{run_id}/events")
+    snapshots = [json.loads(line[6:]) for line in events.data.decode().splitlines()
+                 if line.startswith("data: ")]
+    assert snapshots[-1]["state"] == "done" and snapshots[-1]["done"] == snapshots[-1]["total"]
+    final = _wait_done(client, run_id)
+    assert final["counts"]["OK"] == 5 and final["counts"]["INVALID"] == 14
+    shown = {r["_row"]: r["_status"] for r in _rows(client, doc)}
+    results = client.get(f"/api/runs/{run_id}/results")
+    assert results.status_code == 200
+    path = Path(client.application.extensions["importer"]["runs"].get(run_id)
+                .report.results_path)
+    written = {int(r["Row"]) if "Row" in r else i: r["Status"]
+               for i, r in enumerate(sheet_rows(path, "Purchase"), 2)}
+    assert written == shown
+
+
+def test_purchases_against_a_real_api_ask_first(tmp_path: Path) -> None:
+    live = Target(Credentials("https://api.example.invalid", "AC123", "secret-token-xyz"),
+                  "x", False)
+    c = create_app(_settings(tmp_path, live), TOKEN).test_client()
+    c.get(f"/?token={TOKEN}")
+    doc = _upload(c)
+    response = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
+    assert response.status_code == 409
+    assert response.json["confirm"].startswith("This will BUY up to 6 number blocks on "
+                                               "https://api.example.invalid as AC123")
+    assert "secret-token-xyz" not in json.dumps(c.get("/api/state").json)
+
+
+def test_typed_credentials_stay_in_memory(tmp_path: Path) -> None:
+    c = create_app(_settings(tmp_path, None), TOKEN).test_client()
+    c.get(f"/?token={TOKEN}")
+    assert c.get("/api/state").json["target"] == {"ready": False}
+    response = c.post("/api/credentials", headers=SAME_ORIGIN, json={
+        "account_sid": "AC9", "auth_token": "typed-secret-123",
+        "base_url": "https://api.example.invalid"})
+    assert response.status_code == 200 and "typed-secret-123" not in response.get_data(True)
+    assert c.get("/api/state").json["target"]["account_sid"] == "AC9"
+    bad = c.post("/api/credentials", headers=SAME_ORIGIN, json={
+        "account_sid": "AC9", "auth_token": "typed-secret-123",
+        "base_url": "https://u:typed-secret-123@evil.example"})
+    assert bad.status_code == 400 and "typed-secret-123" not in bad.get_data(True)
+    assert not any(b"typed-secret-123" in p.read_bytes()
+                   for p in (tmp_path / "workspace").rglob("*") if p.is_file())
+
+
+def test_a_run_holds_the_rollouts_lock_like_the_cli(client: FlaskClient, tmp_path: Path) -> None:
+    doc = _upload(client)
+    journal = client.application.extensions["importer"]["workspace"].get(
+        doc["id"]).prepared.journal_path
+    lock = journal.with_name(journal.name + ".lock")
+    with locks.hold(lock, "a CLI run", "this rollout"):
+        response = client.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN,
+                               json={"dry_run": True})
+        final = _wait_done(client, response.json["id"])
+    assert final["state"] == "failed" and "another run is already using" in final["error"]
+
+
+def test_serve_prints_one_line_with_the_address(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "importer", "serve", "--sandbox",
+                             "--no-browser", "--port", "0", "--workspace",
+                             str(tmp_path / "ws")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=([\w-]+)", line)
+        assert match, line
+        import requests
+        with requests.Session() as s:
+            assert s.get(f"{match[1]}/api/state", timeout=10).status_code == 403
+            assert s.get(f"{match[1]}/?token={match[2]}", timeout=10).status_code == 200
+            assert s.get(f"{match[1]}/api/state", timeout=10).json()["target"]["sandbox"]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    shutil.rmtree(tmp_path / "ws", ignore_errors=True)
