@@ -147,6 +147,23 @@ def validate_cmd(file: Path, out: Path | None, overwrite: bool, operation: str |
     return _guard(debug, as_json, action)
 
 
+def _sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """How requests are sent: the same options for `run` and `serve`."""
+    options = [
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0,
+                     show_default=True, help="Seconds to wait for each answer."),
+        click.option("--settle-window", type=click.FloatRange(min=0), default=None,
+                     help="Seconds to keep looking up a purchase whose answer was lost before "
+                     "calling it UNKNOWN (default: twice --timeout)."),
+        click.option("--retries", type=click.IntRange(min=0, max=20), default=5,
+                     show_default=True,
+                     help="Retries of a request that failed transiently (with backoff)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command("run")
 @_common
 @click.option("--sandbox", is_flag=True,
@@ -170,13 +187,7 @@ def validate_cmd(file: Path, out: Path | None, overwrite: bool, operation: str |
 @click.option("--max-consecutive-failures", type=click.IntRange(min=1), default=10,
               show_default=True, help="Stop after this many rows in a row fail or are refused "
               "with 403.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="Seconds to wait for each answer.")
-@click.option("--settle-window", type=click.FloatRange(min=0), default=None,
-              help="Seconds to keep looking up a purchase whose answer was lost before "
-              "calling it UNKNOWN (default: twice --timeout).")
-@click.option("--retries", type=click.IntRange(min=0, max=20), default=5, show_default=True,
-              help="Retries of a request that failed transiently (with backoff).")
+@_sending_options
 def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None,
             sheets: tuple[str, ...], allowed_prefixes: str | None, config_path: Path | None,
             as_json: bool, debug: bool, sandbox: bool, base_url: str | None,
@@ -446,13 +457,7 @@ def sandbox_cmd(host: str, port: int, db: Path | None, as_json: bool,
 @click.option("--workspace", type=click.Path(path_type=Path),
               help="Folder for uploads, journals and results (default: the user's state "
               "folder). Reopening a file there carries on where it stopped.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="Seconds to wait for each answer.")
-@click.option("--settle-window", type=click.FloatRange(min=0), default=None,
-              help="Seconds to keep looking up a purchase whose answer was lost (default: "
-              "twice --timeout).")
-@click.option("--retries", type=click.IntRange(min=0, max=20), default=5, show_default=True,
-              help="Retries of a request that failed transiently (with backoff).")
+@_sending_options
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def serve_cmd(host: str, port: int, no_browser: bool, sandbox: bool,
               sandbox_latency_ms: float, base_url: str | None,

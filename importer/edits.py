@@ -33,10 +33,9 @@ def set_cell(checked: Checked, row: int, position: int, value: str | None,
     rows = {row}
     if field is not None:
         trimmed = text.strip() if text is not None else None
-        if field == sheet.operation.unique:
+        if field == sheet.operation.unique:  # checked.keys: the column as compared
             keys = {contract.sid_key(v) for v in (before, trimmed) if v}
-            blocks = sheet.data[field].dropna()
-            rows |= {int(r) for r, v in blocks.items() if contract.sid_key(v) in keys}
+            rows |= set(checked.keys.index[checked.keys.isin(keys)].tolist())
         sheet.data.at[row, field] = trimmed or None
     changed = sorted(rows)
     return check_rows(checked, changed, allowed_prefixes), before, changed

@@ -129,7 +129,8 @@ def check_rows(checked: Checked, rows: Iterable[int], allowed_prefixes: tuple[st
     sheet = checked.sheet
     data, unique = sheet.data, sheet.operation.unique
     edited = data.index.intersection(pd.Index(list(rows)))
-    keys = sid_keys(data[unique])
+    keys = checked.keys.copy()  # only the edited rows' keys can have changed
+    keys.loc[edited] = sid_keys(data.loc[edited, unique])
     touched = pd.concat([checked.keys.reindex(edited), keys.reindex(edited)]).dropna()
     affected = edited.union(keys.index[keys.isin(set(touched))])
     again = set(affected.tolist())

@@ -58,8 +58,9 @@ STATUS_MEANING = {
                     "workbook and run the workbook again.",
     Status.REJECTED: "Sent, and the API said no (see Message and Error Code). Fix the row, or "
                      "the account or property it names, and run again.",
-    Status.FAILED: "Sent, but the API failed or did not answer, even after retries. Nothing is "
-                   "wrong with the row: run again later and it is sent again.",
+    Status.FAILED: "Not done, or not confirmed: the API failed or could not be reached, even "
+                   "after retries (Message says whether it was sent). Nothing is wrong with the "
+                   "row and it bought nothing: run again later; sending it again is safe.",
     Status.UNKNOWN: "A purchase that may or may not have gone through: it could not be "
                     "confirmed. Check the block in the Fone Dynamics portal; the next run checks "
                     "again before buying.",

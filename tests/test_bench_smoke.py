@@ -22,6 +22,9 @@ CASES = [
      r"validation: [\d,]+ rows/s \(target >= 150,000\)"),
     ("run_configure.py", ["--rows", "50", "--repeat", "1"],
      r"run 50 configure: ours [\d.]+ s, bare loop [\d.]+ s, ratio [\d.]+ \(target <= 1\.15\)"),
+    ("web_upload.py", ["--rows", "300", "--repeat", "1", "--edits", "2"],
+     r"web upload 300 rows to grid: ours [\d.]+ s, pandas\+calamine read [\d.]+ s, ratio "
+     r"[\d.]+ \(target <= 1\.5\)"),
     ("memory.py", ["--rows", "2000"],
      r"memory 2000 rows: peak RSS [\d.]+ GiB \(target <= 4 GiB\)"),
 ]

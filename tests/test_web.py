@@ -289,3 +289,40 @@ def test_serve_prints_one_line_with_the_address(tmp_path: Path) -> None:
         proc.terminate()
         proc.communicate(timeout=30)
     shutil.rmtree(tmp_path / "ws", ignore_errors=True)
+
+
+def test_a_restarted_server_carries_on_through_the_journal(tmp_path: Path) -> None:
+    """The workspace outlives the server: after a restart (or a crash) the page lists the file,
+    and running it again sends nothing twice, as a CLI re-run would not."""
+    with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
+        target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
+                                tmp_path / "sandbox.sqlite", 5.0, 2)
+        first = create_app(_settings(tmp_path, target), TOKEN).test_client()
+        first.get(f"/?token={TOKEN}")
+        doc = _upload(first)
+        run = first.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
+        done = _wait_done(first, run.json["id"])["counts"]["OK"]
+        assert done == 5
+        bought = server.purchase_requests()
+
+        again = create_app(_settings(tmp_path, target), TOKEN).test_client()
+        again.get(f"/?token={TOKEN}")
+        recent = again.get("/api/state").json["recent"]
+        assert [r["name"] for r in recent] == ["mistakes.xlsx"]
+        reopened = again.post(f"/api/recent/{recent[0]['key']}", headers=SAME_ORIGIN, json={})
+        assert reopened.status_code == 200
+        run = again.post(f"/api/documents/{reopened.json['id']}/runs", headers=SAME_ORIGIN,
+                         json={})
+        final = _wait_done(again, run.json["id"])
+        assert final["counts"].get("OK", 0) == 0 and final["counts"]["SKIPPED"] >= done
+        # The blocks bought are not asked for again (refused ones may be: nothing was bought).
+        requests = server.purchase_requests()
+        assert requests["NB100500"] == requests["NB100501"] == 1 == bought["NB100500"]
+
+
+def test_nothing_is_written_beside_the_upload_until_asked(client: FlaskClient) -> None:
+    """The results workbook is written at the end of a run (or the edited file when asked),
+    never on the way to the first screen."""
+    doc = _upload(client)
+    path = client.application.extensions["importer"]["workspace"].get(doc["id"]).path
+    assert sorted(p.name for p in path.parent.iterdir()) == ["mistakes.xlsx"]
