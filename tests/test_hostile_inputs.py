@@ -293,3 +293,36 @@ def test_a_huge_file_is_refused_by_its_size_without_reading_it(tmp_path: Path) -
     with pytest.raises(InputError, match=r"the file is 2,\d+ bytes, more than the 1,000 bytes "
                                          r"this tool reads"):
         load(path, limits=small)
+
+
+SECRET = "tok-5ecret-in-url"
+
+
+@pytest.mark.parametrize("url", [
+    f"htps://ACCOUNT:{SECRET}@api.example.com",  # a typo in the scheme
+    f"https://ACCOUNT:{SECRET}@api.example.com:99999",  # a port that cannot be
+    f"http://ACCOUNT:{SECRET}@api.example.com",  # credentials over plain http
+    f"https://ACCOUNT:{SECRET}@nonexistent.invalid",  # an address that cannot be found
+    f"https://{SECRET}@127.0.0.1:9",  # nothing listening
+    f"ftp://{SECRET}:x@api.example.com/v2",
+])
+@pytest.mark.parametrize("where", ["flag", "environment"])
+def test_a_credential_in_a_url_is_never_echoed(tmp_path: Path, url: str, where: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "p.csv"
+    source.write_text("\n".join(",".join(r) for r in [HEADER, *ROWS]) + "\n")
+    monkeypatch.setenv("IMPORTER_ACCOUNT_SID", "ACDEMO0001")
+    monkeypatch.setenv("IMPORTER_AUTH_TOKEN", "not-the-secret")
+    monkeypatch.setenv("IMPORTER_CONFIG", str(tmp_path / "no-config.toml"))
+    args: list[object] = ["run", source, "--yes", "--json", "--retries", "0", "--timeout", "2"]
+    if where == "flag":
+        args += ["--base-url", url]
+    else:
+        monkeypatch.setenv("IMPORTER_BASE_URL", url)
+    result = run(tmp_path, *args)
+    assert result.code in (1, 2, 3), result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and not path.name.startswith(".peak"):
+            assert SECRET.encode() not in path.read_bytes(), path
