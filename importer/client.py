@@ -221,9 +221,9 @@ class ApiClient:
         while index < MAX_LIST_PAGES:
             reply, payload = self.request("GET", path, query={
                 contract.PAGE_INDEX: index, contract.PAGE_SIZE: size, **contract.LIST_QUERY})
-            if not reply.accepted:
+            if not (reply.accepted or _listing_page(reply, payload)):
                 why = (f"the API answered {reply.status}: {reply.message}" if reply.status
-                       else reply.message)
+                       and not reply.message.startswith("the API") else reply.message)
                 return Listing(False, reason=why, reply=reply if reply.status else None)
             page = _page(payload)
             if isinstance(page, str):
@@ -313,6 +313,14 @@ def _root(exc: BaseException) -> BaseException:
     return seen
 
 
+def _listing_page(reply: Reply, payload: object) -> bool:
+    """A 2xx listing page without an error code: read it (the pages document no envelope for
+    listings; see the contract's "Listing envelope"), `_page` checks its shape."""
+    envelope = payload.get(contract.ENVELOPE) if isinstance(payload, dict) else None
+    return (reply.status is not None and 200 <= reply.status < 300
+            and not (isinstance(envelope, dict) and envelope.get(contract.ERROR_CODE)))
+
+
 def _page(payload: object) -> tuple[list[tuple[int | None, str]], int | None] | str:
     """(items as (Id, NumberBlockSid), TotalCount) of one listing page, or why it is unusable."""
     if not isinstance(payload, dict):
@@ -346,7 +354,7 @@ def _reply(status: int, payload: object, reason: str) -> Reply:
     if 200 <= status < 300:
         if not code and message.strip().upper() == contract.OK_MESSAGE:
             return Reply(status, "", message, accepted=True)
-        what = ("an empty answer" if payload is None and not envelope else
+        what = ("an answer that is not JSON (empty, or a web page)" if payload is None else
                 "an answer that is not the API's usual OK")
         return Reply(status, "UNEXPECTED_ANSWER", f"the API answered {status} with {what}")
     details = []

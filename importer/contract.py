@@ -163,6 +163,10 @@ TERMS: tuple[Term, ...] = (
     Term("Listing body", f"`{{\"{LIST_KEY}\": [...], \"{TOTAL_KEY}\": n}}`", False,
          "the page says \"paging information and an array of Number Blocks\"; the names follow "
          "Get Projects' `Projects` + `TotalCount`"),
+    Term("Listing envelope", f"a listing page may carry `{ENVELOPE}` or not; a 2xx page is read "
+         f"unless its `{ENVELOPE}` holds an `{ERROR_CODE}` (its shape is then checked)", False,
+         "the page documents no envelope for listings, only for the operations; requiring the "
+         "OK envelope would make every listing fail if the real API leaves it out"),
     Term("Listing page size", f"the client asks for {LIST_PAGE_SIZE} a page, sorted by Id "
          "ascending with the total count, and follows a smaller cap", False,
          "Get Numbers caps pages at 200; a server may cap lower"),

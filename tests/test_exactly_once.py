@@ -176,11 +176,13 @@ def test_block_sids_are_one_block_whatever_their_case(
 
 def test_listing_variants_complete_a_rollout(tmp_path: Path, rebuy: SandboxServer,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    """A page-size cap of 10 and no TotalCount (over 100 owned blocks), NumberBlockSid read
-    from the query string: the rollout still completes, nothing bought twice."""
+    """A page-size cap of 10 and no TotalCount (over 100 owned blocks), no ResponseStatus on
+    listing pages, NumberBlockSid read from the query string: the rollout still completes,
+    nothing bought twice."""
     rebuy.knobs.page_size_cap = 10
     rebuy.knobs.total_count = False
     rebuy.knobs.purchase_sid_from = "query"
+    rebuy.knobs.listing_envelope = False
     source = write_xlsx(tmp_path / "r.xlsx", {"Purchase": [
         PURCHASE_HEADER, ["PRDEMO0001", "NB090005", "0412345678", "owned"],
         *[["PRDEMO0001", f"NB{b}", "0412345678", "C"] for b in BLOCKS]]})

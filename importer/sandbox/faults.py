@@ -62,6 +62,8 @@ class Knobs:
     NumberBlocks; ``"bad_item"`` the middle item of every page lacks NumberBlockSid;
     ``"shift"`` pages after the first start one item off: odd PageIndex one early (the previous
     page's last item again), even PageIndex one late (an item skipped)."""
+    listing_envelope: bool = True
+    """False: listing pages carry no ResponseStatus (the pages document none for listings)."""
     account_purchase_path: bool = True
     """False: POST /v2/Accounts/{sid}/NumberBlocks does not exist (404); its GET still does."""
     purchase_sid_from: str = "body"

@@ -172,5 +172,6 @@ class Listings:
             body[c.LIST_KEY] = items
         if with_total:
             body[c.TOTAL_KEY] = total
-        body[c.ENVELOPE] = {c.MESSAGE: c.OK_MESSAGE}
+        if knobs.listing_envelope:
+            body[c.ENVELOPE] = {c.MESSAGE: c.OK_MESSAGE}
         return jsonify(body)
