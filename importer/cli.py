@@ -7,14 +7,15 @@ stdout always carries exactly one JSON object, errors included.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import sys
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,10 @@ def _fail(message: str, code: int, as_json: bool) -> int:
 def _guard(debug: bool, as_json: bool, action: Callable[[], int]) -> int:
     try:
         return action()
+    except BrokenPipeError:  # whoever read our output stopped (`| head`): nothing to say
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OUTPUT_CLOSED
     except Busy as exc:
         failure: BaseException = exc
         message, code, detail = f"{exc}; wait for it to finish, or pass --wait", exc.exit_code, ""
@@ -221,7 +226,7 @@ def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None
     return _guard(debug, as_json, action)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _api(sandbox: bool, prepared: Prepared, config: dict[str, Any], base_url: str | None,
          account_sid: str | None) -> Iterator[tuple[Credentials, str]]:
     """Credentials (flags > environment > config file) or an in-process sandbox."""
@@ -250,7 +255,7 @@ def _confirm(purchases: int, credentials: Credentials) -> bool:
     return click.confirm(f"{question} Continue?", default=False, err=True)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _progress() -> Iterator[tuple[Callable[[int, int, Outcome], None], Callable[[str], None]]]:
     """A tqdm bar on stderr (when it is a terminal) with OK / not-OK counts, and notices printed
     above it; the postfix is refreshed sparingly: it is costly."""
@@ -275,7 +280,7 @@ def _progress() -> Iterator[tuple[Callable[[int, int, Outcome], None], Callable[
         bar.close()
 
 
-@contextmanager
+@contextlib.contextmanager
 def _stop_on_signals() -> Iterator[Callable[[], bool]]:
     """Ctrl-C / SIGTERM: finish the row in flight, then stop; a second Ctrl-C quits at once
     (the row in flight then says it may have been sent)."""
@@ -316,7 +321,8 @@ def _render(report: RunReport, as_json: bool) -> int:
         click.echo(json.dumps(report.to_dict()))
         return code
     counts = ", ".join(f"{k} {v}" for k, v in report.counts.items() if v)
-    click.echo(f"{report.mode}: {len(report.outcomes)} rows: {counts or 'none'}")
+    rows = len(report.outcomes)
+    click.echo(f"{report.mode}: {rows:,} row{'' if rows == 1 else 's'}: {counts or 'none'}")
     problems = report.problems()
     for problem in problems[:PROBLEMS_SHOWN]:
         click.echo(f"  {shorten(shown(problem.line()), 200)}")
@@ -482,8 +488,11 @@ def serve_cmd(host: str, port: int, no_browser: bool, sandbox: bool,
         if not sandbox and (found := config_module.credentials(config, base_url, account_sid)):
             ApiClient(found).close()  # the address is checked now, not at the first run
             target = Target(found, config_module.scope_of(found), False, timeout, retries)
+        # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does: runs finish their row.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        url, sid = config_module.address_and_sid(config, base_url, account_sid)
         settings = Settings(workspace or state_dir() / "web", target, options, timeout,
-                            retries)
+                            retries, offered={"base_url": url, "account_sid": sid})
         serve(settings, host=host, port=port, open_browser=not no_browser,
               sandbox=Knobs(latency_ms=sandbox_latency_ms) if sandbox else None,
               announce=lambda url: click.echo(f"importer: open {url} (Ctrl-C to stop)"))

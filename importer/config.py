@@ -52,13 +52,21 @@ def credentials(config: dict[str, Any], base_url: str | None = None,
                 account_sid: str | None = None, auth_token: str | None = None
                 ) -> Credentials | None:
     """Credentials from what was given, the environment, then the config file (None: none)."""
-    env = os.environ
-    url = base_url or env.get("IMPORTER_BASE_URL") or config.get("base_url") or contract.BASE_URL
-    sid = account_sid or env.get("IMPORTER_ACCOUNT_SID") or config.get("account_sid")
-    token = auth_token or env.get("IMPORTER_AUTH_TOKEN") or config.get("auth_token")
+    url, sid = address_and_sid(config, base_url, account_sid)
+    token = auth_token or os.environ.get("IMPORTER_AUTH_TOKEN") or config.get("auth_token")
     if not sid or not token:
         return None
-    return Credentials(str(url), str(sid), str(token))
+    return Credentials(url, sid, str(token))
+
+
+def address_and_sid(config: dict[str, Any], base_url: str | None = None,
+                    account_sid: str | None = None) -> tuple[str, str]:
+    """The API address and AccountSid as `credentials` finds them ('' when no Sid is set):
+    what the web page offers when the token is still to be typed."""
+    env = os.environ
+    url = base_url or env.get("IMPORTER_BASE_URL") or config.get("base_url") or contract.BASE_URL
+    sid = account_sid or env.get("IMPORTER_ACCOUNT_SID") or config.get("account_sid") or ""
+    return str(url), str(sid)
 
 
 def scope_of(credentials: Credentials) -> str:

@@ -39,7 +39,12 @@ def read_csv(source: Input, limits: Limits) -> pd.DataFrame:
         sep, text = hint.group(1), text[hint.end():]
         first_line = 2
     else:
-        sep, first_line = delimiter(text, limits), 1
+        try:
+            sep, first_line = delimiter(text, limits), 1
+        except FieldTooLong as exc:
+            raise InputError(f"{source.name}: line {exc.line} holds a cell of more than "
+                             f"{limits.field_chars:,} characters, more than this tool reads in "
+                             "one cell") from exc
     if (nul := text.find("\x00")) >= 0:
         line, column = _where(text, nul, sep, limits)
         raise InputError(f"{source.name}: line {line + first_line - 1}{column} holds a NUL "
@@ -119,6 +124,14 @@ def _lines(text: str, count: int) -> Iterator[str]:
         start = end + 1
 
 
+class FieldTooLong(Exception):
+    """A field longer than the cap, on this line of the sample."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"line {line}")
+        self.line = line
+
+
 def delimiter(text: str, limits: Limits) -> str:
     """The candidate that splits the most lines into the same number (>1) of fields.
 
@@ -130,9 +143,13 @@ def delimiter(text: str, limits: Limits) -> str:
     best, best_score = ",", (0, 0)
     for d in DELIMITERS:
         counts: dict[int, int] = {}
-        for row in csv.reader(io.StringIO(sample), delimiter=d):
-            if len(row) > 1:
-                counts[len(row)] = counts.get(len(row), 0) + 1
+        reader = csv.reader(io.StringIO(sample), delimiter=d)
+        try:
+            for row in reader:
+                if len(row) > 1:
+                    counts[len(row)] = counts.get(len(row), 0) + 1
+        except csv.Error as err:  # the only error the reader raises here: a field too long
+            raise FieldTooLong(reader.line_num) from err
         score = max(((n, w) for w, n in counts.items()), default=(0, 0))
         if score > best_score:
             best, best_score = d, score

@@ -59,8 +59,15 @@ class Extent:
         return self.data_rows * self.data_columns
 
     def far_cells(self) -> str:
-        """`XFD1048576` or `XFD2 and A1048576`: the cells that make the data reach so far."""
-        cells = dict.fromkeys(cell_name(*c) for c in (self.last_column_cell, self.last_row_cell))
+        """`XFD1048576` or `XFD2 and A1048576`: the cells that make the data reach so far.
+
+        A cell that only ends the sheet's usual width or length (a header cell in the last
+        column, say) is not named: clearing it is not what the person should do."""
+        by_row, by_column = self.last_row_cell, self.last_column_cell
+        far = [cell for cell, reaches in (
+            (by_column, by_column[1] > SPARSE * max(by_row[1], 1)),
+            (by_row, by_row[0] > SPARSE * max(by_column[0], 1))) if reaches]
+        cells = dict.fromkeys(cell_name(*c) for c in (far or [by_column, by_row]))
         return " and ".join(cells)
 
 

@@ -106,6 +106,17 @@ def probe(folder: Path, what: str) -> None:
             os.unlink(name)
 
 
+def _new_file_mode() -> int:
+    """0666 less the umask: the mode open() gives a new file (read once, at import, while the
+    process has one thread: os.umask can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+NEW_FILE_MODE = _new_file_mode()
+
+
 def write_atomically(target: Path, write: Callable[[Path], None], *, overwrite: bool = False,
                      renumber: bool = False) -> Path:
     """Call `write(tmp)` for a temporary file beside `target`, then move it into place.
@@ -113,10 +124,15 @@ def write_atomically(target: Path, write: Callable[[Path], None], *, overwrite: 
     Without `overwrite` an existing target is never replaced: with `renumber` the next free
     name is taken instead (results), otherwise it is an error. Returns the path written.
     Raises OSError (with the temporary file removed) when the file cannot be written."""
-    tmp = Path(tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                suffix=".tmp")[1])
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     try:
         write(tmp)
+        # mkstemp makes the file private (0600); give it what any new file here would get, so
+        # colleagues can open results in a shared folder.
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, NEW_FILE_MODE)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         return _publish(tmp, target, overwrite=overwrite, renumber=renumber)

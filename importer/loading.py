@@ -149,7 +149,7 @@ def _read(source: Input, wanted: tuple[str, ...], limits: Limits) -> Book:
 
 
 def _csv_sheet_name(path: Path) -> str:
-    return re.sub(r"[\[\]:*?/\\]", "_", path.stem)[:31] or "Sheet1"
+    return re.sub(r"[\[\]:*?/\\]", "_", path.stem)[:31].rstrip() or "Sheet1"
 
 
 def _names(names: list[str]) -> str:

@@ -333,6 +333,6 @@ class _Loop:
 
 
 def _credentials_refused(reply: Reply) -> str:
-    return (f"the API refused the credentials (401: {reply.message}); check the AccountSid and "
-            "auth token")
+    said = reply.message.rstrip(". ")
+    return f"the API refused the credentials (401: {said}); check the AccountSid and auth token"
 

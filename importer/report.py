@@ -31,6 +31,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     ABORTED = 3
     INTERRUPTED = 130
+    OUTPUT_CLOSED = 141  # as a shell reports a command stopped by a closed pipe (`| head`)
 
 
 @dataclass(frozen=True, slots=True)

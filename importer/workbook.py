@@ -14,6 +14,7 @@ room for Status and Message; a re-read finds every column by its header.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -56,8 +57,8 @@ STATUS_MEANING = {
     Status.OK: "Sent and accepted by the API. Nothing more to do.",
     Status.INVALID: "Not sent: a cell is wrong (marked red; its note says why). Fix it in this "
                     "workbook and run the workbook again.",
-    Status.REJECTED: "Sent, and the API said no (see Message and Error Code). Fix the row, or "
-                     "the account or property it names, and run again.",
+    Status.REJECTED: "The API said no, to this row or to the account or property it names "
+                     "(see Message and Error Code). Fix it and run again.",
     Status.FAILED: "Not done, or not confirmed: the API failed or could not be reached, even "
                    "after retries (Message says whether it was sent). Nothing is wrong with the "
                    "row and it bought nothing: run again later; sending it again is safe.",
@@ -75,7 +76,11 @@ ERROR_FILL, WARNING_FILL = "#FF9999", "#FFEB84"
 def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None:
     """Write the whole results workbook to `path`; ImporterError if it cannot be written."""
     try:
-        book = xlsxwriter.Workbook(str(path), {
+        # Zipped into memory (the sheets still stream through temporary files), then written
+        # here: a full disk is then a plain error, not a half-closed zip inside xlsxwriter
+        # whose clean-up prints tracebacks later.
+        buffer = io.BytesIO()
+        book = xlsxwriter.Workbook(buffer, {
             "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
             "strings_to_urls": False,
             # Text at the top of tall rows, set once for every cell (a format per cell costs).
@@ -90,6 +95,8 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
         _errors(book.add_worksheet(ERRORS), styles, report, renamed)
         marks.mark(book, {SUMMARY: "summary", ERRORS: "errors"})
         book.close()
+        with path.open("wb") as f:
+            f.write(buffer.getbuffer())
     except (OSError, UnicodeError, xlsxwriter.exceptions.XlsxWriterException) as exc:
         raise ImporterError(f"{path}: cannot write the results workbook ({exc})") from exc
 

@@ -16,7 +16,7 @@ README = ROOT / "README.md"
 def test_readme_column_reference_is_current() -> None:
     text = README.read_text(encoding="utf-8")
     current = START + text.split(START, 1)[1].split(END, 1)[0] + END
-    assert current == column_reference(), "run: python -m importer.docs README.md"
+    assert current == column_reference(), "run: python -m importer.docs"
 
 
 def test_every_field_is_documented() -> None:

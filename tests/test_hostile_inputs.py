@@ -89,10 +89,13 @@ def test_a_space_in_a_far_cell_costs_nothing(tmp_path: Path, far: str,
     cheap(result)
 
 
-def test_data_far_from_the_rest_is_named(tmp_path: Path) -> None:
-    path = xlsx(tmp_path / "far.xlsx", [HEADER, *ROWS], {"XFD1048576": "x"})
+@pytest.mark.parametrize(("far", "named"), [("XFD1048576", "XFD1048576"),
+                                             ("C1000000", "C1000000")])
+def test_data_far_from_the_rest_is_named(tmp_path: Path, far: str, named: str) -> None:
+    path = xlsx(tmp_path / "far.xlsx", [HEADER, *ROWS], {far: "x"})
     result = validate(tmp_path, path)
-    one_line_error(result, "XFD1048576", "clear it")
+    line = one_line_error(result, f"cell {named} holds", "clear it")
+    assert " C1 " not in line and "C1 and" not in line  # never the header cell beside it
     cheap(result)
 
 
@@ -125,6 +128,17 @@ def test_a_value_too_long_for_excel_is_an_issue_not_cut(tmp_path: Path, fmt: str
     errors = openpyxl.load_workbook(tmp_path / "out.results.xlsx")["Errors"]
     found = {(r[1], r[2], r[5]) for r in errors.iter_rows(min_row=2, values_only=True)}
     assert (2, "Notes", "too_long") in found and (3, "AnswerPoint", "too_long") in found
+    cheap(result)
+
+
+@pytest.mark.parametrize("line", [2, 80])  # in the lines read to find the delimiter, and after
+def test_a_csv_cell_beyond_the_cap_is_refused_with_its_line(tmp_path: Path, line: int) -> None:
+    path = tmp_path / "huge-cell.csv"
+    rows = [",".join(HEADER)] + [",".join(ROWS[0])] * (line - 2)
+    rows.append("PRDEMO0001,NB100009," + "9" * 1_100_000)
+    path.write_text("\n".join(rows) + "\n")
+    result = validate(tmp_path, path)
+    one_line_error(result, f"{line}", "1,000,000", "this tool reads in one cell")
     cheap(result)
 
 

@@ -48,6 +48,20 @@ def test_validate_never_replaces_earlier_results(tmp_path: Path,
     assert _digest(edited) == before
 
 
+def test_written_files_get_the_usual_permissions(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Written through a private temporary file, but not left private: a colleague opening the
+    results in a shared folder can read them, as with any file the user saves."""
+    source = configures(tmp_path / "x.xlsx", range(90000, 90002))
+    _, report, _ = cli(capsys, "validate", source, "--json")
+    cli(capsys, "template", "purchase", "-o", tmp_path / "t.xlsx")
+    saved = tmp_path / "saved"
+    saved.write_bytes(b"")  # what the user's own programs make here
+    usual = saved.stat().st_mode & 0o777
+    for path in (Path(report["results_path"]), tmp_path / "t.xlsx"):
+        assert path.stat().st_mode & 0o777 == usual, oct(path.stat().st_mode)
+
+
 def test_running_twice_keeps_the_first_results(tmp_path: Path, api_env: SandboxServer,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     source = configures(tmp_path / "x.xlsx", range(90000, 90003))

@@ -245,7 +245,7 @@ def test_purchases_against_a_real_api_ask_first(tmp_path: Path) -> None:
 def test_typed_credentials_stay_in_memory(tmp_path: Path) -> None:
     c = create_app(_settings(tmp_path, None), TOKEN).test_client()
     c.get(f"/?token={TOKEN}")
-    assert c.get("/api/state").json["target"] == {"ready": False}
+    assert c.get("/api/state").json["target"] == {"ready": False, "offered": {}}
     response = c.post("/api/credentials", headers=SAME_ORIGIN, json={
         "account_sid": "AC9", "auth_token": "typed-secret-123",
         "base_url": "https://api.example.invalid"})
@@ -286,8 +286,9 @@ def test_serve_prints_one_line_with_the_address(tmp_path: Path) -> None:
             assert s.get(f"{match[1]}/?token={match[2]}", timeout=10).status_code == 200
             assert s.get(f"{match[1]}/api/state", timeout=10).json()["target"]["sandbox"]
     finally:
-        proc.terminate()
+        proc.terminate()  # SIGTERM: stops as Ctrl-C does, cleanly
         proc.communicate(timeout=30)
+    assert proc.returncode == 0
     shutil.rmtree(tmp_path / "ws", ignore_errors=True)
 
 
@@ -326,3 +327,14 @@ def test_nothing_is_written_beside_the_upload_until_asked(client: FlaskClient) -
     doc = _upload(client)
     path = client.application.extensions["importer"]["workspace"].get(doc["id"]).path
     assert sorted(p.name for p in path.parent.iterdir()) == ["mistakes.xlsx"]
+
+
+def test_a_configured_address_and_sid_are_offered_without_the_token(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, None)
+    settings.offered = {"base_url": "https://api.example.invalid", "account_sid": "AC77"}
+    c = create_app(settings, TOKEN).test_client()
+    c.get(f"/?token={TOKEN}")
+    assert c.get("/api/state").json["target"] == {"ready": False, "offered": {
+        "base_url": "https://api.example.invalid", "account_sid": "AC77"}}
+    settings.offered["base_url"] = "https://u:sekrit-77@api.example.invalid"
+    assert "sekrit-77" not in c.get("/api/state").get_data(True)

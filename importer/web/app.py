@@ -41,6 +41,8 @@ class Settings:
     options: Options = field(default_factory=Options)
     timeout: float = 30.0
     retries: int = 5
+    # Without a target: the address and AccountSid given or configured, offered in the form.
+    offered: dict[str, str] = field(default_factory=dict)
 
 
 def create_app(settings_: Settings, token: str) -> Flask:
@@ -56,7 +58,9 @@ def create_app(settings_: Settings, token: str) -> Flask:
     def describe_target() -> dict:
         target = state["target"]
         if target is None:
-            return {"ready": False}
+            offered = {k: v for k, v in settings_.offered.items()  # never a URL's user-info
+                       if v and (k != "base_url" or redact_url(v) == v)}
+            return {"ready": False, "offered": offered}
         return {"ready": True, "sandbox": target.sandbox,
                 "base_url": redact_url(target.credentials.base_url),
                 "account_sid": shown(target.credentials.account_sid)}

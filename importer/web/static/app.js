@@ -61,6 +61,10 @@ function showTarget(target) {
   if (!target.ready) {
     el.textContent = "No API account yet: enter it below before sending.";
     $("credentials-card").hidden = false;
+    for (const [name, value] of Object.entries(target.offered || {})) {
+      const field = $("credentials").elements[name];
+      if (field && !field.value) field.value = value;
+    }
     return;
   }
   $("credentials-card").hidden = true;
