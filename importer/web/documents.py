@@ -206,7 +206,10 @@ class Document:
         """What a run sends: the document as edited, saved first so the Summary's file and
         SHA-256 describe exactly what was sent; results beside it, journal of the rollout."""
         with self.lock:
-            path = self.save_edited() if self.history else self.path
+            # The upload as it was checked, unless edited here or replaced by a later upload
+            # of the same name: then the sheets as this page holds them.
+            same = not self.history and files.sha256(self.path) == self.prepared.sha256
+            path = self.path if same else self.save_edited()
             results = files.next_free(self.path.with_name(
                 f"{files.rollout_stem(self.path)}.results.xlsx"))
             return replace(self.prepared, path=path, sha256=files.sha256(path),
