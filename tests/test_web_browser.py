@@ -182,3 +182,19 @@ def test_cancel_finishes_the_row_in_flight_and_says_what_was_not_sent(
         ok = int(re.search(r"OK (\d+)", counts)[1])
         skipped = int(re.search(r"SKIPPED (\d+)", counts)[1])
         assert ok >= 1 and skipped >= 1 and ok + skipped == 40
+
+
+def test_a_file_dropped_on_the_page_is_checked(page: Page, tmp_path: Path) -> None:
+    for address in _serve(tmp_path):
+        page.goto(address)
+        dropped = page.evaluate_handle(
+            """([name, bytes]) => {
+                const transfer = new DataTransfer();
+                transfer.items.add(new File([new Uint8Array(bytes)], name));
+                return transfer;
+            }""", ["mistakes.xlsx", list(MISTAKES.read_bytes())])
+        page.dispatch_event("#drop", "dragover", {"dataTransfer": dropped})
+        expect(page.locator("#drop")).to_have_class(re.compile("over"))
+        page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
+        expect(page.locator("#counts")).to_contain_text("INVALID 10")
+        expect(page.locator("#doc-name")).to_have_text("mistakes.xlsx")
