@@ -8,6 +8,7 @@ usual way, and about 5% of rows broken in one of the ways validation must catch.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import platform
@@ -240,3 +241,11 @@ def ratio_line(what: str, ours: float, base_name: str, base: float, target: floa
     ratio = ours / base
     return (f"{what}: ours {ours:.2f} s, {base_name} {base:.2f} s, ratio {ratio:.2f} "
             f"(target <= {target}){'' if ratio <= target else '  MISSED'}")
+
+
+def arguments(doc: str, rows: int) -> argparse.ArgumentParser:
+    """The options every ratio benchmark takes: --rows and --repeat (add more to the parser)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=rows)
+    parser.add_argument("--repeat", type=int, default=3)
+    return parser

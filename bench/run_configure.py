@@ -18,7 +18,6 @@ it stricter than against a remote API, where only our side would be left in the 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import os
@@ -27,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 import requests
-from common import alternate, configure_rows, environment, ratio_line, write_xlsx
+from common import alternate, arguments, configure_rows, environment, ratio_line, write_xlsx
 
 TARGET = 1.15
 
@@ -77,9 +76,7 @@ def ours(path: Path, out_dir: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = arguments(__doc__, 5000)
     args = parser.parse_args()
 
     from importer.sandbox import INVENTORY_SIZE, SandboxServer, inventory_sid

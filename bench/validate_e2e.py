@@ -12,7 +12,6 @@ the comments say is taken from one untimed run of ours. The two alternate, `--re
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-from common import alternate, environment, purchase_rows, ratio_line, timed, write_xlsx
+from common import alternate, arguments, environment, purchase_rows, ratio_line, timed, write_xlsx
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
@@ -158,9 +157,7 @@ def breakdown(path: Path, out: Path) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = arguments(__doc__, 100_000)
     parser.add_argument("--dir", type=Path, help="where to write the files (default: a temp dir)")
     args = parser.parse_args()
     print(environment())

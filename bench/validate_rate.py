@@ -10,7 +10,6 @@ gets. The warm rate (cache kept) is printed too, for comparison.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -18,15 +17,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from common import environment, purchase_rows, write_xlsx
+from common import arguments, environment, purchase_rows, write_xlsx
 
 TARGET = 150_000
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = arguments(__doc__, 100_000)
     args = parser.parse_args()
 
     from importer.loading import load

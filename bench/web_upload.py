@@ -13,7 +13,6 @@ way to the first screen (it is written only at the end of a run or when asked).
 
 from __future__ import annotations
 
-import argparse
 import io
 import statistics
 import sys
@@ -22,7 +21,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from common import alternate, environment, purchase_rows, ratio_line, write_xlsx
+from common import alternate, arguments, environment, purchase_rows, ratio_line, write_xlsx
 
 TARGET = 1.5
 EDIT_TARGET_MS = 200
@@ -31,9 +30,7 @@ SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = arguments(__doc__, 100_000)
     parser.add_argument("--edits", type=int, default=20)
     args = parser.parse_args()
 

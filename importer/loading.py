@@ -11,7 +11,6 @@ operation make that a clear error rather than rows quietly checked against the w
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pandas as pd
 
 from importer.delimited import read_csv
 from importer.errors import InputError
+from importer.marks import legal_sheet_name
 from importer.operations import (
     OPERATIONS,
     RESULT_KEYS,
@@ -29,7 +29,16 @@ from importer.operations import (
 from importer.readers import Format, Input, Limits, read_input
 from importer.report import Issue, Severity
 from importer.rules import EXCEL_CELL_CHARS
-from importer.text import column_letter, describe_invisible, did_you_mean, invisible, shorten, shown
+from importer.text import (
+    column_letter,
+    describe_invisible,
+    did_you_mean,
+    invisible,
+    quoted,
+    quoted_list,
+    shorten,
+    shown,
+)
 from importer.workbooks import Book, read_workbook
 
 # What one input may cost. Nothing a real rollout needs comes near these; each is refused with
@@ -120,16 +129,16 @@ def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...]
     name = source.name
     if not loaded:
         if not frames:
-            raise InputError(f"{name}: every sheet is hidden ({_names(hidden)}); name the one "
+            raise InputError(f"{name}: every sheet is hidden ({quoted_list(hidden)}); name the one "
                              "to read with --sheet")
         what = ("every sheet is empty" if all(_trim(raw).empty for raw in frames.values())
                 else "no sheet has a header row naming known columns (e.g. NumberBlockSid, "
                 "AccountSid, AnswerPoint, RoutingMethod)")
-        more = (f"; hidden sheets ({_names(hidden)}) are read only when named with --sheet"
+        more = (f"; hidden sheets ({quoted_list(hidden)}) are read only when named with --sheet"
                 if hidden else "")
         raise InputError(f"{name}: {what}{more}")
     if not any(len(s.data) for s in loaded):
-        names = _names([s.name for s in loaded])
+        names = quoted_list([s.name for s in loaded])
         what = "sheet {} has a header" if len(loaded) == 1 else "sheets {} have headers"
         raise InputError(f"{name}: {what.format(names)} but no data rows")
     # Purchases run first so configure rows can rely on blocks bought in the same run.
@@ -149,21 +158,13 @@ def _read(source: Input, wanted: tuple[str, ...], limits: Limits) -> Book:
 
 
 def _csv_sheet_name(path: Path) -> str:
-    return re.sub(r"[\[\]:*?/\\]", "_", path.stem)[:31].rstrip() or "Sheet1"
-
-
-def _names(names: list[str]) -> str:
-    return ", ".join(_quoted(n) for n in names)
-
-
-def _quoted(name: str) -> str:
-    return f"'{shown(name)}'"
+    return legal_sheet_name(path.stem)
 
 
 def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, required: bool,
            formulas: list[tuple[int, int]], long_cells: list[tuple[int, int, int]]
            ) -> Sheet | None:
-    where = f"{file}, sheet {_quoted(name)}"
+    where = f"{file}, sheet {quoted(name)}"
     raw = _trim(raw)
     if raw.empty:
         if required:
@@ -256,7 +257,7 @@ def near_header(header: pd.Series, wanted: str, taken: set[int]) -> str:
         if int(pos) in taken or pd.isna(cell) or not str(cell).strip():
             continue
         text = str(cell)
-        where = f"the header of column {column_letter(int(pos))} ({_quoted(shorten(text))})"
+        where = f"the header of column {column_letter(int(pos))} ({quoted(shorten(text))})"
         cleaned = "".join(ch for i, ch in enumerate(text, 1)
                           if i not in {p for p, _ in invisible(text)})
         if header_key(cleaned) == header_key(wanted) and cleaned != text:
@@ -288,11 +289,11 @@ def _header_hint(raw: pd.DataFrame) -> str:
             cleaned = "".join(ch for ch in text if not invisible(ch))
             key = header_key(cleaned)
             if cleaned != text and key in _ALL_FIELDS:
-                return (f"; row {pos + 1} has {_quoted(shorten(text))}, which "
+                return (f"; row {pos + 1} has {quoted(shorten(text))}, which "
                         f"{describe_invisible(text).removeprefix('it ')}")
             near = None if key in _ALL_FIELDS else did_you_mean(key, list(_ALL_FIELDS))
             if near:
-                return (f"; row {pos + 1} has {_quoted(shorten(text))}: did you mean "
+                return (f"; row {pos + 1} has {quoted(shorten(text))}: did you mean "
                         f"{_ALL_FIELDS[near]}?")
     return ""
 

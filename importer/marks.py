@@ -82,14 +82,14 @@ def assign_sheet_names(names: list[str]) -> list[str]:
     taken = {t.lower() for t in TOOL_SHEETS} | _RESERVED
     result: list[str | None] = []
     for name in names:
-        if _legal(name) == name and name.lower() not in taken:
+        if legal_sheet_name(name) == name and name.lower() not in taken:
             taken.add(name.lower())
             result.append(name)
         else:
             result.append(None)
     for i, name in enumerate(names):
         if result[i] is None:
-            base, n, candidate = _legal(name), 1, _legal(name)
+            base, n, candidate = legal_sheet_name(name), 1, legal_sheet_name(name)
             while candidate.lower() in taken:
                 n += 1
                 suffix = f" ({n})"
@@ -99,7 +99,9 @@ def assign_sheet_names(names: list[str]) -> list[str]:
     return [r for r in result if r is not None]
 
 
-def _legal(name: str) -> str:
+def legal_sheet_name(name: str) -> str:
+    """`name` as Excel can take it: forbidden characters as `_`, no quote at either end, at
+    most 31 characters (UTF-16), never empty."""
     name = _NOT_IN_NAMES.sub("_", name).strip("'")
     if _utf16_len(name) > SHEET_NAME_LIMIT:  # cut, and no space or quote left dangling
         name = _cut(name, SHEET_NAME_LIMIT).rstrip(" '")

@@ -148,6 +148,16 @@ def redact_url(url: str) -> str:
     return shown(text)
 
 
+def quoted(text: str) -> str:
+    """`'Purchase'`: a name or value inside a message, escaped."""
+    return f"'{shown(text)}'"
+
+
+def quoted_list(names: list[str]) -> str:
+    """`'A', 'B'`: names listed in a message."""
+    return ", ".join(quoted(n) for n in names)
+
+
 def column_letter(pos: int) -> str:
     """0 -> A, 26 -> AA: how Excel users name a column."""
     letters = ""

@@ -25,7 +25,7 @@ from importer.errors import InputError
 from importer.extent import Extent, Measured
 from importer.readers import NOT_EXCEL, Format, Input, Limits
 from importer.rules import EXCEL_CELL_CHARS
-from importer.text import shown
+from importer.text import quoted, quoted_list
 
 
 @dataclass
@@ -57,7 +57,7 @@ def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Boo
             workbook = _open(source, measured.patched)
     for name in names:
         if name in measured.refused:
-            raise InputError(f"{source.name}, sheet {_names([name])}: {measured.refused[name]}")
+            raise InputError(f"{source.name}, sheet {quoted(name)}: {measured.refused[name]}")
     try:
         frames = {name: frame(workbook.get_sheet_by_name(name)) for name in names}
     except Exception as exc:  # calamine raises its own error types for damaged files
@@ -137,8 +137,8 @@ def _choose(source: Input, workbook: CalamineWorkbook, wanted: tuple[str, ...]
     if wanted:
         missing = [w for w in wanted if w not in names]
         if missing:
-            raise InputError(f"{source.name}: no sheet named {_names(missing)} "
-                             f"(sheets: {_names(names)})")
+            raise InputError(f"{source.name}: no sheet named {quoted_list(missing)} "
+                             f"(sheets: {quoted_list(names)})")
         return list(dict.fromkeys(wanted)), []
     hidden = [m.name for m in meta if m.visible != SheetVisibleEnum.Visible]
     # The sheets this tool added to a results workbook (Summary, Errors) are never input.
@@ -164,7 +164,3 @@ def _not_excel(source: Input, exc: BaseException) -> InputError:
     if source.format is Format.ODS:
         what = "is not a working spreadsheet: it may be damaged, or be another kind of file"
     return InputError(f"{source.name}: {what}", f"{type(exc).__name__}: {exc}")
-
-
-def _names(names: list[str]) -> str:
-    return ", ".join(f"'{shown(n)}'" for n in names)

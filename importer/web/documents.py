@@ -18,12 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from importer import edits, files
-from importer.loading import column_letter
 from importer.pipeline import Options, Prepared, prepare
 from importer.report import Issue, Outcome, RunReport, Severity, Status
 from importer.schemas import Checked
 from importer.submit import now
-from importer.text import shown
+from importer.text import column_letter, shown
 
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods")
 NOT_DONE = frozenset({Status.INVALID, Status.REJECTED, Status.FAILED, Status.UNKNOWN})
