@@ -33,11 +33,11 @@ from importer.text import (
     column_letter,
     describe_invisible,
     did_you_mean,
-    invisible,
     quoted,
     quoted_list,
     shorten,
     shown,
+    visible,
 )
 from importer.workbooks import Book, read_workbook
 
@@ -250,34 +250,41 @@ def _require(where: str, raw: pd.DataFrame, header_row: int, op: Operation,
                      f"(header row {header_row + 1}){hint}")
 
 
+def _near_miss(text: str, index: dict[str, str]) -> tuple[str, str] | None:
+    """(field, why) when `text` would name a field of `index` (header key -> field) but for an
+    invisible character (`why` names it) or a near miss in spelling (`why` is '')."""
+    cleaned = visible(text)
+    key = header_key(cleaned)
+    if cleaned != text and key in index:
+        return index[key], describe_invisible(text).removeprefix("it ")
+    near = None if key in index else did_you_mean(key, list(index))
+    return (index[near], "") if near else None
+
+
 def near_header(header: pd.Series, wanted: str, taken: set[int]) -> str:
     """'' or why a header cell that is not `wanted` looks like it: an invisible or look-alike
     character in it, or a near miss in spelling."""
     for pos, cell in header.items():
         if int(pos) in taken or pd.isna(cell) or not str(cell).strip():
             continue
-        text = str(cell)
-        where = f"the header of column {column_letter(int(pos))} ({quoted(shorten(text))})"
-        cleaned = "".join(ch for i, ch in enumerate(text, 1)
-                          if i not in {p for p, _ in invisible(text)})
-        if header_key(cleaned) == header_key(wanted) and cleaned != text:
-            return f"{where} {describe_invisible(text).removeprefix('it ')}; retype it as {wanted}"
-        if did_you_mean(header_key(text), [header_key(wanted)]):
-            return f"{where}: did you mean {wanted}?"
+        if found := _near_miss(str(cell), {header_key(wanted): wanted}):
+            where = (f"the header of column {column_letter(int(pos))} "
+                     f"({quoted(shorten(str(cell)))})")
+            field_name, why = found
+            return (f"{where} {why}; retype it as {field_name}" if why
+                    else f"{where}: did you mean {field_name}?")
     return ""
 
 
 def header_hint(header: str, op: Operation, taken: set[str] = frozenset()) -> str:  # type: ignore[assignment]
     """For an ignored header: '' or ' Did you mean X?', or the hidden character named that
     keeps it from matching. Fields the sheet already has are not suggested."""
-    cleaned = "".join(ch for ch in header if not invisible(ch))
-    key = header_key(cleaned)
     index = {k: name for k, name in header_index(op).items() if name not in taken}
-    if cleaned != header and key in index:
-        return (f" Its header {describe_invisible(header).removeprefix('it ')}; retype it as "
-                f"{index[key]} to use the column.")
-    near = did_you_mean(key, list(index))
-    return f" Did you mean {index[near]}?" if near else ""
+    if not (found := _near_miss(header, index)):
+        return ""
+    field_name, why = found
+    return (f" Its header {why}; retype it as {field_name} to use the column." if why
+            else f" Did you mean {field_name}?")
 
 
 def _header_hint(raw: pd.DataFrame) -> str:
@@ -285,16 +292,10 @@ def _header_hint(raw: pd.DataFrame) -> str:
     in a header, a near miss in spelling)."""
     for pos in range(min(HEADER_SEARCH_ROWS, len(raw))):
         for cell in raw.iloc[pos].dropna():
-            text = str(cell)
-            cleaned = "".join(ch for ch in text if not invisible(ch))
-            key = header_key(cleaned)
-            if cleaned != text and key in _ALL_FIELDS:
-                return (f"; row {pos + 1} has {quoted(shorten(text))}, which "
-                        f"{describe_invisible(text).removeprefix('it ')}")
-            near = None if key in _ALL_FIELDS else did_you_mean(key, list(_ALL_FIELDS))
-            if near:
-                return (f"; row {pos + 1} has {quoted(shorten(text))}: did you mean "
-                        f"{_ALL_FIELDS[near]}?")
+            if found := _near_miss(str(cell), _ALL_FIELDS):
+                field_name, why = found
+                has = f"; row {pos + 1} has {quoted(shorten(str(cell)))}"
+                return f"{has}, which {why}" if why else f"{has}: did you mean {field_name}?"
     return ""
 
 

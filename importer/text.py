@@ -56,6 +56,11 @@ def _name(ch: str) -> str:
     return f"{unicodedata.name(ch, fallback).lower()}, U+{ord(ch):04X}"
 
 
+def visible(text: str) -> str:
+    """`text` without its invisible characters."""
+    return "".join(ch for ch in text if not invisible(ch))
+
+
 def describe_invisible(text: str) -> str:
     """'' or a clause naming the first hidden character, e.g. 'it contains an invisible
     character (zero width space, U+200B) at position 3'."""

@@ -67,7 +67,7 @@ STATUS_MEANING = {
                     "again before buying.",
     Status.SKIPPED: "Not sent, for the reason in Message: done in an earlier run, already "
                     "owned, its purchase failed in this run, or the run stopped first.",
-    Status.VALID: "Checked and correct; `importer run` would send it (this was a check only, "
+    Status.VALID: "Checked and correct; a run would send it (this was a check only, "
                   "nothing was sent).",
 }
 ERROR_FILL, WARNING_FILL = "#FF9999", "#FFEB84"
@@ -395,9 +395,9 @@ def _summary(ws: Worksheet, styles: _Styles, report: RunReport, checked: list[Ch
         line("Note", note)
     errors = sum(i.severity is Severity.ERROR for i in report.issues)
     unsettled = sum(o.status in NOT_DONE for o in report.outcomes)
+    api = f", {unsettled:,} rows the API refused or that did not go through" if unsettled else ""
     line("Problems", f"{errors:,} errors and {len(report.issues) - errors:,} warnings from the "
-         f"checks{f', {unsettled:,} rows the API did not settle' if unsettled else ''}; "
-         "the Errors sheet lists each")
+         f"checks{api}; the Errors sheet lists each")
 
     heading("Technical details")
     line("Input SHA-256", report.input_sha256)
