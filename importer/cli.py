@@ -233,8 +233,11 @@ def _api(sandbox: bool, prepared: Prepared, config: dict[str, Any], base_url: st
     if sandbox:
         from importer.sandbox import SandboxServer
 
-        db = prepared.journal_path.with_name(
-            prepared.journal_path.name.replace(".journal.sqlite", ".sandbox.sqlite"))
+        # Beside the journal, never in it (a --journal not named *.journal.sqlite included).
+        journal = prepared.journal_path
+        db = journal.with_name(journal.name.replace(".journal.sqlite", ".sandbox.sqlite")
+                               if journal.name.endswith(".journal.sqlite")
+                               else f"{journal.stem}.sandbox.sqlite")
         files.probe(db.parent, "sandbox's state")
         with SandboxServer(db_path=str(db)) as server:
             yield (Credentials(server.base_url, server.account_sid, server.auth_token),

@@ -67,11 +67,10 @@ class Reply:
 
     @property
     def doubtful(self) -> bool:
-        """It may have been carried out: no answer after sending, a 5xx, or a 2xx that is not
-        the documented success. (429 was refused before anything happened.)"""
-        if self.accepted or self.refused or not self.reached:
-            return False
-        return self.status is None or self.status >= 500 or 200 <= self.status < 300
+        """It may have been carried out: anything but the documented success, a refusal
+        (4xx; 429 was refused before anything happened) or a request that never left: no
+        answer after sending, a 5xx, a 2xx that is not the documented success, a redirect."""
+        return not (self.accepted or self.refused or not self.reached or self.status == 429)
 
 
 @dataclass
@@ -263,7 +262,7 @@ class ApiClient:
         if isinstance(exc, requests.exceptions.ProxyError):
             return Reply(None, "CONNECTION_FAILED", "could not reach the API through the proxy "
                          "(it refused the connection); check the proxy settings", reached=False)
-        if isinstance(exc, requests.exceptions.SSLError) or isinstance(cause, ssl.SSLError):
+        if _chain_has(exc, ssl.SSLCertVerificationError):  # refused before anything was sent
             return Reply(None, "CONNECTION_FAILED", f"could not open a secure connection to "
                          f"{host} (its certificate was not accepted)", reached=False)
         if isinstance(exc, requests.ConnectTimeout):

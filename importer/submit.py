@@ -106,8 +106,9 @@ class Submitter:
         this machine sent for purchase within the settle window."""
         buying = [t for t in tasks if t.buys]
         if self.ledger is not None and buying:
+            rollout = str(self.journal.path.resolve())  # the same rollout from any folder
             self.recent = self.ledger.recent(
-                self.settings.scope, sorted({t.key for t in buying}), str(self.journal.path),
+                self.settings.scope, sorted({t.key for t in buying}), rollout,
                 time.time() - self.settings.settle_window)
         for target in sorted({t.target for t in buying}):
             if self.should_stop() or self.unauthorized:
@@ -184,7 +185,7 @@ class Submitter:
         self.journal.sending(task.fp, task.op.name, task.block, task.path, at, epoch)
         self.in_flight = task
         if self.ledger is not None:
-            self.ledger.note(self.settings.scope, task.key, epoch, str(self.journal.path))
+            self.ledger.note(self.settings.scope, task.key, epoch, str(self.journal.path.resolve()))
         reply = self.client.post(task.path, task.body, task.query)
         if reply.accepted:
             outcome = Outcome(Status.OK, "Bought.", reply.status, "", at)

@@ -199,12 +199,16 @@ def test_changing_a_block_rechecks_its_duplicates(client: FlaskClient) -> None:
 
 def test_the_edited_file_downloads_with_text_cells(client: FlaskClient, tmp_path: Path) -> None:
     doc = _upload(client)
+    phone = next(c["field"] for c in doc["sheets"][0]["columns"] if c["name"] == "AnswerPoint")
+    client.patch(f"/api/documents/{doc['id']}/cells", headers=SAME_ORIGIN,
+                 json={"sheet": 0, "row": 7, "column": phone, "value": "0412 345 777"})
     response = client.get(f"/api/documents/{doc['id']}/download")
     assert response.status_code == 200
     path = tmp_path / "edited.xlsx"
     path.write_bytes(response.data)
-    cell = openpyxl.load_workbook(path)["Purchase"]["D3"]
-    assert cell.value == "412345678" and cell.data_type == "s"
+    sheet = openpyxl.load_workbook(path)["Purchase"]
+    assert sheet["D3"].value == "412345678" and sheet["D3"].data_type == "s"
+    assert sheet["D7"].value == "0412 345 777"  # the edit made in the page
 
 
 def test_a_run_against_the_sandbox_and_its_results(client: FlaskClient) -> None:
@@ -255,8 +259,9 @@ def test_typed_credentials_stay_in_memory(tmp_path: Path) -> None:
         "account_sid": "AC9", "auth_token": "typed-secret-123",
         "base_url": "https://u:typed-secret-123@evil.example"})
     assert bad.status_code == 400 and "typed-secret-123" not in bad.get_data(True)
-    assert not any(b"typed-secret-123" in p.read_bytes()
-                   for p in (tmp_path / "workspace").rglob("*") if p.is_file())
+    _upload(c)  # the workspace now holds the upload, its checks and the edited copy
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert written and not any(b"typed-secret-123" in p.read_bytes() for p in written)
 
 
 def test_a_run_holds_the_rollouts_lock_like_the_cli(client: FlaskClient, tmp_path: Path) -> None:
@@ -338,3 +343,24 @@ def test_a_configured_address_and_sid_are_offered_without_the_token(tmp_path: Pa
         "base_url": "https://api.example.invalid", "account_sid": "AC77"}}
     settings.offered["base_url"] = "https://u:sekrit-77@api.example.invalid"
     assert "sekrit-77" not in c.get("/api/state").get_data(True)
+
+
+def test_its_results_workbook_uploaded_again_carries_on(tmp_path: Path) -> None:
+    """The fix-and-run-again loop in the page: the results workbook, uploaded back, is the same
+    rollout (one journal), so what was bought is not asked for again."""
+    with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
+        target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
+                                tmp_path / "sandbox.sqlite", 5.0, 2)
+        c = create_app(_settings(tmp_path, target), TOKEN).test_client()
+        c.get(f"/?token={TOKEN}")
+        doc = _upload(c)
+        run = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
+        assert _wait_done(c, run.json["id"])["counts"]["OK"] == 5
+        results = tmp_path / "mistakes.results.xlsx"
+        results.write_bytes(c.get(f"/api/runs/{run.json['id']}/results").data)
+        again = _upload(c, results)
+        run = c.post(f"/api/documents/{again['id']}/runs", headers=SAME_ORIGIN, json={})
+        final = _wait_done(c, run.json["id"])
+        assert final["counts"].get("OK", 0) == 0, final
+        requests = server.purchase_requests()
+        assert requests["NB100500"] == requests["NB100501"] == 1

@@ -211,7 +211,8 @@ class Document:
             path = self.path if same else self.save_edited()
             results = files.next_free(self.path.with_name(
                 f"{files.rollout_stem(self.path)}.results.xlsx"))
-            return replace(self.prepared, path=path, sha256=files.sha256(path),
+            sha = self.prepared.sha256 if same else files.sha256(path)
+            return replace(self.prepared, path=path, sha256=sha,
                            started_at=now(), checked=list(self.checked), results_path=results)
 
 
@@ -245,7 +246,9 @@ class Workspace:
         if Path(name).suffix not in UPLOAD_SUFFIXES:
             raise ValueError(f"{shown(filename)}: not a spreadsheet; upload a .csv, .xlsx, "
                              ".xls or .ods file")
-        folder = self.root / "rollouts" / Path(name).stem
+        # One folder per rollout, as the CLI keeps one journal: x.xlsx and its results
+        # workbooks (x.results-2.xlsx) uploaded later carry on together.
+        folder = self.root / "rollouts" / files.rollout_stem(Path(name))
         folder.mkdir(parents=True, exist_ok=True)
         path = files.write_atomically(folder / name, lambda tmp: tmp.write_bytes(data),
                                       overwrite=True)
