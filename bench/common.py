@@ -53,7 +53,7 @@ PHONE_POOL = 4000
 
 def phone_pool(size: int, rng: random.Random) -> list[str]:
     """Distinct valid Australian answering points (national digits), checked with phonenumbers."""
-    from importer.rules import parse_phone
+    from importer.checking.rules import parse_phone
 
     makers = (
         lambda: f"04{rng.randint(0, 39):02d}{rng.randint(0, 999999):06d}",  # mobiles 0400-0439

@@ -126,8 +126,8 @@ def styled(ws, value: str | None, fill: PatternFill | None,  # type: ignore[no-u
 
 
 def ours(path: Path, out: Path) -> None:
+    from importer.checking.rules import clear_phone_cache
     from importer.cli import main as importer_main
-    from importer.rules import clear_phone_cache
 
     clear_phone_cache()  # each `importer validate` is a fresh process: start cold
     with contextlib.redirect_stdout(io.StringIO()):
@@ -140,11 +140,11 @@ def breakdown(path: Path, out: Path) -> str:
     """One extra run of ours, phase by phase (load, check, outcomes + results workbook)."""
     import hashlib
 
-    from importer.loading import load
+    from importer.checking.rules import clear_phone_cache
+    from importer.checking.schemas import check
     from importer.pipeline import Options, Prepared, validate
-    from importer.rules import clear_phone_cache
-    from importer.schemas import check
-    from importer.submit import now
+    from importer.reading.loading import load
+    from importer.sending.submit import now
 
     clear_phone_cache()  # as in a fresh process
     t_load, sheets = timed(lambda: load(path))

@@ -1,9 +1,9 @@
 """Validation alone: rows per second from a loaded sheet to its Issue records.
 
-The sheet is loaded once (importer.loading.load); then importer.schemas.check runs on it
-`--repeat` times. Each `importer validate` is a fresh process, so by default the phone cache
-(parse_phone's lru_cache) is cleared before every run: the headline rate is the cold one a user
-gets. The warm rate (cache kept) is printed too, for comparison.
+The sheet is loaded once (importer.reading.loading.load); then importer.checking.schemas.check
+runs on it `--repeat` times. Each `importer validate` is a fresh process, so by default the phone
+cache (parse_phone's lru_cache) is cleared before every run: the headline rate is the cold one a
+user gets. The warm rate (cache kept) is printed too, for comparison.
 
     python bench/validate_rate.py --rows 100000 --repeat 3
 """
@@ -26,9 +26,9 @@ def main() -> int:
     parser = arguments(__doc__, 100_000)
     args = parser.parse_args()
 
-    from importer.loading import load
-    from importer.rules import clear_phone_cache
-    from importer.schemas import check
+    from importer.checking.rules import clear_phone_cache
+    from importer.checking.schemas import check
+    from importer.reading.loading import load
 
     print(environment())
     with tempfile.TemporaryDirectory(prefix="bench-rate-") as tmp:

@@ -14,9 +14,9 @@ from typing import Any
 
 import platformdirs
 
-from importer import contract
-from importer.client import Credentials
 from importer.errors import UsageError
+from importer.sending.client import Credentials
+from importer.spec import contract
 from importer.text import redact_url, shown
 
 APP = "number-block-importer"

@@ -1,8 +1,20 @@
-"""One root for every fatal problem, so the CLI can show any of them as a single line."""
+"""One root for every fatal problem, so the CLI can show any of them as a single line, and the
+exit codes they map to."""
 
 from __future__ import annotations
 
-from importer.report import ExitCode
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The command's exit status; `exit_code_for` is the only place a report becomes one."""
+
+    OK = 0
+    NOT_ALL_OK = 1
+    BAD_INPUT = 2
+    ABORTED = 3
+    INTERRUPTED = 130
+    OUTPUT_CLOSED = 141  # as a shell reports a command stopped by a closed pipe (`| head`)
 
 
 class ImporterError(Exception):

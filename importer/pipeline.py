@@ -16,17 +16,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from importer import __version__, contract, files, locks
-from importer.client import ApiClient, Reply
+from importer import __version__
+from importer.checking.rules import normalise
+from importer.checking.schemas import Checked, check
 from importer.errors import ImporterError, UsageError
-from importer.journal import Journal, JournalError, fingerprint, purchase_fingerprint
-from importer.loading import load_input
+from importer.reading.loading import load_input
 from importer.report import Outcome, RunReport, Severity, SheetResult, Status
-from importer.rules import normalise
-from importer.schemas import Checked, check
-from importer.submit import Settings, Submitter, Task, now
+from importer.results import files
+from importer.results.workbook import write_results
+from importer.sending import locks
+from importer.sending.client import ApiClient, Reply
+from importer.sending.journal import Journal, JournalError, fingerprint, purchase_fingerprint
+from importer.sending.ledger import Ledger
+from importer.sending.submit import Settings, Submitter, Task, now
+from importer.spec import contract
 from importer.text import shown
-from importer.workbook import write_results
 
 Progress = Callable[[int, int, Outcome], None]
 Notify = Callable[[str], None]
@@ -236,7 +240,7 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
                                           "this API account for purchases", **waiting))
         journal = Journal(prepared.journal_path)
         held.callback(journal.close)
-        ledger = locks.Ledger() if buying else None
+        ledger = Ledger() if buying else None
         if ledger is not None:
             held.callback(ledger.close)
         settings = Settings(scope, options.settle_window, dry_run, options.force)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import IntEnum, StrEnum
+from enum import StrEnum
+
+from importer.errors import ExitCode
 
 
 class Status(StrEnum):
@@ -21,17 +23,6 @@ class Status(StrEnum):
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
-
-
-class ExitCode(IntEnum):
-    """The command's exit status; `exit_code_for` is the only place a report becomes one."""
-
-    OK = 0
-    NOT_ALL_OK = 1
-    BAD_INPUT = 2
-    ABORTED = 3
-    INTERRUPTED = 130
-    OUTPUT_CLOSED = 141  # as a shell reports a command stopped by a closed pipe (`| head`)
 
 
 @dataclass(frozen=True, slots=True)

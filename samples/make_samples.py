@@ -22,8 +22,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from importer.operations import OPERATIONS
-from importer.templates import Row, write_template
+from importer.results.templates import Row, write_template
+from importer.spec.operations import OPERATIONS
 
 HERE = Path(__file__).resolve().parent
 ACCOUNT, PROPS = "ACDEMO0001", [f"PRDEMO{i:04d}" for i in range(1, 6)]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from importer.loading import Sheet, load
-from importer.schemas import check, check_rows
+from importer.checking.schemas import check, check_rows
+from importer.reading.loading import Sheet, load
 
 PURCHASE = ["PropertySid", "NumberBlockSid", "AnswerPoint", "Active", "GroupType", "Notes"]
 CONFIGURE = ["AccountSid", "NumberBlockSid", "RoutingMethod", "EndpointNumber", "Flow",

@@ -17,8 +17,8 @@ from typing import ClassVar
 
 import pytest
 
-from importer.client import ApiClient, Credentials
 from importer.sandbox import SandboxServer
+from importer.sending.client import ApiClient, Credentials
 from tests.test_reliability import purchases
 from tests.util import CONFIGURE_HEADER, PURCHASE_HEADER, cli, sheet_rows, write_xlsx
 

@@ -192,7 +192,7 @@ def test_a_symlink_loop_says_so(tmp_path: Path) -> None:
 
 def test_a_symlink_loop_says_so_when_loaded(tmp_path: Path) -> None:
     from importer.errors import InputError
-    from importer.loading import load
+    from importer.reading.loading import load
 
     (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
     (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
@@ -299,7 +299,7 @@ def test_columns_of_the_other_operation_are_an_error(tmp_path: Path) -> None:
 
 def test_a_huge_file_is_refused_by_its_size_without_reading_it(tmp_path: Path) -> None:
     from importer.errors import InputError
-    from importer.loading import LIMITS, load
+    from importer.reading.loading import LIMITS, load
 
     path = tmp_path / "big.csv"
     path.write_text(",".join(HEADER) + "\n" + ",".join(ROWS[0]) + "\n" * 2000)

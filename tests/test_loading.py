@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from importer import ooxml
 from importer.errors import InputError
-from importer.extent import Extent
-from importer.loading import LIMITS, load, load_input
-from importer.readers import Limits
+from importer.reading import ooxml
+from importer.reading.extent import Extent
+from importer.reading.loading import LIMITS, load, load_input
+from importer.reading.source import Limits
 from tests.util import write_xlsx
 
 HEADER = ["AccountSid", "NumberBlockSid", "AnswerPoint", "Campaign"]

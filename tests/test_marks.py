@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from importer.marks import MARK_NAME, MAX_PART, tool_sheets
+from importer.reading.marks import MARK_NAME, MAX_PART, tool_sheets
 from tests.libreoffice import convert
 from tests.util import PURCHASE_HEADER, write_xlsx
 from tests.workbook_util import SAMPLES, validated

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from importer.checking.schemas import check
 from importer.errors import InputError
-from importer.loading import load
-from importer.schemas import check
+from importer.reading.loading import load
 from importer.text import shorten, shown
 
 PURCHASE = ["PropertySid", "NumberBlockSid", "AnswerPoint"]

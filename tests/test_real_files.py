@@ -19,9 +19,9 @@ import pytest
 
 from importer.cli import main
 from importer.errors import InputError
-from importer.loading import LIMITS, _trim, load
-from importer.readers import read_input
-from importer.workbooks import read_workbook
+from importer.reading.loading import LIMITS, _trim, load
+from importer.reading.source import read_input
+from importer.reading.spreadsheets import read_workbook
 from tests.hostile import run
 from tests.libreoffice import (
     CSV_CP1252_SEMICOLON,

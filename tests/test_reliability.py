@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from importer.client import ApiClient, Credentials
 from importer.sandbox import SandboxServer
+from importer.sending.client import ApiClient, Credentials
 from tests.util import CONFIGURE_HEADER, PURCHASE_HEADER, cli, sheet_rows, write_xlsx
 
 
@@ -106,7 +106,7 @@ def test_no_purchase_without_a_complete_listing(
 
 def test_listing_reads_every_page(sandbox: SandboxServer,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from importer import contract
+    from importer.spec import contract
     client = ApiClient(Credentials(sandbox.base_url, sandbox.account_sid, sandbox.auth_token))
     listing = client.owned("PropertySid", "PRDEMO0001")
     assert listing.complete and len(listing.sids) == 100 and "NB090042" in listing.sids

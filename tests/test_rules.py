@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from importer.loading import load
+from importer.checking.rules import parse_phone
+from importer.checking.schemas import check
+from importer.reading.loading import load
 from importer.report import Severity
-from importer.rules import parse_phone
-from importer.schemas import check
 
 
 def issues(tmp_path: Path, header: list[str], rows: list[list[str]], operation: str,
@@ -167,7 +167,7 @@ def test_routing_fields_the_method_does_not_use_are_warnings(
 
 
 def test_not_used_fields_are_not_sent() -> None:
-    from importer.operations import CONFIGURE as OP
+    from importer.spec.operations import CONFIGURE as OP
     body = OP.body_for({"AccountSid": "A", "NumberBlockSid": "NB1", "RoutingMethod": "endpoint",
                         "EndpointNumber": "+61298765432", "Flow": "F", "Application": "X"})
     assert body == {"AccountSid": "A", "RoutingMethod": "endpoint",
@@ -177,7 +177,7 @@ def test_not_used_fields_are_not_sent() -> None:
 
 def test_phone_key_never_changes_the_answer() -> None:
     """Caching by one spelling per number must give what phonenumbers gives for each spelling."""
-    from importer.rules import _parse_key
+    from importer.checking.rules import _parse_key
 
     nationals = ["0412345678", "0298765432", "0398765432", "0712345678", "0812345678",
                  "0441234567", "1300123456", "1800123456", "131234", "0412345", "0190012345"]

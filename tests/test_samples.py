@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from importer.cli import main
-from importer.loading import load
+from importer.reading.loading import load
 from importer.sandbox.seed import (
     DEMO_ACCOUNT_SID,
     DEMO_PROPERTY_SIDS,

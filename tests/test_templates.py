@@ -16,8 +16,8 @@ from openpyxl.utils import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
 from importer.cli import main
-from importer.operations import CONFIGURE, PURCHASE, Kind, Operation
-from importer.templates import TEMPLATES
+from importer.results.templates import TEMPLATES
+from importer.spec.operations import CONFIGURE, PURCHASE, Kind, Operation
 from tests.libreoffice import convert, sheet_values
 
 ROOT = Path(__file__).resolve().parents[1]

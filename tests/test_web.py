@@ -17,10 +17,10 @@ import openpyxl
 import pytest
 from flask.testing import FlaskClient
 
-from importer import locks
-from importer.client import Credentials
 from importer.pipeline import Options
 from importer.sandbox import SandboxServer
+from importer.sending import locks
+from importer.sending.client import Credentials
 from importer.web import Settings, create_app
 from importer.web.app import sandbox_target
 from importer.web.runs import Target

@@ -11,11 +11,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from importer.loading import load
-from importer.marks import result_sheet_names, tool_sheets
-from importer.operations import RESULT_COLUMNS
+from importer.reading.loading import load
+from importer.reading.marks import result_sheet_names, tool_sheets
 from importer.report import Status
-from importer.workbook import STATUS_COLOURS, STATUS_MEANING
+from importer.results.workbook import STATUS_COLOURS, STATUS_MEANING
+from importer.spec.operations import RESULT_COLUMNS
 from tests.util import PURCHASE_HEADER, write_xlsx
 from tests.workbook_util import SAMPLES, ran, validated, xlsx_named
 

@@ -7,11 +7,11 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from importer.loading import load
+from importer.checking.schemas import check
 from importer.pipeline import Options, prepare, validate
+from importer.reading.loading import load
 from importer.report import Outcome, RunReport, SheetResult, Status
-from importer.schemas import check
-from importer.workbook import write_results
+from importer.results.workbook import write_results
 from tests.util import write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent

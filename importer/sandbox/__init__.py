@@ -3,7 +3,7 @@
 By default it behaves as the API's public pages document; ``Knobs`` make it depart from them
 on purpose (slow or lost answers, late commits, odd listings) so a client can be tested against
 every plausible variant. It imports nothing from the ``importer`` package but
-``importer.contract`` (the API's facts: paths, parameter names, defaults, codes), and shares no
+``importer.spec.contract`` (the API's facts: paths, parameter names, defaults, codes), and shares no
 rules with the client: it must catch the importer's mistakes instead of sharing them.
 """
 

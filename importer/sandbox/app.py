@@ -5,7 +5,7 @@ throttle (429), latency, injected failure (500), junk success, read-only credent
 then the operation's own checks (changes.py, listing.py), and finally how an accepted change
 is answered (slow answer, dropped connection, a gateway's 503). A fixed order makes the answers
 reproducible, so a client's handling of each one can be tested on its own. Paths, parameter
-names, defaults and codes all come from ``importer.contract``.
+names, defaults and codes all come from ``importer.spec.contract``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from importer import contract as c
+from importer.spec import contract as c
 
 from .changes import Changes, Outcome, named_blocks
 from .commits import CommitScheduler

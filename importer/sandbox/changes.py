@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Request
 
-from importer import contract as c
+from importer.spec import contract as c
 
 from .commits import CommitScheduler
 from .errors import ApiError, bad_body, conflict, no_permission, not_owned

@@ -1,12 +1,12 @@
 """The API's error envelope and the few answers the sandbox gives in more than one place.
 
-Codes and statuses come from ``importer.contract``: documented codes wherever one fits,
+Codes and statuses come from ``importer.spec.contract``: documented codes wherever one fits,
 inferred ones (listed there) only where none does.
 """
 
 from __future__ import annotations
 
-from importer import contract as c
+from importer.spec import contract as c
 
 
 class ApiError(Exception):

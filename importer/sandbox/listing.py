@@ -1,6 +1,6 @@
 """Get Number Blocks: the two listings and the search, with their documented parameters.
 
-Every name and default is the contract's (``importer.contract``): PageIndex 0, PageSize 10,
+Every name and default is the contract's (``importer.spec.contract``): PageIndex 0, PageSize 10,
 IncludeTotalCount true, SortBy Id, SortDir asc, filters Active/Sms/Voice/IncludeAssociations,
 Text. The listing faults (Knobs.page_size_cap, total_count, listing_fault, listing_lag_s) are
 applied here, after the documented behaviour, so each can be switched on alone.
@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from importer import contract as c
+from importer.spec import contract as c
 
 from .errors import ApiError, conflict, field_error, item, no_permission
 from .faults import Knobs

@@ -16,7 +16,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from importer import contract as c
+from importer.spec import contract as c
 
 from .errors import ApiError, field_error, item
 

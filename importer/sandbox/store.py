@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from importer import contract as c
+from importer.spec import contract as c
 
 from .seed import SEED_ACCOUNTS, BlockFacts, block_facts, seed_blocks
 

@@ -17,16 +17,16 @@ from flask import Flask, Response, abort, jsonify, render_template, request, sen
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from importer import config as settings
-from importer.client import Credentials, check_base_url
 from importer.errors import ImporterError
-from importer.locks import Busy
 from importer.pipeline import Options
-from importer.templates import TEMPLATES, write_template
+from importer.results.templates import TEMPLATES, write_template
+from importer.results.workbook import STATUS_COLOURS
+from importer.sending.client import Credentials, check_base_url
+from importer.sending.locks import Busy
 from importer.text import redact_url, shown
 from importer.web import security
 from importer.web.documents import Workspace
 from importer.web.runs import Runs, Target
-from importer.workbook import STATUS_COLOURS
 
 MAX_UPLOAD = 200 * 1024 * 1024  # far above any real rollout; the loader has its own caps
 HEARTBEAT_SECONDS = 15.0

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from importer import edits, files
+from importer.checking import edits
+from importer.checking.schemas import Checked
 from importer.pipeline import Options, Prepared, prepare
 from importer.report import Issue, Outcome, RunReport, Severity, Status
-from importer.schemas import Checked
-from importer.submit import now
+from importer.results import files
+from importer.sending.submit import now
 from importer.text import column_letter, shown
 
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods")

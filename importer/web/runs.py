@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from importer.client import ApiClient, Credentials
 from importer.errors import ImporterError
-from importer.locks import Busy
 from importer.pipeline import run
 from importer.report import Outcome, RunReport, Status, exit_code_for
+from importer.sending.client import ApiClient, Credentials
+from importer.sending.locks import Busy
 from importer.text import shown
 from importer.web.documents import Document
 

@@ -16,7 +16,7 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from importer.operations import Field, Kind
+from importer.spec.operations import Field, Kind
 from importer.text import describe_character, did_you_mean, shorten, shown
 
 SCIENTIFIC = r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+"  # European Excel writes 4,12E+08

@@ -20,11 +20,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetVisibleEnum
 
-from importer import biff, marks, odf, ooxml
+from importer.checking.rules import EXCEL_CELL_CHARS
 from importer.errors import InputError
-from importer.extent import Extent, Measured
-from importer.readers import NOT_EXCEL, Format, Input, Limits
-from importer.rules import EXCEL_CELL_CHARS
+from importer.reading import biff, marks, odf, ooxml
+from importer.reading.extent import Extent, Measured
+from importer.reading.source import NOT_EXCEL, Format, Input, Limits
 from importer.text import quoted, quoted_list
 
 

@@ -25,15 +25,15 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from importer import marks
 from importer.errors import ImporterError
-from importer.marks import ERRORS, SUMMARY, assign_sheet_names, rename_reason
-from importer.operations import RESULT_COLUMNS
+from importer.reading import marks
+from importer.reading.marks import ERRORS, SUMMARY, assign_sheet_names, rename_reason
 from importer.report import NOT_DONE, Outcome, RunReport, Severity, Status, readable_time
+from importer.spec.operations import RESULT_COLUMNS
 
 if TYPE_CHECKING:
-    from importer.loading import Sheet
-    from importer.schemas import Checked
+    from importer.checking.schemas import Checked
+    from importer.reading.loading import Sheet
 
 MAX_CELL = 32767  # Excel's limit on the text in one cell
 WIDTH_CAP, MESSAGE_CAP = 40, 50  # widest a column gets; longer text wraps

@@ -22,8 +22,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from importer import __version__, contract
+from importer import __version__
 from importer.errors import UsageError
+from importer.spec import contract
 from importer.text import redact_url, shown
 
 SERVER_ERRORS = frozenset({500, 502, 503, 504})

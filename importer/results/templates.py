@@ -18,7 +18,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from importer.errors import ImporterError, UsageError
-from importer.operations import CONFIGURE, PURCHASE, SHORT_BOUNDS, Field, Kind, Operation
+from importer.spec.operations import CONFIGURE, PURCHASE, SHORT_BOUNDS, Field, Kind, Operation
 
 TEMPLATES: dict[str, tuple[Operation, ...]] = {
     "purchase": (PURCHASE,),

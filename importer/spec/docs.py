@@ -1,7 +1,7 @@
 """Documents generated from the code so they cannot drift: the README's column reference (from
-the operation specs) and `docs/api-contract.md` (from `importer.contract`).
+the operation specs) and `docs/api-contract.md` (from `importer.spec.contract`).
 
-`python -m importer.docs` rewrites both; a test fails when a committed copy differs.
+`python -m importer.spec.docs` rewrites both; a test fails when a committed copy differs.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from importer import contract
-from importer.operations import OPERATIONS, Operation
+from importer.spec import contract
+from importer.spec.operations import OPERATIONS, Operation
 
 START, END = "<!-- columns:start -->", "<!-- columns:end -->"
 
@@ -52,15 +52,16 @@ def contract_page() -> str:
     lines = [
         "# The API contract",
         "",
-        "<!-- Generated from importer/contract.py by `python -m importer.docs`; edit that. -->",
+        "<!-- Generated from importer/spec/contract.py by `python -m importer.spec.docs`; "
+        "edit that. -->",
         "",
         "Everything the importer and its sandbox rely on about the Fone Dynamics REST API v2. "
         "**Documented** rows quote the API's public pages "
         f"(<{contract.DOCS}>: {contract.ERRORS_PAGE}, {contract.LIST_PAGE}, "
         f"{contract.PURCHASE_PAGE}, {contract.CONFIGURE_PAGE}); **inferred** rows are our "
         "decisions where the pages are silent, each with its reason. The code reads every path, "
-        "parameter, code and default below from `importer/contract.py`, so a fact learnt later "
-        "changes one line there.",
+        "parameter, code and default below from `importer/spec/contract.py`, so a fact learnt "
+        "later changes one line there.",
         "",
         "No safety or stop decision rests on an inferred error code: whether a purchase went "
         "through is settled by looking the block up, and only a 401 is taken to be about the "

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from importer.errors import InputError
-from importer.readers import Input, Limits
+from importer.reading.source import Input, Limits
 from importer.text import column_letter
 
 DELIMITERS = (",", ";", "\t", "|")

@@ -16,19 +16,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from importer.delimited import read_csv
+from importer.checking.rules import EXCEL_CELL_CHARS
 from importer.errors import InputError
-from importer.marks import legal_sheet_name
-from importer.operations import (
+from importer.reading.delimited import read_csv
+from importer.reading.marks import legal_sheet_name
+from importer.reading.source import Format, Input, Limits, read_input
+from importer.reading.spreadsheets import Book, read_workbook
+from importer.report import Issue, Severity
+from importer.spec.operations import (
     OPERATIONS,
     RESULT_KEYS,
     Operation,
     header_index,
     header_key,
 )
-from importer.readers import Format, Input, Limits, read_input
-from importer.report import Issue, Severity
-from importer.rules import EXCEL_CELL_CHARS
 from importer.text import (
     column_letter,
     describe_invisible,
@@ -39,7 +40,6 @@ from importer.text import (
     shown,
     visible,
 )
-from importer.workbooks import Book, read_workbook
 
 # What one input may cost. Nothing a real rollout needs comes near these; each is refused with
 # a message saying which was passed.

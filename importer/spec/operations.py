@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote
 
-from importer import contract
+from importer.spec import contract
 
 
 class Kind(StrEnum):

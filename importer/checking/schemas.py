@@ -18,11 +18,11 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from importer.contract import sid_keys
-from importer.loading import Sheet, header_hint
-from importer.operations import OPERATIONS, Operation
+from importer.checking.rules import EXCEL_CELL_CHARS, Rule, on_distinct, rules_for
+from importer.reading.loading import Sheet, header_hint
 from importer.report import Issue, Severity
-from importer.rules import EXCEL_CELL_CHARS, Rule, on_distinct, rules_for
+from importer.spec.contract import sid_keys
+from importer.spec.operations import OPERATIONS, Operation
 from importer.text import shorten, shown
 
 Message = Callable[[Callable[[str], str], str], str]  # (a row's cell by column, column) -> text

@@ -2,7 +2,7 @@
 
 Each constant here is either *documented* (the API's public pages say so; the page is named) or
 *inferred* (we decided; the reason is given). `TERMS` lists them all and is rendered into
-`docs/api-contract.md` (`python -m importer.docs`); the client, the operation specs and the
+`docs/api-contract.md` (`python -m importer.spec.docs`); the client, the operation specs and the
 sandbox read paths, parameter names, codes and defaults from this module only, so a fact learnt
 later changes one line. Nothing here imports the rest of the package: the sandbox may use it.
 

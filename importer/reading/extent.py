@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from importer.readers import Limits
+from importer.reading.source import Limits
 from importer.text import column_letter
 
 

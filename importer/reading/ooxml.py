@@ -22,9 +22,9 @@ from xml.parsers import expat
 
 import numpy as np
 
-from importer.extent import Extent, Measured, SheetTooBig, check, column_number, fits
-from importer.readers import Limits
-from importer.rules import EXCEL_CELL_CHARS
+from importer.checking.rules import EXCEL_CELL_CHARS
+from importer.reading.extent import Extent, Measured, SheetTooBig, check, column_number, fits
+from importer.reading.source import Limits
 
 _CHUNK = 1 << 22
 _CARRY_LIMIT = 1 << 26  # a chunk with no cell end in 64 MB is not a sheet the quick scan knows

@@ -14,8 +14,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import ImporterError, InputError
-from importer.report import ExitCode, Outcome
+from importer.errors import ExitCode, ImporterError, InputError
+from importer.report import Outcome
 from importer.text import shown
 
 SCHEMA = """

@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from importer import contract
-from importer.marks import assign_sheet_names
-from importer.schemas import Checked, check_rows
+from importer.checking.schemas import Checked, check_rows
+from importer.reading.marks import assign_sheet_names
+from importer.spec import contract
 
 
 def set_cell(checked: Checked, row: int, position: int, value: str | None,

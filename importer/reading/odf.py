@@ -15,8 +15,8 @@ import zipfile
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
-from importer.extent import Extent, Measured, SheetTooBig, check, fits
-from importer.readers import Limits
+from importer.reading.extent import Extent, Measured, SheetTooBig, check, fits
+from importer.reading.source import Limits
 
 _CONTENT = "content.xml"
 _REPEAT = re.compile(rb'(number-(?:rows|columns)-repeated=["\'])(\d+)(["\'])')

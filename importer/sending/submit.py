@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from importer import locks
-from importer.client import ApiClient, Listing, Reply
-from importer.journal import Entry, Journal
-from importer.operations import Operation
 from importer.report import Outcome, Status, readable_time
+from importer.sending.client import ApiClient, Listing, Reply
+from importer.sending.journal import Entry, Journal
+from importer.sending.ledger import Ledger
+from importer.spec.operations import Operation
 
 Target = tuple[str, str]  # ("PropertySid" | "AccountSid", sid): where a purchase is listed
 Notify = Callable[[str], None]
@@ -74,7 +74,7 @@ class Submitter:
     def __init__(self, client: ApiClient, journal: Journal, settings: Settings,
                  should_stop: Callable[[], bool] = lambda: False,
                  notify: Notify | None = None, sleep: Callable[[float], None] = time.sleep,
-                 ledger: locks.Ledger | None = None) -> None:
+                 ledger: Ledger | None = None) -> None:
         self.client, self.journal, self.settings = client, journal, settings
         self.ledger = ledger
         self.recent: dict[str, float] = {}  # block key -> another rollout's purchase, when

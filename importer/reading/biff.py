@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import olefile
 
-from importer.extent import Extent, Measured, SheetTooBig, check, fits
-from importer.readers import Limits
+from importer.reading.extent import Extent, Measured, SheetTooBig, check, fits
+from importer.reading.source import Limits
 
 _BOF, _EOF, _BOUNDSHEET, _SST, _CONTINUE = 0x0809, 0x000A, 0x0085, 0x00FC, 0x003C
 _LABELSST, _LABEL, _RSTRING, _NUMBER, _RK = 0x00FD, 0x0204, 0x00D6, 0x0203, 0x027E
