@@ -16,15 +16,15 @@ import pandas as pd
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
+from importer import excel
+from importer.spec.contract import SID_PATTERN
 from importer.spec.operations import Field, Kind
 from importer.text import describe_character, did_you_mean, shorten, shown
 
 SCIENTIFIC = r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+"  # European Excel writes 4,12E+08
 TRAILING_ZERO = r"[+-]?\d+[.,]0+"
-SID_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 PHONE_CHARS = r"[\d\s()+.\-]{3,30}"
 INTEGER = r"[+-]?\d{1,6}"
-EXCEL_CELL_CHARS = 32_767  # what one Excel cell holds
 
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0"})
@@ -247,7 +247,7 @@ def _suggest(choices: tuple[str, ...], shown_as: Callable[[str], str] = str
 
 
 def _fits_a_cell(s: pd.Series) -> pd.Series:
-    return ~(s.str.len() > EXCEL_CELL_CHARS)
+    return ~(s.str.len() > excel.CELL_CHARS)
 
 
 def _length(value: str) -> str:
@@ -258,7 +258,7 @@ def _length(value: str) -> str:
 # first in every column.
 TOO_LONG = Rule("too_long", _fits_a_cell,
                 "{column} holds {why} characters; an Excel cell holds at most "
-                f"{EXCEL_CELL_CHARS:,}, so the results workbook could not keep it whole. "
+                f"{excel.CELL_CHARS:,}, so the results workbook could not keep it whole. "
                 "Shorten it.", _length, distinct=False)
 
 

@@ -18,7 +18,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from importer.checking.rules import EXCEL_CELL_CHARS, Rule, on_distinct, rules_for
+from importer import excel
+from importer.checking.rules import Rule, on_distinct, rules_for
 from importer.reading.loading import Sheet, header_hint
 from importer.report import Issue, Severity
 from importer.spec.contract import sid_keys
@@ -237,7 +238,7 @@ def _edited(issue: Issue, data: pd.DataFrame) -> bool:
     if issue.code == "formula_not_saved":
         return pd.notna(value)  # it read as empty
     if issue.code == "too_long":
-        return pd.isna(value) or len(str(value)) != EXCEL_CELL_CHARS  # it read cut
+        return pd.isna(value) or len(str(value)) != excel.CELL_CHARS  # it read cut
     return False
 
 

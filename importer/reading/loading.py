@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from importer.checking.rules import EXCEL_CELL_CHARS
+from importer import excel
 from importer.errors import InputError
 from importer.reading.delimited import read_csv
 from importer.reading.marks import legal_sheet_name
@@ -45,12 +45,12 @@ from importer.text import (
 # a message saying which was passed.
 MAX_FILE_BYTES = 1 << 30  # the file itself: 1 GiB
 MAX_UNPACKED_BYTES = 4 << 30  # one part of a workbook (a sheet's XML) after unzipping
-MAX_ROWS = 1_048_576  # Excel's last row: the results workbook could hold no more
-MAX_COLUMNS = 16_384  # Excel's last column (XFD)
+MAX_ROWS = excel.ROWS  # the results workbook could hold no more
+MAX_COLUMNS = excel.COLUMNS
 MAX_CELLS = 32 * 1_048_576  # rows x columns from A1 to a sheet's last data cell: held in memory
 MAX_FIELD_CHARS = 1_000_000  # one CSV field (far past what an Excel cell holds)
 DENSE_CELLS = 2_000_000  # a sheet whose grid is this small is read directly, however sparse
-# What an Excel cell holds (rules.EXCEL_CELL_CHARS): a longer value is an issue on its row.
+# What an Excel cell holds (excel.CELL_CHARS): a longer value is an issue on its row.
 LIMITS = Limits(file_bytes=MAX_FILE_BYTES, unpacked_bytes=MAX_UNPACKED_BYTES, rows=MAX_ROWS,
                 columns=MAX_COLUMNS, cells=MAX_CELLS, field_chars=MAX_FIELD_CHARS,
                 dense_cells=DENSE_CELLS)
@@ -332,19 +332,19 @@ def _too_long(where: str, sheet: Sheet, long_cells: list[tuple[int, int, int]]) 
              if row0 < raw.shape[0] and col0 < raw.shape[1]}
     for pos in raw.columns:
         lengths = raw[pos].str.len()
-        if lengths.max() > EXCEL_CELL_CHARS:  # NaN (an empty column) compares False
+        if lengths.max() > excel.CELL_CHARS:  # NaN (an empty column) compares False
             found.update({(int(at), int(pos)): int(lengths.iat[at]) for at in
-                          lengths.index[lengths > EXCEL_CELL_CHARS].tolist()
+                          lengths.index[lengths > excel.CELL_CHARS].tolist()
                           if int(pos) not in fields or (int(at), int(pos)) in found})
     data_rows = set(sheet.data.index)
     for (row0, col0), length in sorted(found.items()):
         row, letter = row0 + 1, column_letter(col0)
         if row0 <= sheet.header_row:
             raise InputError(f"{where}: cell {letter}{row} holds {length:,} characters; an "
-                             f"Excel cell holds at most {EXCEL_CELL_CHARS:,}; shorten it")
+                             f"Excel cell holds at most {excel.CELL_CHARS:,}; shorten it")
         name = _column_name(sheet, col0)
         message = (f"{name} holds {length:,} characters; an Excel cell holds at most "
-                   f"{EXCEL_CELL_CHARS:,}, so the results workbook could not keep it whole. "
+                   f"{excel.CELL_CHARS:,}, so the results workbook could not keep it whole. "
                    "Shorten it.")
         sheet.issues.append(Issue(
             sheet.name, row, name, shorten(str(raw.iat[row0, col0])), "too_long", message,

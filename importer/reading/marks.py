@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.parsers import expat
 
+from importer import excel
+
 if TYPE_CHECKING:
     import xlsxwriter
 
@@ -42,7 +44,6 @@ _MAIN = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/off
 _STRICT_MAIN = "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
 
 
-SHEET_NAME_LIMIT = 31  # Excel's, counted in UTF-16 units (an emoji counts 2)
 _NOT_IN_NAMES = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")  # Excel's forbidden + control chars
 _RESERVED = frozenset({"history"})  # Excel keeps "History" for its change tracking
 
@@ -66,8 +67,8 @@ def rename_reason(name: str) -> str:
         why.append("Excel does not allow [ ] : * ? / \\ in sheet names")
     if name.startswith("'") or name.endswith("'"):
         why.append("Excel does not allow an apostrophe at the start or end")
-    if _utf16_len(name) > SHEET_NAME_LIMIT:
-        why.append(f"longer than Excel's {SHEET_NAME_LIMIT} characters")
+    if _utf16_len(name) > excel.SHEET_NAME_CHARS:
+        why.append(f"longer than Excel's {excel.SHEET_NAME_CHARS} characters")
     if not name.strip("'"):
         why.append("a sheet needs a name")
     if name.lower() in {t.lower() for t in TOOL_SHEETS}:
@@ -93,7 +94,7 @@ def assign_sheet_names(names: list[str]) -> list[str]:
             while candidate.lower() in taken:
                 n += 1
                 suffix = f" ({n})"
-                candidate = _cut(base, SHEET_NAME_LIMIT - len(suffix)).rstrip(" '") + suffix
+                candidate = _cut(base, excel.SHEET_NAME_CHARS - len(suffix)).rstrip(" '") + suffix
             taken.add(candidate.lower())
             result[i] = candidate
     return [r for r in result if r is not None]
@@ -103,8 +104,8 @@ def legal_sheet_name(name: str) -> str:
     """`name` as Excel can take it: forbidden characters as `_`, no quote at either end, at
     most 31 characters (UTF-16), never empty."""
     name = _NOT_IN_NAMES.sub("_", name).strip("'")
-    if _utf16_len(name) > SHEET_NAME_LIMIT:  # cut, and no space or quote left dangling
-        name = _cut(name, SHEET_NAME_LIMIT).rstrip(" '")
+    if _utf16_len(name) > excel.SHEET_NAME_CHARS:  # cut, and no space or quote left dangling
+        name = _cut(name, excel.SHEET_NAME_CHARS).rstrip(" '")
     return name or "Sheet"
 
 

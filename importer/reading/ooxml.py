@@ -22,7 +22,7 @@ from xml.parsers import expat
 
 import numpy as np
 
-from importer.checking.rules import EXCEL_CELL_CHARS
+from importer import excel
 from importer.reading.extent import Extent, Measured, SheetTooBig, check, column_number, fits
 from importer.reading.source import Limits
 
@@ -294,7 +294,7 @@ def _finish(state: _CellState, xml: bytes, at: int, strings: SharedStrings,
         placed, data = state.has_value, text.strip() != ""
     else:
         placed = data = state.has_value and text != ""
-    if length > EXCEL_CELL_CHARS:
+    if length > excel.CELL_CHARS:
         found.extent.long_cells.append((state.row - 1, state.col - 1, length))
     if state.has_formula and not (state.has_value and (text or kind in ("str", "inlineStr"))):
         found.extent.formulas.append((state.row - 1, state.col - 1))
@@ -339,7 +339,7 @@ def shared_strings(zf: zipfile.ZipFile, limit: int) -> SharedStrings:
             depth[local] -= 1
         if local == "si":
             whole = "".join(text)
-            if len(whole) > EXCEL_CELL_CHARS:
+            if len(whole) > excel.CELL_CHARS:
                 long[len(flags)] = len(whole)
             flags.append(0 if whole.strip() else 1)
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetVisibleEnum
 
-from importer.checking.rules import EXCEL_CELL_CHARS
+from importer import excel
 from importer.errors import InputError
 from importer.reading import biff, marks, odf, ooxml
 from importer.reading.extent import Extent, Measured
@@ -79,7 +79,7 @@ def _long(data: bytes, name: str, limits: Limits) -> Measured:
 
 def _maybe_cut(frame: pd.DataFrame) -> bool:
     """calamine gives an xlsx cell longer than Excel allows cut to exactly 32,767 characters."""
-    return any(frame[c].str.len().max() == EXCEL_CELL_CHARS for c in frame.columns)
+    return any(frame[c].str.len().max() == excel.CELL_CHARS for c in frame.columns)
 
 
 _EAGER = {Format.ODS: odf.measure, Format.XLS: biff.measure}

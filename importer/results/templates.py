@@ -17,6 +17,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from importer import excel
 from importer.errors import ImporterError, UsageError
 from importer.spec.operations import CONFIGURE, PURCHASE, SHORT_BOUNDS, Field, Kind, Operation
 
@@ -26,7 +27,7 @@ TEMPLATES: dict[str, tuple[Operation, ...]] = {
     "rollout": (PURCHASE, CONFIGURE),
 }
 TEXT_KINDS = (Kind.SID, Kind.PHONE, Kind.TEXT)
-LAST_ROW = 1_048_575
+LAST_ROW = excel.ROWS - 1  # xlsxwriter counts rows from 0
 FIXED_DATE = datetime(2026, 1, 1)  # reproducible files: the committed templates must not drift
 
 Row = Mapping[str, object]  # header -> value (str, int, float or bool); missing = empty cell

@@ -25,6 +25,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from importer import excel
 from importer.errors import ImporterError
 from importer.reading import marks
 from importer.reading.marks import ERRORS, SUMMARY, assign_sheet_names, rename_reason
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from importer.checking.schemas import Checked
     from importer.reading.loading import Sheet
 
-MAX_CELL = 32767  # Excel's limit on the text in one cell
 WIDTH_CAP, MESSAGE_CAP = 40, 50  # widest a column gets; longer text wraps
 LEAD_COLUMNS = 4  # ids within the first 4 columns: Status goes after them, else first
 FREEZE_ROWS_UP_TO = 8  # a header lower than this is not frozen (it would fill the screen)
@@ -155,7 +155,7 @@ def _lengths(column: pd.Series) -> int:
 
 
 def _comment(ws: Worksheet, r: int, c: int, lines: list[str]) -> None:
-    text = "\n".join(lines)[:MAX_CELL]
+    text = "\n".join(lines)[:excel.CELL_CHARS]
     rows = sum(len(line) // COMMENT_WIDTH + 1 for line in lines)
     ws.write_comment(r, c, text, {"x_scale": 2.5, "y_scale": max(1.2, rows / 4.5)})
 
@@ -237,14 +237,14 @@ def _notes(checked: Checked, lay: _Layout, body: pd.DataFrame, longest: list[int
         error, lines = cell.get(c, (False, []))
         cell[c] = (error or issue.severity is Severity.ERROR, [*lines, issue.message])
     for k, pos in enumerate(lay.keep):
-        if longest[k] > MAX_CELL:  # rare: only then look at single cells
+        if longest[k] > excel.CELL_CHARS:  # rare: only then look at single cells
             sizes = body[pos].str.len()
-            for at, size in sizes[sizes > MAX_CELL].items():
+            for at, size in sizes[sizes > excel.CELL_CHARS].items():
                 cell = notes.setdefault(int(at), {})
                 error, lines = cell.get(lay.out[k], (False, []))
                 cell[lay.out[k]] = (error, [*lines, (
                     f"Cut: this cell holds {int(size):,} characters and an Excel cell at most "
-                    f"{MAX_CELL:,}; only the first {MAX_CELL:,} are shown here.")])
+                    f"{excel.CELL_CHARS:,}; only the first {excel.CELL_CHARS:,} are shown here.")])
     return notes
 
 
@@ -255,7 +255,7 @@ def _marked(ws: Worksheet, styles: _Styles, r: int, marked: dict[int, tuple[bool
         if c in lay.source:
             value = values[lay.source[c]]  # type: ignore[index]
             if isinstance(value, str):
-                ws.write_string(r, c, value[:MAX_CELL], fill)
+                ws.write_string(r, c, value[:excel.CELL_CHARS], fill)
             else:
                 ws.write_blank(r, c, None, fill)
         _comment(ws, r, c, lines)
@@ -360,7 +360,7 @@ def _summary(ws: Worksheet, styles: _Styles, report: RunReport, checked: list[Ch
         if number is not None:
             ws.write_number(r, 1, number, styles.count)
         if text:
-            ws.write_string(r, 2, text[:MAX_CELL], styles.wrap)
+            ws.write_string(r, 2, text[:excel.CELL_CHARS], styles.wrap)
             _tall(ws, r, _lines(text, per_line))
         r += 1
 
@@ -437,10 +437,10 @@ def _errors(ws: Worksheet, styles: _Styles, report: RunReport, renamed: dict[str
             ws.write_number(r, 1, row)
         ws.write_string(r, 2, column)
         if value:
-            ws.write_string(r, 3, value[:MAX_CELL])
+            ws.write_string(r, 3, value[:excel.CELL_CHARS])
         ws.write_string(r, 4, severity, fill.get(severity))
         ws.write_string(r, 5, code)
-        ws.write_string(r, 6, message[:MAX_CELL])
+        ws.write_string(r, 6, message[:excel.CELL_CHARS])
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(rows), 1), len(_ERRORS_HEADER) - 1)
     _print_setup(ws, landscape=True)
