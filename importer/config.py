@@ -8,7 +8,9 @@ first version used is still read.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import platformdirs
 from importer.errors import UsageError
 from importer.sending.client import Credentials
 from importer.spec import contract
-from importer.text import redact_url, shown
+from importer.text import did_you_mean, redact_url, shorten, shown
 
 APP = "number-block-importer"
 CONFIG_FILES = tuple(dict.fromkeys([
@@ -35,13 +37,58 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     found = named if named is not None else next((p for p in CONFIG_FILES if p.exists()), None)
     if found is None or not found.exists():
         return {}
+    if found.is_dir():
+        raise UsageError(f"{shown(found)}: is a folder, not a config file")
     try:
-        return tomllib.loads(found.read_text(encoding="utf-8"))
+        data = tomllib.loads(found.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{shown(found)}: cannot read the config file", str(exc)) from exc
+    check_config(data, found)
+    return data
+
+
+_PREFIX = re.compile(r"\d{1,6}")
+
+
+def _prefix_list(value: Any) -> bool:
+    items = value.split(",") if isinstance(value, str) else value
+    return isinstance(items, list) and all(
+        isinstance(i, str) and _PREFIX.fullmatch(i.strip()) for i in items if str(i).strip())
+
+
+# Every key the config file may hold: how to tell a good value, and how to say what is expected.
+KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "base_url": (lambda v: isinstance(v, str) and bool(v.strip()),
+                 "the API address as text, e.g. \"https://api.fonedynamics.com\""),
+    "account_sid": (lambda v: isinstance(v, str) and bool(re.fullmatch(contract.SID_PATTERN, v)),
+                    "an AccountSid in quotes (letters, digits, _ or -)"),
+    "auth_token": (lambda v: isinstance(v, str) and bool(v) and v.isprintable(),
+                   "the auth token in quotes"),
+    "allowed_prefixes": (_prefix_list, 'prefixes in quotes, e.g. ["02", "03", "04"] or "02,03"'),
+    "rate": (lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0.1,
+             "a number of requests a second, at least 0.1, e.g. 10"),
+}
+
+
+def check_config(data: dict[str, Any], path: Path) -> None:
+    """Known keys with values of the right kind, or one line naming the file, the key and what
+    is expected (a token's value is never shown)."""
+    for key, value in data.items():
+        if key not in KEYS:
+            near = did_you_mean(key.replace("-", "_"), list(KEYS))
+            hint = f"did you mean {near}?" if near else f"the keys are {', '.join(KEYS)}"
+            raise UsageError(f"{shown(path)}: unknown key {shorten(shown(key), 40)!r}; {hint}")
+        good, expected = KEYS[key]
+        if not good(value):
+            got = "" if key == "auth_token" else f", not {shorten(shown(repr(value)), 40)}"
+            raise UsageError(f"{shown(path)}: {key} must be {expected}{got}")
 
 
 def allowed_prefixes(config: dict[str, Any], given: str | None = None) -> tuple[str, ...]:
+    """The flag's prefixes, else the config file's (checked there)."""
+    if given and not _prefix_list(given):
+        raise UsageError("--allowed-prefixes must be digits separated by commas, e.g. 02,03,04, "
+                         f"not {shorten(shown(given), 40)!r}")
     prefixes = given.split(",") if given else config.get("allowed_prefixes", [])
     if isinstance(prefixes, str):
         prefixes = prefixes.split(",")
