@@ -15,6 +15,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from importer.pipeline import Options
@@ -43,12 +44,30 @@ def target(tmp_path: Path) -> Iterator[Target]:
                              tmp_path / "sandbox.sqlite", 5.0, 2)
 
 
+def _page_secret(c: FlaskClient) -> str:
+    page = c.get("/").get_data(True)
+    return re.search(r'name="importer-page" content="([^"]+)"', page)[1]
+
+
+def _logged_in(app: Flask) -> FlaskClient:
+    """A client as the page is one: the cookie, and the page's secret on every request."""
+    c = app.test_client()
+    assert c.get(f"/?token={TOKEN}").status_code == 303
+    c.environ_base["HTTP_X_IMPORTER_PAGE"] = _page_secret(c)
+    return c
+
+
+def _cookie(c: FlaskClient) -> str:
+    app = c.application
+    name = app.extensions["importer"]["sessions"].cookie
+    found = c.get_cookie(name)
+    assert found is not None
+    return f"{name}={found.value}"
+
+
 @pytest.fixture
 def client(tmp_path: Path, target: Target) -> FlaskClient:
-    app = create_app(_settings(tmp_path, target), TOKEN)
-    test_client = app.test_client()
-    assert test_client.get(f"/?token={TOKEN}").status_code == 303
-    return test_client
+    return _logged_in(create_app(_settings(tmp_path, target), TOKEN))
 
 
 def _upload(client: FlaskClient, path: Path = MISTAKES) -> dict:
@@ -84,7 +103,8 @@ def test_the_token_becomes_an_httponly_strict_cookie_and_leaves_the_address_bar(
     response = c.get(f"/?token={TOKEN}")
     assert response.status_code == 303 and response.headers["Location"] == "/"
     cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=3600" in cookie
+    assert TOKEN not in cookie  # a session value, never the launch's token
     page = c.get("/")
     assert page.status_code == 200 and b"Number Block Importer" in page.data
     assert TOKEN.encode() not in page.data
@@ -98,7 +118,7 @@ def test_every_request_without_the_cookie_is_refused(tmp_path: Path, path: str) 
     c = create_app(_settings(tmp_path, None), TOKEN).test_client()
     assert c.get(path).status_code == 403
     assert c.get(f"{path}?token=wrong-token").status_code == 403
-    c.set_cookie("importer_session", "wrong-token")
+    c.set_cookie(c.application.extensions["importer"]["sessions"].cookie, TOKEN)
     assert c.get(path).status_code == 403
 
 
@@ -107,8 +127,9 @@ def test_every_request_without_the_cookie_is_refused(tmp_path: Path, path: str) 
 def test_a_foreign_host_header_is_refused_even_with_the_cookie(tmp_path: Path,
                                                               host: str) -> None:
     """DNS rebinding: a page at evil.example made to resolve to 127.0.0.1 sends its own Host."""
-    c = create_app(_settings(tmp_path, None), TOKEN).test_client(use_cookies=False)
-    cookie = {"Cookie": f"importer_session={TOKEN}"}
+    cookie = {"Cookie": _cookie(_logged_in(app := create_app(_settings(tmp_path, None),
+                                                             TOKEN)))}
+    c = app.test_client(use_cookies=False)
     assert c.get("/api/state", headers={"Host": host, **cookie}).status_code == 403
     assert c.get(f"/?token={TOKEN}", headers={"Host": host}).status_code == 403
     for good in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765"):
@@ -217,10 +238,17 @@ def test_a_run_against_the_sandbox_and_its_results(client: FlaskClient) -> None:
                            json={"dry_run": False})
     assert response.status_code == 200
     run_id = response.json["id"]
-    events = client.get(f"/api/runs/{run_id}/events")
-    snapshots = [json.loads(line[6:]) for line in events.data.decode().splitlines()
-                 if line.startswith("data: ")]
-    assert snapshots[-1]["state"] == "done" and snapshots[-1]["done"] == snapshots[-1]["total"]
+    events = client.get("/api/events", buffered=False)
+    snapshots = []
+    for chunk in events.response:
+        text = chunk.decode() if isinstance(chunk, bytes) else chunk
+        snapshots += [json.loads(line[6:]) for line in text.splitlines()
+                      if line.startswith("data: ")]
+        if snapshots and snapshots[-1]["state"] in ("done", "failed"):
+            break
+    events.close()
+    assert snapshots[-1]["id"] == run_id and snapshots[-1]["state"] == "done"
+    assert snapshots[-1]["done"] == snapshots[-1]["total"]
     final = _wait_done(client, run_id)
     assert final["counts"]["OK"] == 5 and final["counts"]["INVALID"] == 14
     shown = {r["_row"]: r["_status"] for r in _rows(client, doc)}
@@ -236,8 +264,7 @@ def test_a_run_against_the_sandbox_and_its_results(client: FlaskClient) -> None:
 def test_purchases_against_a_real_api_ask_first(tmp_path: Path) -> None:
     live = Target(Credentials("https://api.example.invalid", "AC123", "secret-token-xyz"),
                   "x", False)
-    c = create_app(_settings(tmp_path, live), TOKEN).test_client()
-    c.get(f"/?token={TOKEN}")
+    c = _logged_in(create_app(_settings(tmp_path, live), TOKEN))
     doc = _upload(c)
     response = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
     assert response.status_code == 409
@@ -247,8 +274,7 @@ def test_purchases_against_a_real_api_ask_first(tmp_path: Path) -> None:
 
 
 def test_typed_credentials_stay_in_memory(tmp_path: Path) -> None:
-    c = create_app(_settings(tmp_path, None), TOKEN).test_client()
-    c.get(f"/?token={TOKEN}")
+    c = _logged_in(create_app(_settings(tmp_path, None), TOKEN))
     assert c.get("/api/state").json["target"] == {"ready": False, "offered": {}}
     response = c.post("/api/credentials", headers=SAME_ORIGIN, json={
         "account_sid": "AC9", "auth_token": "typed-secret-123",
@@ -303,16 +329,14 @@ def test_a_restarted_server_carries_on_through_the_journal(tmp_path: Path) -> No
     with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
         target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
                                 tmp_path / "sandbox.sqlite", 5.0, 2)
-        first = create_app(_settings(tmp_path, target), TOKEN).test_client()
-        first.get(f"/?token={TOKEN}")
+        first = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
         doc = _upload(first)
         run = first.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
         done = _wait_done(first, run.json["id"])["counts"]["OK"]
         assert done == 5
         bought = server.purchase_requests()
 
-        again = create_app(_settings(tmp_path, target), TOKEN).test_client()
-        again.get(f"/?token={TOKEN}")
+        again = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
         recent = again.get("/api/state").json["recent"]
         assert [r["name"] for r in recent] == ["mistakes.xlsx"]
         reopened = again.post(f"/api/recent/{recent[0]['key']}", headers=SAME_ORIGIN, json={})
@@ -337,8 +361,7 @@ def test_nothing_is_written_beside_the_upload_until_asked(client: FlaskClient) -
 def test_a_configured_address_and_sid_are_offered_without_the_token(tmp_path: Path) -> None:
     settings = _settings(tmp_path, None)
     settings.offered = {"base_url": "https://api.example.invalid", "account_sid": "AC77"}
-    c = create_app(settings, TOKEN).test_client()
-    c.get(f"/?token={TOKEN}")
+    c = _logged_in(create_app(settings, TOKEN))
     assert c.get("/api/state").json["target"] == {"ready": False, "offered": {
         "base_url": "https://api.example.invalid", "account_sid": "AC77"}}
     settings.offered["base_url"] = "https://u:sekrit-77@api.example.invalid"
@@ -351,8 +374,7 @@ def test_its_results_workbook_uploaded_again_carries_on(tmp_path: Path) -> None:
     with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
         target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
                                 tmp_path / "sandbox.sqlite", 5.0, 2)
-        c = create_app(_settings(tmp_path, target), TOKEN).test_client()
-        c.get(f"/?token={TOKEN}")
+        c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
         doc = _upload(c)
         run = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
         assert _wait_done(c, run.json["id"])["counts"]["OK"] == 5

@@ -7,9 +7,7 @@ the core's own one-line message; nothing here checks a row or words a status its
 from __future__ import annotations
 
 import io
-import json
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,12 +22,12 @@ from importer.results.workbook import STATUS_COLOURS
 from importer.sending.client import Credentials, check_base_url
 from importer.sending.locks import Busy
 from importer.text import redact_url, shown
-from importer.web import security
-from importer.web.documents import Workspace
+from importer.web import progress, security
+from importer.web.documents import without_paths
 from importer.web.runs import Runs, Target
+from importer.web.workspace import Workspace
 
 MAX_UPLOAD = 200 * 1024 * 1024  # far above any real rollout; the loader has its own caps
-HEARTBEAT_SECONDS = 15.0
 
 
 @dataclass
@@ -49,11 +47,15 @@ def create_app(settings_: Settings, token: str) -> Flask:
     """The app for one launch; `token` is the secret in the URL the command prints."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
-    security.install(app, token)
+    sessions = security.install(app, token)
     workspace = Workspace(settings_.root, settings_.options)
     runs = Runs()
+    streams = progress.Streams()
     state = {"target": settings_.target}
-    app.extensions["importer"] = {"workspace": workspace, "runs": runs, "state": state}
+    app.extensions["importer"] = {"workspace": workspace, "runs": runs, "state": state,
+                                  "streams": streams, "sessions": sessions}
+    colours = "".join(f"--{s.value.lower()}-bg: {bg}; --{s.value.lower()}-fg: {fg}; "
+                      for s, (bg, fg) in STATUS_COLOURS.items())
 
     def describe_target() -> dict:
         target = state["target"]
@@ -76,21 +78,26 @@ def create_app(settings_: Settings, token: str) -> Flask:
         if isinstance(exc, RequestEntityTooLarge):
             message = f"The file is larger than {MAX_UPLOAD // 2**20} MB."
         else:
-            message = exc.description or exc.name
+            message = without_paths(exc.description or exc.name, settings_.root)
         response = jsonify({"error": message})
         response.status_code = exc.code or 500
         return response
 
     @app.errorhandler(ImporterError)
     def _importer_error(exc: ImporterError) -> Response:
-        response = jsonify({"error": str(exc)})
+        response = jsonify({"error": without_paths(str(exc), settings_.root)})
         response.status_code = 409 if isinstance(exc, Busy) else 400
         return response
 
     @app.get("/")
     def index() -> str:
         return render_template("index.html", templates=sorted(TEMPLATES),
-                               status_colours={s.value: c for s, c in STATUS_COLOURS.items()})
+                               page_secret=sessions.page(), page_header=security.PAGE_HEADER)
+
+    @app.get("/colours.css")
+    def status_colours() -> Response:
+        """The results workbook's status colours, as a style sheet (no inline style)."""
+        return Response(f":root {{ {colours}}}\n", mimetype="text/css")
 
     @app.get("/api/state")
     def api_state() -> Response:
@@ -115,7 +122,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
         if sent is None or not sent.filename:
             abort(400, "Choose a file to upload.")
         try:
-            found = workspace.add(sent.filename, sent.read())
+            found = workspace.add(sent.filename, sent.stream)
         except ValueError as exc:
             abort(400, str(exc))
         return jsonify(found.summary())
@@ -143,9 +150,6 @@ def create_app(settings_: Settings, token: str) -> Flask:
     @app.patch("/api/documents/<doc_id>/cells")
     def edit(doc_id: str) -> Response:
         found = document(doc_id)
-        if (current := runs.active(found)) is not None and current.state in (
-                "starting", "running"):
-            abort(409, "The file is being run; wait until it has finished to change it.")
         body = request.get_json(silent=True) or {}
         try:
             index, row = int(body["sheet"]), int(body["row"])
@@ -190,7 +194,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
             abort(400, "Give the API credentials first.")
         body = request.get_json(silent=True) or {}
         dry_run = bool(body.get("dry_run"))
-        purchases = found.prepared.valid_rows("purchase")
+        purchases = found.valid_rows("purchase")
         if purchases and not (dry_run or target.sandbox or body.get("confirmed")):
             response = jsonify({"confirm": settings.spend_question(purchases,
                                                                    target.credentials)})
@@ -202,24 +206,14 @@ def create_app(settings_: Settings, token: str) -> Flask:
     def run_state(run_id: str) -> Response:
         return jsonify(_run(runs, run_id).snapshot())
 
-    @app.get("/api/runs/<run_id>/events")
-    def run_events(run_id: str) -> Response:
-        current = _run(runs, run_id)
+    @app.get("/api/runs")
+    def all_runs() -> Response:
+        """What the progress stream says, for a page that polls instead."""
+        return jsonify({"runs": [r.snapshot() for r in list(runs.runs.values())]})
 
-        def stream() -> Iterator[str]:
-            version = -1
-            while True:
-                snapshot = current.wait(version, HEARTBEAT_SECONDS)
-                if snapshot["version"] == version:
-                    yield ": still here\n\n"
-                    continue
-                version = snapshot["version"]
-                yield f"data: {json.dumps(snapshot)}\n\n"
-                if snapshot["state"] in ("done", "failed"):
-                    return
-
-        return Response(stream(), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    @app.get("/api/events")
+    def events() -> Response:
+        return progress.events(runs, streams)
 
     @app.post("/api/runs/<run_id>/cancel")
     def cancel(run_id: str) -> Response:

@@ -4,14 +4,17 @@ A document is a rollout kept in the tool's own workspace (the user's state folde
 journal survives the server: uploading the same file again, or reopening it from the list of
 recent files after a crash, carries on where it stopped, as a CLI re-run does. All checking is
 the core's (`pipeline.prepare`, `edits.set_cell`); this module only arranges it for the grid.
+A document's rows may be let go while it is not in use (`unload`); they are read again from
+the workspace copy, with the page's edits replayed, when next needed.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,24 +22,15 @@ import pandas as pd
 
 from importer.checking import edits
 from importer.checking.schemas import Checked
-from importer.pipeline import Options, Prepared, prepare
+from importer.pipeline import Prepared
 from importer.report import Issue, Outcome, RunReport, Severity, Status
 from importer.results import files
+from importer.sending.locks import Busy
 from importer.sending.submit import now
-from importer.text import column_letter, shown
+from importer.text import column_letter
 
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods")
 NOT_DONE = frozenset({Status.INVALID, Status.REJECTED, Status.FAILED, Status.UNKNOWN})
-
-
-def safe_name(name: str) -> str:
-    """A file name for the workspace: no folders, no odd characters, the suffix kept."""
-    base = Path(name.replace("\\", "/")).name
-    stem, suffix = Path(base).stem, Path(base).suffix.lower()
-    stem = re.sub(r"[^\w .()-]+", "_", stem).strip(" .") or "upload"
-    return f"{stem[:80]}{suffix}"
-
-
 @dataclass
 class Edit:
     sheet: int
@@ -53,25 +47,63 @@ class Document:
     id: str
     name: str  # as the user named it
     path: Path  # the workspace copy
-    prepared: Prepared
+    folder: Path  # the rollout's folder: its journal and results workbooks
+    load: Callable[[], Prepared]  # reads and checks the workspace copy again
     history: list[Edit] = field(default_factory=list)
     results: dict[int, dict[int, Outcome]] = field(default_factory=dict)  # after a run
     lock: threading.RLock = field(default_factory=threading.RLock)
+    busy: bool = False  # a run of it is in progress: no change is accepted
+    used: float = field(default_factory=time.monotonic)
+    _prepared: Prepared | None = None
+    _summary: dict | None = None
     _issues: dict[int, dict[int, list[Issue]]] = field(default_factory=dict)
+
+    @property
+    def prepared(self) -> Prepared:
+        """The checked rows, read again from disk (and the page's edits replayed) if they
+        were let go."""
+        with self.lock:
+            self.used = time.monotonic()
+            if self._prepared is None:
+                prepared = self.load()
+                for e in self.history:
+                    prepared.checked[e.sheet] = edits.set_cell(
+                        prepared.checked[e.sheet], e.row, e.column, e.after,
+                        prepared.options.allowed_prefixes)[0]
+                self._prepared = prepared
+                self._issues.clear()
+            return self._prepared
+
+    @property
+    def loaded(self) -> bool:
+        return self._prepared is not None
+
+    def unload(self) -> None:
+        """Let the rows go (they are on disk); what the page lists stays."""
+        with self.lock:
+            if self._prepared is not None:
+                self.summary()
+                self._prepared = None
+                self._issues.clear()
 
     @property
     def checked(self) -> list[Checked]:
         return self.prepared.checked
 
+    def valid_rows(self, operation: str) -> int:
+        return self.prepared.valid_rows(operation)
+
     # --- what the page shows -------------------------------------------------------------
 
     def summary(self) -> dict:
         with self.lock:
-            return {
-                "id": self.id, "name": self.name,
-                "sheets": [self._sheet_summary(i) for i in range(len(self.checked))],
-                **self._totals(),
-            }
+            if self._summary is None:
+                self._summary = {
+                    "id": self.id, "name": self.name,
+                    "sheets": [self._sheet_summary(i) for i in range(len(self.checked))],
+                    **self._totals(),
+                }
+            return self._summary
 
     def _totals(self) -> dict:
         """What changes with every edit beyond its sheet: the rows a run would send."""
@@ -167,17 +199,25 @@ class Document:
     def edit(self, index: int, row: int, column: str, value: str) -> dict:
         """Change one cell; the core re-checks what it affects. Returns the changed rows."""
         with self.lock:
+            self._not_busy()
             pos = _position(column, self._positions(index))
             return self._apply(index, row, pos, value, record=True)
 
     def undo(self) -> dict | None:
         with self.lock:
+            self._not_busy()
             if not self.history:
                 return None
             last = self.history.pop()
             return self._apply(last.sheet, last.row, last.column, last.before, record=False)
 
+    def _not_busy(self) -> None:
+        """A run reads these very rows: a change now would not be what was sent."""
+        if self.busy:
+            raise Busy("the file is being run; wait until it has finished to change it")
+
     def _apply(self, index: int, row: int, pos: int, value: str | None, record: bool) -> dict:
+        self._summary = None
         checked, before, changed = edits.set_cell(
             self.checked[index], row, pos, value, self.prepared.options.allowed_prefixes)
         self.checked[index] = checked
@@ -194,11 +234,12 @@ class Document:
         with self.lock:
             self.results = {i: dict(zip(s.rows, s.outcomes, strict=False))
                             for i, s in enumerate(report.sheets)}
+            self._summary = None
 
     def save_edited(self) -> Path:
         """The document as it is now, as an .xlsx beside the upload (every cell text)."""
         with self.lock:
-            target = self.path.with_name(f"{Path(self.name).stem}.edited.xlsx")
+            target = self.folder / f"{Path(self.name).stem}.edited.xlsx"
             return files.write_atomically(target, lambda tmp: edits.write_sheets(
                 tmp, self.checked), overwrite=True)
 
@@ -210,8 +251,8 @@ class Document:
             # of the same name: then the sheets as this page holds them.
             same = not self.history and files.sha256(self.path) == self.prepared.sha256
             path = self.path if same else self.save_edited()
-            results = files.next_free(self.path.with_name(
-                f"{files.rollout_stem(self.path)}.results.xlsx"))
+            results = files.next_free(
+                self.folder / f"{files.rollout_stem(self.path)}.results.xlsx")
             sha = self.prepared.sha256 if same else files.sha256(path)
             return replace(self.prepared, path=path, sha256=sha,
                            started_at=now(), checked=list(self.checked), results_path=results)
@@ -232,52 +273,7 @@ def _position(column: str, positions: list[int]) -> int:
     return int(column[1:])
 
 
-class Workspace:
-    """Every document of this server, in the user's state folder."""
-
-    def __init__(self, root: Path, options: Options) -> None:
-        self.root = root
-        self.options = options
-        self.documents: dict[str, Document] = {}
-        self.lock = threading.Lock()
-
-    def add(self, filename: str, data: bytes) -> Document:
-        """Keep the upload in the rollout's folder (its journal lives there) and check it."""
-        name = safe_name(filename)
-        if Path(name).suffix not in UPLOAD_SUFFIXES:
-            raise ValueError(f"{shown(filename)}: not a spreadsheet; upload a .csv, .xlsx, "
-                             ".xls or .ods file")
-        # One folder per rollout, as the CLI keeps one journal: x.xlsx and its results
-        # workbooks (x.results-2.xlsx) uploaded later carry on together.
-        folder = self.root / "rollouts" / files.rollout_stem(Path(name))
-        folder.mkdir(parents=True, exist_ok=True)
-        path = files.write_atomically(folder / name, lambda tmp: tmp.write_bytes(data),
-                                      overwrite=True)
-        return self.open(path, name)
-
-    def open(self, path: Path, name: str) -> Document:
-        prepared = prepare(path, self.options)
-        document = Document(secrets.token_hex(8), name, path, prepared)
-        with self.lock:
-            self.documents[document.id] = document
-        return document
-
-    def recent(self) -> list[dict]:
-        """Rollouts kept from earlier uploads (newest first), to reopen after a restart."""
-        found = []
-        for folder in sorted((self.root / "rollouts").glob("*"), key=lambda p: -p.stat().st_mtime
-                             if p.exists() else 0):
-            uploads = [p for p in folder.iterdir() if p.suffix.lower() in UPLOAD_SUFFIXES
-                       and ".results" not in p.name and ".edited" not in p.name]
-            if uploads:
-                found.append({"name": uploads[0].name, "key": folder.name})
-        return found[:10]
-
-    def reopen(self, key: str) -> Document:
-        for item in self.recent():
-            if item["key"] == key:
-                return self.open(self.root / "rollouts" / key / item["name"], item["name"])
-        raise KeyError(key)
-
-    def get(self, doc_id: str) -> Document:
-        return self.documents[doc_id]
+def without_paths(text: str, root: Path) -> str:
+    """`text` with every path inside the workspace cut to its file name (the page never shows
+    the server's folders)."""
+    return re.sub(re.escape(str(root)) + r"[^\s'\",;:()]*", lambda m: Path(m[0]).name, text)

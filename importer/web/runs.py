@@ -1,9 +1,11 @@
 """Runs started from the page: the CLI's `pipeline.run` in a background thread of the server.
 
 A run belongs to the server, not to the browser tab: closing the tab changes nothing, and the
-page finds it again. Progress is a snapshot that changes with every row; readers wait on a
-condition for the next version (Server-Sent Events) or just ask (polling). Cancel is the
-CLI's Ctrl-C: the row in flight finishes, the rest are SKIPPED, the results are written.
+page finds it again. Progress is a snapshot that changes with every row; readers wait on one
+condition shared by every run for the next versions (one Server-Sent Events stream serves all
+runs) or just ask (polling). Cancel is the CLI's Ctrl-C: the row in flight finishes, the rest
+are SKIPPED, the results are written. While a run is in progress its document accepts no
+change (its rows are what is being sent).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from importer.report import Outcome, RunReport, Status, exit_code_for
 from importer.sending.client import ApiClient, Credentials
 from importer.sending.locks import Busy
 from importer.text import shown
-from importer.web.documents import Document
+from importer.web.documents import Document, without_paths
 
 NOTICES_KEPT = 8
 
@@ -114,7 +116,17 @@ class Run:
         self._update(change)
 
     def _main(self) -> None:
-        document, target = self.document, self.target
+        try:
+            self._send(self.document, self.target)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """The document takes changes again (before the page hears the run has ended)."""
+        with self.document.lock:
+            self.document.busy = False
+
+    def _send(self, document: Document, target: Target) -> None:
         client = None
         try:
             prepared = document.for_run()
@@ -130,6 +142,7 @@ class Run:
                          should_stop=self.cancel.is_set, notify=self._notify,
                          dry_run=self.dry_run)
             document.take_results(report)
+            self._release()
 
             def finished() -> None:
                 self.report, self.state = report, "done"
@@ -145,6 +158,9 @@ class Run:
                 client.close()
 
     def _fail(self, message: str) -> None:
+        self._release()
+        message = without_paths(message, self.document.folder.parents[1])
+
         def change() -> None:
             self.state, self.error = "failed", message
         self._update(change)
@@ -156,16 +172,30 @@ class Runs:
     def __init__(self) -> None:
         self.runs: dict[str, Run] = {}
         self.lock = threading.Lock()
+        self.changed = threading.Condition()  # every run's: one stream waits for them all
 
     def start(self, document: Document, dry_run: bool, target: Target) -> Run:
-        with self.lock:
-            if any(r.document is document and r.state in ("starting", "running")
-                   for r in self.runs.values()):
+        with self.lock, document.lock:
+            if document.busy:
                 raise Busy("this file is already being run; wait for it to finish")
-            current = Run(secrets.token_hex(8), document, dry_run, target)
+            current = Run(secrets.token_hex(8), document, dry_run, target,
+                          changed=self.changed)
+            document.busy = True
             self.runs[current.id] = current
         current.start()
         return current
+
+    def changes(self, seen: dict[str, int], timeout: float) -> list[dict]:
+        """Snapshots of the runs changed since `seen` (run id -> version, updated), waiting
+        up to `timeout` for one."""
+        def fresh() -> list[Run]:
+            return [r for r in list(self.runs.values()) if seen.get(r.id) != r.version]
+        with self.changed:
+            self.changed.wait_for(lambda: bool(fresh()), timeout)
+            found = [r.snapshot() for r in fresh()]
+        for snapshot in found:
+            seen[snapshot["id"]] = snapshot["version"]
+        return found
 
     def active(self, document: Document) -> Run | None:
         found = [r for r in self.runs.values() if r.document is document]

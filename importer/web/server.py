@@ -19,7 +19,10 @@ from importer.web.app import Settings, create_app, sandbox_target
 if TYPE_CHECKING:
     from importer.sandbox.faults import Knobs
 
-THREADS = 8  # a page, a few downloads and the progress streams of a few runs
+# Threads serve requests; progress streams take at most progress.MAX_STREAMS of them and file
+# checks workspace.CHECKS, so the rest always answer Cancel and the page at once.
+THREADS = 12
+CONNECTIONS = 200  # open connections waitress accepts (idle ones are closed after a minute)
 
 
 def loopback(host: str) -> str:
@@ -61,10 +64,12 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765,
         app = create_app(settings, token)
         try:
             server = create_server(app, host=host, port=port, threads=THREADS,
+                                   connection_limit=CONNECTIONS, channel_timeout=60,
                                    clear_untrusted_proxy_headers=True)
         except OSError as exc:
             raise UsageError(f"cannot serve on {shown(host)}:{port} "
                              f"({exc.strerror or exc})") from exc
+        app.config["IMPORTER_PORT"] = server.effective_port  # the Host header must name it
         shown_host = f"[{host}]" if ":" in host else host
         url = f"http://{shown_host}:{server.effective_port}/?token={token}"
         announce(url)

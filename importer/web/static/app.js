@@ -1,20 +1,25 @@
 // Number Block Importer: the page. Everything is checked and decided by the server; this file
-// only shows what it says. Cell values are always shown as text (never parsed as numbers or
-// dates) and always inserted with textContent, never as HTML.
+// only shows what it says. Every text from a file or the API (headers, sheet and file names,
+// cells, messages) is inserted with textContent, never as HTML: Tabulator is given neutral
+// titles and tooltips and our formatters build text nodes. Cell values are never parsed as
+// numbers or dates.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { doc: null, sheet: 0, table: null, run: null, target: null, events: null, poll: null };
+const state = { doc: null, sheet: 0, table: null, run: null, target: null, poll: null };
+// Unsafe requests carry this page's own secret (a cookie alone authorises no change).
+const PAGE = document.querySelector('meta[name="importer-page"]');
 const HINT = "Click a red or yellow cell to see what is wrong; click any cell to change it.";
 const STATUSES = ["OK", "VALID", "INVALID", "REJECTED", "FAILED", "UNKNOWN", "SKIPPED"];
 
 async function api(path, options = {}) {
-  const init = { credentials: "same-origin", ...options };
+  const init = { credentials: "same-origin", ...options, headers: {} };
   if (options.json !== undefined) {
     init.method = options.method || "POST";
-    init.headers = { "Content-Type": "application/json" };
+    init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.json);
   }
+  if ((init.method || "GET").toUpperCase() !== "GET") init.headers[PAGE.dataset.header] = PAGE.content;
   const response = await fetch(path, init);
   let body = {};
   try { body = await response.json(); } catch (e) { body = {}; }
@@ -171,6 +176,17 @@ function statusCell(cell) {
   return chip(cell.getValue());
 }
 
+function textElement(text) {
+  const el = document.createElement("span");
+  el.textContent = text;
+  return el;
+}
+
+// A column's title and tooltip as text (Tabulator would render strings as HTML).
+function textTitle(cell, params) {
+  return textElement(params.text);
+}
+
 function plainCell(cell) {
   const span = document.createElement("span");
   span.textContent = cell.getValue() ?? "";
@@ -201,9 +217,10 @@ function buildTable() {
     { title: "Status", field: "_status", frozen: true, width: 104, formatter: statusCell, headerSort: false },
     { title: "Message", field: "_message", frozen: true, width: 320, formatter: plainCell, headerSort: false },
     ...sheet.columns.map((c) => ({
-      title: c.title, field: c.field, editor: "input", formatter: textCell, headerSort: false,
-      minWidth: 90, maxWidth: 360, headerTooltip: c.name ? `${c.name}` : "not used by the importer",
-      cssClass: c.name ? "" : "ignored",
+      title: c.field, titleFormatter: textTitle, titleFormatterParams: { text: c.title },
+      field: c.field, editor: "input", formatter: textCell, headerSort: false,
+      minWidth: 90, maxWidth: 360, cssClass: c.name ? "" : "ignored",
+      headerTooltip: () => textElement(c.name || "not used by the importer"),
     })),
   ];
   if (state.table) state.table.destroy();
@@ -390,24 +407,54 @@ function showRun(run) {
   enableSteps();
 }
 
+// Progress: one stream per browser, whatever the number of tabs (a browser opens only six
+// connections to a server, and Cancel needs one). The tab holding the lock is the leader: it
+// keeps the one stream open and passes every snapshot on to the other tabs; when it closes,
+// another takes over. Without these browser features, or when the server has no stream to
+// spare (it answers 429 and EventSource gives up), the tab asks once a second instead.
+const CHANNEL = window.BroadcastChannel ? new BroadcastChannel("importer-progress") : null;
+
+function heard(snapshot) {
+  const mine = state.run && snapshot.id === state.run.id;
+  const started = !mine && state.doc && snapshot.document === state.doc.id
+    && ["starting", "running"].includes(snapshot.state)
+    && !(state.run && ["starting", "running"].includes(state.run.state));
+  if (mine || started) showRun(snapshot);
+  if (started) show("run");
+}
+
+if (CHANNEL) CHANNEL.onmessage = (message) => heard(message.data);
+
+function lead() {
+  return new Promise(() => {  // never resolves: the lock is held while this tab lives
+    const open = () => {
+      const events = new EventSource("/api/events");
+      events.onmessage = (message) => {
+        const snapshot = JSON.parse(message.data);
+        CHANNEL.postMessage(snapshot);
+        heard(snapshot);
+      };
+      events.onerror = () => {
+        if (events.readyState !== EventSource.CLOSED) return;  // it reconnects by itself
+        pollActive();
+        setTimeout(open, 10000);
+      };
+    };
+    open();
+  });
+}
+
+if (CHANNEL && navigator.locks) navigator.locks.request("importer-progress-stream", lead);
+
 function follow(run) {
   show("run");
   showRun(run);
-  if (state.events) state.events.close();
-  clearInterval(state.poll);
-  if (["done", "failed"].includes(run.state)) return;
-  if (window.EventSource) {
-    const events = new EventSource(`/api/runs/${run.id}/events`);
-    state.events = events;
-    events.onmessage = (message) => {
-      const snapshot = JSON.parse(message.data);
-      showRun(snapshot);
-      if (["done", "failed"].includes(snapshot.state)) events.close();
-    };
-    events.onerror = () => { events.close(); poll(run.id); };
-  } else {
-    poll(run.id);
-  }
+  if (!(CHANNEL && navigator.locks)) poll(run.id);
+}
+
+// Asks about the run this tab shows (no stream, or none to spare) until it has ended.
+function pollActive() {
+  if (state.run && ["starting", "running"].includes(state.run.state)) poll(state.run.id);
 }
 
 function poll(runId) {
@@ -415,11 +462,15 @@ function poll(runId) {
   state.poll = setInterval(async () => {
     try {
       const snapshot = await api(`/api/runs/${runId}`);
-      showRun(snapshot);
+      if (CHANNEL) CHANNEL.postMessage(snapshot);
+      heard(snapshot);
       if (["done", "failed"].includes(snapshot.state)) clearInterval(state.poll);
     } catch (error) { /* keep trying: the server may be busy */ }
   }, 1000);
 }
+
+// The session lives while a tab is open (the server forgets one unused for an hour).
+setInterval(() => { api("/api/state").catch(() => {}); }, 240000);
 
 async function finished(run) {
   if (state.finishedShown === run.id) return;

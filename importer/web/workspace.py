@@ -1,0 +1,180 @@
+"""The workspace: where uploads are checked and kept, and which documents are in memory.
+
+An upload is written to `incoming/` and checked there; only a file that loads is moved, whole,
+into a folder of its own (`rollouts/<stem>/uploads/<n>/`), so it can never replace a results
+workbook, a journal or another upload, and a refused one leaves nothing. A document's rows are
+in memory only while it is in use: the least recently used are dropped and read again from
+disk (their edits replayed) when next needed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import IO
+
+from importer.errors import ImporterError
+from importer.pipeline import Options, Prepared, prepare
+from importer.results import files
+from importer.sending.locks import Busy
+from importer.text import shown
+from importer.web.documents import UPLOAD_SUFFIXES, Document
+
+# Names Windows keeps for devices, whatever follows the first dot (`nul.results.xlsx` too).
+DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                     *(f"{d}{n}" for d in ("COM", "LPT") for n in "0123456789¹²³")})
+KEEP_LOADED = 2  # documents whose rows stay in memory (the one in use and the one before)
+IDLE_SECONDS = 300.0  # a document untouched this long leaves memory
+CHUNK = 1 << 20
+CHECKS = 2  # files checked at once (each takes memory in proportion to it)
+
+
+def safe_name(name: str) -> str:
+    """A file name for the workspace: no folders, no odd characters, no device names (CON,
+    NUL, COM1 ... fail on Windows), the suffix kept."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = re.sub(r"[^\w .()-]+", "_", stem).strip(" .") or "upload"
+    if stem.split(".")[0].strip().upper() in DEVICES:
+        stem = f"_{stem}"
+    return f"{stem[:80]}{suffix}"
+
+
+def plain(text: str, path: Path, name: str) -> str:
+    """A message about the workspace copy at `path`, naming the user's file instead (the page
+    never shows the server's folders)."""
+    return text.replace(str(path), shown(name)).replace(str(path.parent) + os.sep, "")
+
+
+
+class Workspace:
+    """Every document of this server, in the user's state folder."""
+
+    def __init__(self, root: Path, options: Options, checks: int = CHECKS) -> None:
+        self.root = root
+        self.options = options
+        self.documents: dict[str, Document] = {}
+        self.lock = threading.Lock()
+        # Checking a file takes memory in proportion to it: only this many at once.
+        self.checking = threading.BoundedSemaphore(checks)
+
+    def folder_for(self, name: str) -> Path:
+        """One folder per rollout, as the CLI keeps one journal: x.xlsx and its results
+        workbooks (x.results-2.xlsx) uploaded later carry on together."""
+        return self.root / "rollouts" / files.rollout_stem(Path(safe_name(name)))
+
+    def add(self, filename: str, stream: IO[bytes]) -> Document:
+        """Check the upload in `incoming/`, then keep it in a folder of its own."""
+        name = safe_name(filename)
+        if Path(name).suffix not in UPLOAD_SUFFIXES:
+            raise ValueError(f"{shown(filename)}: not a spreadsheet; upload a .csv, .xlsx, "
+                             ".xls or .ods file")
+        folder = self.folder_for(name)
+        if any(d.busy and d.folder == folder for d in list(self.documents.values())):
+            raise Busy("a file of this name is being run; upload it again when the run has "
+                       "finished")
+        (self.root / "incoming").mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(dir=self.root / "incoming")) / name
+        try:
+            with staged.open("wb") as f:
+                shutil.copyfileobj(stream, f, CHUNK)
+            prepared = self._check(staged, filename, folder)
+            final = self._keep(staged, folder)
+        finally:
+            shutil.rmtree(staged.parent, ignore_errors=True)
+        return self._opened(final, name, folder, replace(prepared, path=final))
+
+    def _check(self, path: Path, name: str, folder: Path) -> Prepared:
+        if not self.checking.acquire(blocking=False):
+            raise Busy("other files are being checked; upload this one again in a moment")
+        try:
+            return prepare(path, self._options(folder, path))
+        except ImporterError as exc:
+            raise ValueError(plain(str(exc), path, name)) from None
+        finally:
+            self.checking.release()
+
+    def _options(self, folder: Path, path: Path) -> Options:
+        journal = folder / f"{files.rollout_stem(path)}.journal.sqlite"
+        return replace(self.options, journal=journal)
+
+    @staticmethod
+    def _keep(staged: Path, folder: Path) -> Path:
+        """Move the checked upload into a new folder: it never replaces anything."""
+        uploads = folder / "uploads"
+        uploads.mkdir(parents=True, exist_ok=True)
+        n = len(list(uploads.iterdir())) + 1
+        while True:
+            try:
+                (uploads / str(n)).mkdir()
+                break
+            except FileExistsError:
+                n += 1
+        final = uploads / str(n) / staged.name
+        os.replace(staged, final)
+        return final
+
+    def _opened(self, path: Path, name: str, folder: Path, prepared: Prepared) -> Document:
+        def load() -> Prepared:
+            with self.checking:
+                return prepare(path, self._options(folder, path))
+        document = Document(secrets.token_hex(8), name, path, folder, load, _prepared=prepared)
+        with self.lock:
+            self.documents[document.id] = document
+        self._evict(document)
+        return document
+
+    def open(self, path: Path, name: str) -> Document:
+        folder = self.folder_for(name)
+        try:
+            prepared = prepare(path, self._options(folder, path))
+        except ImporterError as exc:
+            raise ValueError(plain(str(exc), path, name)) from None
+        return self._opened(path, name, folder, prepared)
+
+    def _uploads(self, folder: Path) -> list[Path]:
+        """The uploads kept in a rollout's folder, newest first."""
+        kept = [p for d in (folder / "uploads").glob("*") if d.is_dir() for p in d.iterdir()
+                if p.is_file()]
+        kept += [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in
+                 UPLOAD_SUFFIXES and ".results" not in p.name and ".edited" not in p.name]
+        return sorted(kept, key=lambda p: -p.stat().st_mtime)
+
+    def recent(self) -> list[dict]:
+        """Rollouts kept from earlier uploads (newest first), to reopen after a restart."""
+        found = []
+        for folder in sorted((self.root / "rollouts").glob("*"), key=lambda p: -p.stat().st_mtime
+                             if p.exists() else 0):
+            if folder.is_dir() and (uploads := self._uploads(folder)):
+                found.append({"name": uploads[0].name, "key": folder.name})
+        return found[:10]
+
+    def reopen(self, key: str) -> Document:
+        for item in self.recent():
+            if item["key"] == key:
+                folder = self.root / "rollouts" / key
+                return self.open(self._uploads(folder)[0], item["name"])
+        raise KeyError(key)
+
+    def get(self, doc_id: str) -> Document:
+        document = self.documents[doc_id]
+        document.used = time.monotonic()
+        self._evict(document)
+        return document
+
+    def _evict(self, keep: Document) -> None:
+        """Rows of documents not in use leave memory: all but the most recent few, and any
+        untouched for a while."""
+        now_ = time.monotonic()
+        others = sorted((d for d in list(self.documents.values()) if d is not keep
+                         and d.loaded), key=lambda d: -d.used)
+        for n, document in enumerate(others, 2):
+            if n > KEEP_LOADED or now_ - document.used > IDLE_SECONDS:
+                document.unload()
