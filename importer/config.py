@@ -7,12 +7,14 @@ first version used is still read.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -117,8 +119,48 @@ def address_and_sid(config: dict[str, Any], base_url: str | None = None,
 
 
 def scope_of(credentials: Credentials) -> str:
-    """What "already done" refers to in the journal: the API and the account."""
-    return f"{credentials.base_url.rstrip('/').lower()}:{credentials.account_sid}"
+    """What "already done" refers to (journal, ledger, account lock): the account on the API's
+    canonical origin, so two spellings of one address are one scope."""
+    return scope_for(credentials.base_url, credentials.account_sid)
+
+
+def scope_for(base_url: str, account_sid: str) -> str:
+    return f"{canonical_origin(base_url)}:{account_sid}"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_origin(url: str) -> str:
+    """Scheme, lower-case host (every loopback name as one), port unless the default, path
+    without dot or empty segments, lower case (paths are case-insensitive: contract "Paths").
+    `https://API.fonedynamics.com:443/` and `https://api.fonedynamics.com` are one origin."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        host, port = (parts.hostname or "").rstrip("."), parts.port
+    except ValueError:  # not a URL the client accepts anyway: the text itself, folded
+        return url.strip().rstrip("/").lower()
+    if host == "localhost" or _loopback_ip(host):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    segments: list[str] = []
+    for segment in parts.path.split("/"):
+        if segment == "..":
+            segments = segments[:-1]
+        elif segment not in ("", "."):
+            segments.append(segment)
+    path = "".join(f"/{s}" for s in segments)
+    shown_port = f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else ""
+    return f"{scheme}://{host}{shown_port}{path}".lower()
+
+
+def _loopback_ip(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def spend_question(purchases: int, credentials: Credentials) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ from importer import __version__
 from importer.checking.rules import normalise
 from importer.checking.schemas import Checked, check
 from importer.errors import ImporterError, UsageError
-from importer.reading.loading import load_input
+from importer.reading import exported
+from importer.reading.loading import ReadOptions, load_input
 from importer.report import Outcome, RunReport, Severity, SheetResult, Status
 from importer.results import files
 from importer.results.workbook import write_results
@@ -28,11 +30,12 @@ from importer.sending import locks
 from importer.sending.client import ApiClient, Reply
 from importer.sending.journal import Journal, JournalError, fingerprint, purchase_fingerprint
 from importer.sending.ledger import Ledger
-from importer.sending.submit import Settings, Submitter, Task, now
+from importer.sending.submit import Settings, Submitter, Task, done_before, now
 from importer.spec import contract
 from importer.text import shown
 
 Progress = Callable[[int, int, Outcome], None]
+Confirming = Callable[[int], None]  # how many purchases are being confirmed, when that changes
 Notify = Callable[[str], None]
 
 
@@ -48,6 +51,9 @@ class Options:
     wait: bool = False  # wait for another run holding the rollout (or account) instead of stopping
     max_consecutive_failures: int = 10
     settle_window: float = 60.0  # seconds a doubtful purchase is looked up for
+    encoding: str | None = None  # a CSV's encoding (None: guessed)
+    delimiter: str | None = None  # a CSV's delimiter (None: guessed)
+    header_row: int | None = None  # the header's row number as Excel shows it (None: found)
 
 
 @dataclass
@@ -97,8 +103,10 @@ def output_paths(path: Path, options: Options) -> tuple[Path, Path]:
 def prepare(path: Path, options: Options) -> Prepared:
     """Load and validate every sheet; no network. Raises InputError / UsageError (exit 2)."""
     started = now()
+    # Read first: an odd path (a folder, ".") is then told as such, not as an output name.
+    loaded = load_input(path, options.operation, options.sheets, given=ReadOptions(
+        options.encoding, options.delimiter, options.header_row))
     results, journal = output_paths(path, options)
-    loaded = load_input(path, options.operation, options.sheets)
     checked = [check(s, options.allowed_prefixes) for s in loaded.sheets]
     return Prepared(path, loaded.sha256, started, checked, options, results, journal)
 
@@ -122,7 +130,7 @@ def _first_outcomes(checked: Checked) -> tuple[list[Outcome | None], dict[int, l
             notes.setdefault(issue.row, []).append(issue.message)
     outcomes = [Outcome(Status.INVALID, " ".join(errors[row])) if row in errors else None
                 for row in checked.sheet.data.index]
-    return outcomes, warnings
+    return exported.skip_unchanged(checked.sheet, outcomes), warnings
 
 
 def _with_notes(outcome: Outcome, warnings: list[str]) -> Outcome:
@@ -131,17 +139,40 @@ def _with_notes(outcome: Outcome, warnings: list[str]) -> Outcome:
     return outcome
 
 
-def validate(prepared: Prepared) -> RunReport:
-    """`importer validate`: VALID or INVALID per row, written to the results workbook."""
+def validate(prepared: Prepared, scope: str = "") -> RunReport:
+    """`importer validate`: VALID or INVALID per row, written to the results workbook; with the
+    `scope` a run would use, rows its journal holds as done say that a run skips them."""
     files.probe(prepared.results_path.parent, "results workbook")
     report = _report(prepared, "validate")
-    for checked in prepared.checked:
+    earlier = done_earlier(prepared, scope)
+    for s, checked in enumerate(prepared.checked):
         outcomes, warnings = _first_outcomes(checked)
         rows = checked.sheet.data.index
         report.sheets.append(SheetResult(checked.sheet.name, checked.sheet.operation.name, [
-            o or _with_notes(Outcome(Status.VALID, "Valid."), warnings.get(row, []))
-            for o, row in zip(outcomes, rows, strict=True)], [int(r) for r in rows]))
+            o or earlier.get((s, i)) or _with_notes(Outcome(Status.VALID, "Valid."),
+                                                    warnings.get(row, []))
+            for i, (o, row) in enumerate(zip(outcomes, rows, strict=True))],
+            [int(r) for r in rows]))
     return finish(report, prepared)
+
+
+def done_earlier(prepared: Prepared, scope: str) -> dict[tuple[int, int], Outcome]:
+    """(sheet index, row position) -> SKIPPED for each valid row the rollout's journal holds as
+    done for `scope`: what a run would say of it. The CLI's validate and the web grid show it."""
+    if not scope or not prepared.journal_path.is_file():
+        return {}
+    outcomes: list[list[Outcome | None]] = [[None] * len(c.sheet.data) for c in prepared.checked]
+    tasks = _tasks(prepared, outcomes, scope)
+    try:
+        journal = Journal(prepared.journal_path)
+    except ImporterError:
+        return {}  # a damaged journal: the run says so; validate checks the file
+    try:
+        entries = journal.entries([t.fp for t in tasks])
+    finally:
+        journal.close()
+    return {(t.sheet, t.position): done_before(t, e, "a run skips it.") for t in tasks
+            if (e := entries.get(t.fp)) is not None and e.status == Status.OK}
 
 
 def finish(report: RunReport, prepared: Prepared) -> RunReport:
@@ -216,12 +247,14 @@ def _tasks(prepared: Prepared, outcomes: list[list[Outcome | None]], scope: str)
 
 def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress | None = None,
         should_stop: Callable[[], bool] = lambda: False, notify: Notify | None = None,
-        dry_run: bool = False) -> RunReport:
+        dry_run: bool = False, confirming: Confirming | None = None) -> RunReport:
     """Send every valid row once; whatever happens, every row ends with a truthful Status.
 
-    `scope` identifies the API and account in the journal (what "already applied" refers to).
-    Raises Busy (nothing done) when another run holds the rollout or, for purchases, the
-    account; otherwise always writes the results workbook, interrupted or not."""
+    `scope` identifies the account on the API (config.scope_of): what "already applied"
+    refers to in the journal, the ledger and the account lock. `confirming` hears how many
+    purchases are being confirmed by look-up while the run goes on. Raises Busy (nothing done)
+    when another run holds the rollout or, for purchases, the account; otherwise always writes
+    the results workbook, interrupted or not."""
     options = prepared.options
     files.probe(prepared.results_path.parent, "results workbook")
     files.probe(prepared.journal_path.parent, "journal")
@@ -243,9 +276,10 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
         ledger = Ledger() if buying else None
         if ledger is not None:
             held.callback(ledger.close)
-        settings = Settings(scope, options.settle_window, dry_run, options.force)
+        settings = Settings(scope, options.settle_window, dry_run, options.force,
+                            str(prepared.path))
         submitter = Submitter(client, journal, settings, should_stop, notify, ledger=ledger)
-        loop = _Loop(prepared, submitter, outcomes, report, progress, should_stop)
+        loop = _Loop(prepared, submitter, outcomes, report, progress, should_stop, confirming)
         try:
             loop.run(tasks)
         except KeyboardInterrupt:
@@ -258,6 +292,10 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
             if loop.current is not None and report.aborted and loop.unplaced(loop.current):
                 loop.place(loop.current, Outcome(Status.FAILED, "Not sent: the journal could "
                                                  "not record it, so it was not sent."))
+            for task, outcome in submitter.give_up("the run stopped before a look-up showed "
+                                                   "it"):
+                loop.place(task, outcome)
+            _confirmations(report, submitter)
             for s, checked in enumerate(prepared.checked):
                 report.sheets.append(SheetResult(
                     checked.sheet.name, checked.sheet.operation.name,
@@ -268,43 +306,78 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
 
 
 class _Loop:
-    """The row loop and its bookkeeping: consecutive failures, stopping, progress."""
+    """The row loop and its bookkeeping: doubts settled between rows, configure rows of a
+    pending purchase held until it settles, consecutive failures, stopping, progress."""
 
     def __init__(self, prepared: Prepared, submitter: Submitter,
                  outcomes: list[list[Outcome | None]], report: RunReport,
-                 progress: Progress | None, should_stop: Callable[[], bool]) -> None:
+                 progress: Progress | None, should_stop: Callable[[], bool],
+                 confirming: Confirming | None = None) -> None:
         self.prepared, self.submitter, self.outcomes, self.report = (
             prepared, submitter, outcomes, report)
-        self.progress, self.should_stop = progress, should_stop
+        self.progress, self.should_stop, self.confirming = progress, should_stop, confirming
         self.current: Task | None = None
         self.failures_in_a_row = 0
+        self.done, self.total, self.pending = 0, 0, 0
 
     def run(self, tasks: list[Task]) -> None:
-        entries = self.submitter.journal.entries([t.fp for t in tasks])
+        sub = self.submitter
+        entries = sub.journal.entries([t.fp for t in tasks])
         self._note_invalid_purchases()
-        self.submitter.prefetch([t for t in tasks if not (
-            t.buys and (e := entries.get(t.fp)) and e.status == Status.OK
-            and not self.submitter.settings.force)])
-        total = len(tasks)
-        for done, task in enumerate(tasks, 1):
+        sub.prefetch([t for t in tasks if not (
+            t.buys and (e := entries.get(t.fp)) and e.status == Status.OK)])
+        self.total = len(tasks)
+        queue = deque(tasks)
+        held: dict[str, list[Task]] = {}  # block key -> configure rows waiting for its purchase
+        while (queue or sub.doubts) and not self._stopped():
+            for task, outcome in sub.settle(wait=not queue):
+                self._finish(task, outcome)
+                queue.extendleft(reversed(held.pop(task.key, [])))
+            for task in reversed(sub.take_cleared()):  # bought now, then its configure rows
+                queue.extendleft([task, *held.pop(task.key, [])][::-1])
+            if not queue or self._stopped():
+                continue
+            task = queue.popleft()
+            if not task.buys and task.key in sub.doubts:
+                held.setdefault(task.key, []).append(task)
+                continue
             self.current = task
-            if self.submitter.unauthorized and not self.report.aborted:
-                self.report.aborted = _credentials_refused(self.submitter.unauthorized)
-            if self.report.aborted:
-                outcome = Outcome(Status.SKIPPED, f"Not sent: the run stopped "
-                                  f"({self.report.aborted}).")
-            elif self.should_stop():
-                self.report.interrupted = True
-                outcome = Outcome(Status.SKIPPED, "Not sent: the run was interrupted.")
-            else:
-                outcome = self.submitter.submit(task, entries.get(task.fp))
-                self._count(outcome)
-            self.place(task, _with_notes(outcome, task.warnings))
+            outcome = sub.submit(task, entries.get(task.fp))
             self.current = None
-            if self.progress:
-                self.progress(done, total, outcome)
+            if outcome is None:  # pending; counts as a failure when this run's request did
+                if sub.doubts.by_key[task.key].what:
+                    self._count(Outcome(Status.UNKNOWN))
+                self._tell()
+            else:
+                self._count(outcome)
+                self._finish(task, outcome)
+        why = (f"the run stopped ({self.report.aborted})" if self.report.aborted
+               else "the run was interrupted")
+        for task, outcome in sub.give_up(f"{why} before a look-up showed it"):
+            self._finish(task, outcome)
+        for task in [*queue, *(t for waiting in held.values() for t in waiting)]:
+            self._finish(task, Outcome(Status.SKIPPED, f"Not sent: {why}."))
+
+    def _stopped(self) -> bool:
         if self.submitter.unauthorized and not self.report.aborted:
             self.report.aborted = _credentials_refused(self.submitter.unauthorized)
+        if not self.report.aborted and self.should_stop():
+            self.report.interrupted = True
+        return bool(self.report.aborted or self.report.interrupted)
+
+    def _finish(self, task: Task, outcome: Outcome) -> None:
+        self.place(task, _with_notes(outcome, task.warnings))
+        self.done += 1
+        if self.progress:
+            self.progress(self.done, self.total, outcome)
+        self._tell()
+
+    def _tell(self) -> None:
+        pending = len(self.submitter.doubts)
+        if pending != self.pending:
+            self.pending = pending
+            if self.confirming:
+                self.confirming(pending)
 
     def place(self, task: Task, outcome: Outcome) -> None:
         self.outcomes[task.sheet][task.position] = outcome
@@ -313,7 +386,7 @@ class _Loop:
         return self.outcomes[task.sheet][task.position] is None
 
     def _count(self, outcome: Outcome) -> None:
-        """A wall of failures (transient, or 403: perhaps permission) stops the run."""
+        """A wall of failures (transient, doubtful, or 403: perhaps permission) stops the run."""
         bad = outcome.status in (Status.FAILED, Status.UNKNOWN) or (
             outcome.status is Status.REJECTED and outcome.http_status == 403)
         self.failures_in_a_row = self.failures_in_a_row + 1 if bad else 0
@@ -334,6 +407,17 @@ class _Loop:
                     self.submitter.note_not_bought(
                         contract.sid_key(blocks[row]), Outcome(Status.INVALID),
                         f"sheet {checked.sheet.name!r} row {row}")
+
+
+def _confirmations(report: RunReport, submitter: Submitter) -> None:
+    """The summary's word on look-ups: how many, and how long they took (the run went on)."""
+    report.looked_up, report.settling_seconds = (submitter.looked_up,
+                                                 round(submitter.settling_seconds, 1))
+    if submitter.looked_up:
+        n = submitter.looked_up
+        report.notes.append(f"{n} purchase{'s were' if n != 1 else ' was'} in doubt and looked "
+                            f"up while the run went on; the confirmations took "
+                            f"{submitter.settling_seconds:.0f} s.")
 
 
 def _credentials_refused(reply: Reply) -> str:

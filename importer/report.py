@@ -105,6 +105,8 @@ class RunReport:
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)  # things the user must know about the run
     results_failed: str = ""  # the results workbook is not where it was asked for: why
+    looked_up: int = 0  # purchases in doubt settled by look-up (confirmed or UNKNOWN)
+    settling_seconds: float = 0.0  # how long at least one of them was pending
     issues: list[Issue] = field(default_factory=list)
     sheets: list[SheetResult] = field(default_factory=list)
 
@@ -147,6 +149,8 @@ class RunReport:
             "aborted": self.aborted or None,
             "interrupted": self.interrupted,
             "notes": self.notes,
+            "looked_up": self.looked_up,
+            "settling_seconds": self.settling_seconds,
             "results_failed": self.results_failed or None,
             "issues": len([i for i in self.issues if i.severity is Severity.ERROR]),
             "warnings": len([i for i in self.issues if i.severity is Severity.WARNING]),

@@ -84,7 +84,8 @@ def test_two_files_buying_for_one_account_never_both_send(tmp_path: Path,
     out, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, err
     rows = sheet_rows(Path(json.loads(out)["results_path"]), "Purchase")
-    assert all(r["Status"] == "SKIPPED" and "Already owned" in r["Message"] for r in rows)
+    assert all(r["Status"] == "SKIPPED" and "Already bought on" in r["Message"]
+               and "a.xlsx" in r["Message"] for r in rows)  # this machine saw them bought
     assert _purchases_received(sandbox) == 5
 
 

@@ -36,7 +36,9 @@ def validate_cmd(file: Path, out: Path | None, overwrite: bool, operation: str |
     def action() -> int:
         config = config_module.load_config(config_path)
         options = make_options(config, operation, sheets, allowed_prefixes, out, overwrite)
-        return _render(validate(prepare(file, options)), as_json)
+        url, sid = config_module.address_and_sid(config)  # the API a run would use
+        scope = config_module.scope_for(url, sid) if sid else ""
+        return _render(validate(prepare(file, options), scope), as_json)
 
     return guard(debug, as_json, action)
 
@@ -88,9 +90,10 @@ def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None
                 click.echo("Nothing sent.", err=True)
                 return ExitCode.NOT_ALL_OK
             try:
-                with _progress() as (progress, notify), _stop_on_signals() as stop:
+                with _progress() as (progress, notify, confirming), _stop_on_signals() as stop:
                     report = run(prepared, client, scope=scope, progress=progress,
-                                 should_stop=stop, notify=notify, dry_run=dry_run)
+                                 should_stop=stop, notify=notify, dry_run=dry_run,
+                                 confirming=confirming)
             finally:
                 client.close()
         return _render(report, as_json)
@@ -131,12 +134,21 @@ def _confirm(purchases: int, credentials: Credentials) -> bool:
 
 
 @contextlib.contextmanager
-def _progress() -> Iterator[tuple[Callable[[int, int, Outcome], None], Callable[[str], None]]]:
-    """A tqdm bar on stderr (when it is a terminal) with OK / not-OK counts, and notices printed
-    above it; the postfix is refreshed sparingly: it is costly."""
+def _progress() -> Iterator[tuple[Callable[[int, int, Outcome], None], Callable[[str], None],
+                                  Callable[[int], None]]]:
+    """A tqdm bar on stderr (when it is a terminal) with OK / not-OK counts and how many
+    purchases are being confirmed, and notices printed above it; the postfix is refreshed
+    sparingly: it is costly."""
     bar = tqdm(total=0, unit="row", file=sys.stderr, mininterval=0.25, disable=None,
                dynamic_ncols=True)
     counts: Counter[bool] = Counter()
+    pending = [0]
+
+    def postfix() -> None:
+        shown_counts = {"ok": counts[True], "not ok": counts[False]}
+        if pending[0]:
+            shown_counts["being confirmed"] = pending[0]
+        bar.set_postfix(shown_counts, refresh=False)
 
     def update(done: int, total: int, outcome: Outcome) -> None:
         if bar.total != total:
@@ -144,13 +156,18 @@ def _progress() -> Iterator[tuple[Callable[[int, int, Outcome], None], Callable[
         counts[outcome.settled or outcome.status is Status.VALID] += 1
         bar.update(1)
         if done % 10 == 0 or done == total:
-            bar.set_postfix({"ok": counts[True], "not ok": counts[False]}, refresh=False)
+            postfix()
+
+    def confirming(count: int) -> None:
+        pending[0] = count
+        postfix()
+        bar.refresh()
 
     def notify(text: str) -> None:
         tqdm.write(f"importer: {shown(text)}", file=sys.stderr)
 
     try:
-        yield update, notify
+        yield update, notify, confirming
     finally:
         bar.close()
 

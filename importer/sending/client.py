@@ -83,6 +83,7 @@ class Listing:
     reason: str = ""  # why it is not complete, in words
     reply: Reply | None = None  # the failing answer, when there was one (401/403 decide things)
     taken_at: float = 0.0  # time.time() when the listing started: newer than what it shows
+    places: dict[str, str] = field(default_factory=dict)  # key -> PropertySid, where an item says
 
 
 class _Retry(Retry):
@@ -152,6 +153,7 @@ class ApiClient:
     def __init__(self, credentials: Credentials, *, timeout: tuple[float, float] = (5.0, 30.0),
                  attempts: int = 5, backoff: float = 0.5, rate: float | None = None) -> None:
         self.base_url = check_base_url(credentials.base_url)
+        self.account_sid = credentials.account_sid
         self.host = urlsplit(self.base_url).hostname or self.base_url
         self.timeout = timeout
         self.session = requests.Session()
@@ -201,26 +203,34 @@ class ApiClient:
     def post(self, path: str, body: dict, query: Mapping[str, object] | None = None) -> Reply:
         return self.request("POST", path, body, query)[0]
 
-    def owned(self, sid_field: str, sid: str) -> Listing:
+    def owned(self, sid_field: str, sid: str, *, query: Mapping[str, object] | None = None,
+              keep: list[dict] | None = None) -> Listing:
         """Every block a property/account owns, believed only when complete (contract.TERMS:
-        "Listing completeness"); an inconsistent listing (items moving) is taken again."""
+        "Listing completeness"); an inconsistent listing (items moving) is taken again.
+        `query` adds documented filters (never the sort: completeness needs Id order); `keep`
+        receives the raw items of the last attempt (the export reads their fields)."""
         listing = Listing(False)
         for _ in range(LIST_ATTEMPTS):
-            listing = self._list_once(sid_field, sid)
+            listing = self._list_once(sid_field, sid, query or {}, keep)
             if listing.complete or listing.reply is not None:
                 return listing
         return listing
 
-    def _list_once(self, sid_field: str, sid: str) -> Listing:
+    def _list_once(self, sid_field: str, sid: str, query: Mapping[str, object],
+                   keep: list[dict] | None) -> Listing:
         path = contract.LIST_PATHS[sid_field].format(**{sid_field: quote(sid, safe="")})
         started = time.time()
+        if keep is not None:
+            keep.clear()
         size, index = contract.LIST_PAGE_SIZE, 0
         sids: set[str] = set()
+        places: dict[str, str] = {}
         total: int | None = None
         last_id: int | None = None
         while index < MAX_LIST_PAGES:
             reply, payload = self.request("GET", path, query={
-                contract.PAGE_INDEX: index, contract.PAGE_SIZE: size, **contract.LIST_QUERY})
+                contract.PAGE_INDEX: index, contract.PAGE_SIZE: size, **query,
+                **contract.LIST_QUERY})
             if not (reply.accepted or _listing_page(reply, payload)):
                 why = (f"the API answered {reply.status}: {reply.message}" if reply.status
                        and not reply.message.startswith("the API") else reply.message)
@@ -229,11 +239,15 @@ class ApiClient:
             if isinstance(page, str):
                 return Listing(False, reason=page)
             items, page_total = page
+            if keep is not None:
+                keep.extend(payload[contract.LIST_KEY])  # type: ignore[index]  (checked by _page)
             if index > 0 and page_total != total:
                 return Listing(False, reason="the total changed while it was being read")
             total = page_total
-            for block_id, block_sid in items:
+            for block_id, block_sid, place in items:
                 key = contract.sid_key(block_sid)
+                if place:
+                    places[key] = place
                 if key in sids:
                     return Listing(False, reason=f"block {shown(block_sid, 40)} came twice "
                                    "(items moved between pages)")
@@ -254,7 +268,7 @@ class ApiClient:
         if total is not None and len(sids) != total:
             return Listing(False, reason=f"the pages held {len(sids)} blocks, not the "
                            f"{total} the API counted")
-        return Listing(True, sids, taken_at=started)
+        return Listing(True, sids, taken_at=started, places=places)
 
     def _no_answer(self, exc: requests.RequestException) -> Reply:
         """No HTTP answer: say what happened; `reached` is False only when nothing was sent."""
@@ -321,8 +335,10 @@ def _listing_page(reply: Reply, payload: object) -> bool:
             and not (isinstance(envelope, dict) and envelope.get(contract.ERROR_CODE)))
 
 
-def _page(payload: object) -> tuple[list[tuple[int | None, str]], int | None] | str:
-    """(items as (Id, NumberBlockSid), TotalCount) of one listing page, or why it is unusable."""
+def _page(payload: object) -> tuple[list[tuple[int | None, str, str]], int | None] | str:
+    """(items as (Id, NumberBlockSid, PropertySid or ''), TotalCount) of one listing page, or
+    why it is unusable. The PropertySid only names an owner in messages (contract: "Listing
+    item's property")."""
     if not isinstance(payload, dict):
         return "a page was not JSON (the API may be down or behind a login page)"
     items = payload.get(contract.LIST_KEY)
@@ -332,7 +348,7 @@ def _page(payload: object) -> tuple[list[tuple[int | None, str]], int | None] | 
     if total is not None and (isinstance(total, bool) or not isinstance(total, int)
                               or total < 0):
         return f"a page's {contract.TOTAL_KEY} was not a count"
-    out: list[tuple[int | None, str]] = []
+    out: list[tuple[int | None, str, str]] = []
     for item in items:
         sid = item.get(contract.ITEM_SID) if isinstance(item, dict) else None
         if not isinstance(sid, str) or not sid.strip():
@@ -340,7 +356,8 @@ def _page(payload: object) -> tuple[list[tuple[int | None, str]], int | None] | 
         block_id = item.get(contract.ITEM_ID)
         if block_id is not None and (isinstance(block_id, bool) or not isinstance(block_id, int)):
             return f"a listed block's {contract.ITEM_ID} was not a whole number"
-        out.append((block_id, sid))
+        place = item.get(contract.ITEM_PROPERTY)
+        out.append((block_id, sid, shown(place, 64) if isinstance(place, str) else ""))
     return out, total
 
 

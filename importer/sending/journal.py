@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS rows (
     operation TEXT NOT NULL,
     block_sid TEXT NOT NULL,
     path TEXT NOT NULL,
-    state TEXT NOT NULL,              -- sending | done
+    state TEXT NOT NULL,              -- sending | pending (a doubt being settled) | done
     status TEXT,                      -- OK, REJECTED, FAILED, UNKNOWN (when done)
     http_status INTEGER,
     error_code TEXT,
@@ -64,8 +64,9 @@ class Entry:
 
     @property
     def doubtful(self) -> bool:
-        """An earlier run was cut off mid-request, or could not tell what happened."""
-        return self.state == "sending" or self.status == "UNKNOWN"
+        """An earlier run was cut off mid-request or while settling a doubt, or could not tell
+        what happened."""
+        return self.state in ("sending", "pending") or self.status == "UNKNOWN"
 
 
 class Journal:
@@ -110,6 +111,12 @@ class Journal:
             "SET state='sending', status=NULL, http_status=NULL, error_code=NULL, message=NULL, "
             "sent_at=excluded.sent_at, sent_epoch=excluded.sent_epoch, finished_at=NULL",
             (fp, operation, block_sid, path, at, epoch))
+
+    def pending(self, fp: str, outcome: Outcome) -> None:
+        """A purchase answered in doubt: sent, being settled by look-ups while the run goes on."""
+        self._write("UPDATE rows SET state='pending', http_status=?, error_code=?, message=? "
+                    "WHERE fingerprint=?",
+                    (outcome.http_status, outcome.error_code, outcome.message, fp))
 
     def finished(self, fp: str, outcome: Outcome, at: str) -> None:
         self._write(

@@ -1,14 +1,16 @@
 """Send one row and settle it: the journal protocol and the purchase look-ups, for both kinds.
 
 A purchase costs money and the API has no idempotency key, so it is sent at most once per run
-and only when a complete listing says the block is not owned. Any doubt about a purchase that
+and only when complete listings (the row's property or account, and the whole account) say the
+block is not owned, and this machine has not seen it bought. Any doubt about a purchase that
 was sent (no answer, a dropped connection, any 5xx, a 2xx that is not the documented OK) is
-settled by looking the block up over a settle window, because the API may commit slowly and
-list late: owned -> OK; still not owned -> UNKNOWN, never resent in this run. A later run
-resends it only when a complete listing taken after the window shows it not owned.
+noted as pending and settled in the background (`settling`): owned -> OK; still not owned when
+its settle window is over -> UNKNOWN, never resent in this run. A later run resends it only when
+a complete listing taken after the window shows it not owned.
 
-Every row is written to the journal before it is sent and again with its answer. Between the
-two, `in_flight` names the row, so whoever catches an escape can say it may have been sent.
+Every row is written to the journal before it is sent and again with its answer (a doubt: as
+pending, then with what the look-ups found). Between the two, `in_flight` names the row, so
+whoever catches an escape can say it may have been sent.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from datetime import datetime
 from importer.report import Outcome, Status, readable_time
 from importer.sending.client import ApiClient, Listing, Reply
 from importer.sending.journal import Entry, Journal
-from importer.sending.ledger import Ledger
+from importer.sending.ledger import Known, Ledger
+from importer.sending.settling import Doubt, Doubts
 from importer.spec.operations import Operation
 
 Target = tuple[str, str]  # ("PropertySid" | "AccountSid", sid): where a purchase is listed
 Notify = Callable[[str], None]
-MAX_LOOKUP_GAP = 10.0
 
 
 def now() -> str:
@@ -62,14 +64,23 @@ class Task:
 
 @dataclass(frozen=True)
 class Settings:
-    scope: str  # the API and account: what "already done" refers to
+    scope: str  # the account on a canonical API origin: what "already done" refers to
     settle_window: float = 60.0
     dry_run: bool = False
-    force: bool = False
+    force: bool = False  # configure rows only: a purchase the journal holds as OK is never sent
+    source: str = ""  # the input file, for the ledger's "bought by <file>"
+
+
+def done_before(task: Task, entry: Entry, tail: str = "not sent again.") -> Outcome:
+    """A row the journal holds as OK: what a run does with it (and `validate` says it will)."""
+    did = "bought" if task.buys else "applied"
+    return _done(f"Already {did} by an earlier run ({readable_time(entry.finished_at or '')}); "
+                 f"{tail}")
 
 
 class Submitter:
-    """Decides and sends one row at a time; the pipeline owns the loop and the stopping."""
+    """Decides and sends one row at a time, and settles doubts between rows; the pipeline owns
+    the loop and the stopping."""
 
     def __init__(self, client: ApiClient, journal: Journal, settings: Settings,
                  should_stop: Callable[[], bool] = lambda: False,
@@ -77,16 +88,27 @@ class Submitter:
                  ledger: Ledger | None = None) -> None:
         self.client, self.journal, self.settings = client, journal, settings
         self.ledger = ledger
-        self.recent: dict[str, float] = {}  # block key -> another rollout's purchase, when
+        self.rollout = str(journal.path.resolve())  # the same rollout from any folder
+        self.known: dict[str, Known] = {}  # block key -> another rollout's purchase
         self.should_stop, self.notify, self._sleep = should_stop, notify, sleep
         self.listings: dict[Target, Listing] = {}
         self.bought: dict[str, tuple[Outcome, str]] = {}  # block key -> this run's purchase
         self.mine: dict[Target, set[str]] = {}  # blocks bought in this run, per target
+        self.doubts = Doubts()
+        self.cleared: list[Task] = []  # earlier doubts a listing after the window cleared
+        self._cleared_keys: set[str] = set()
+        self.looked_up = 0  # doubts settled by look-up in this run
+        self.settling_seconds = 0.0  # time with at least one doubt pending
+        self._busy_since: float | None = None
         self.in_flight: Task | None = None  # sent (or being sent), answer not yet recorded
         self.answer: Outcome | None = None  # its answer, once known
         self.unauthorized: Reply | None = None
 
     # --- listings ----------------------------------------------------------------------------
+
+    @property
+    def account(self) -> Target:
+        return ("AccountSid", self.client.account_sid)
 
     def list_owned(self, target: Target) -> Listing:
         """A fresh listing of what `target` owns (blocks bought in this run kept in it)."""
@@ -102,90 +124,115 @@ class Submitter:
         return self.listings.get(target) or self.list_owned(target)
 
     def prefetch(self, tasks: list[Task]) -> None:
-        """List every purchase target once, and learn which of the blocks other rollouts on
-        this machine sent for purchase within the settle window."""
+        """List every purchase target and the whole account once, and learn which blocks other
+        rollouts on this machine bought, or sent within the settle window."""
         buying = [t for t in tasks if t.buys]
         if self.ledger is not None and buying:
-            rollout = str(self.journal.path.resolve())  # the same rollout from any folder
-            self.recent = self.ledger.recent(
-                self.settings.scope, sorted({t.key for t in buying}), rollout,
+            self.known = self.ledger.known(
+                self.settings.scope, sorted({t.key for t in buying}), self.rollout,
                 time.time() - self.settings.settle_window)
-        for target in sorted({t.target for t in buying}):
+        targets = {t.target for t in buying} | ({self.account} if buying else set())
+        for target in sorted(targets):
             if self.should_stop() or self.unauthorized:
                 return
             self.list_owned(target)
 
+    def _account_listing(self, task: Task) -> Listing | None:
+        """The whole account's listing, unless it is the row's own or the API refused it (then
+        only the properties' listings are checked: contract "Account-wide ownership")."""
+        if task.target == self.account:
+            return None
+        listing = self._listing(self.account)
+        refusal = listing.reply
+        if not listing.complete and refusal is not None and refusal.refused:
+            return None
+        return listing
+
     # --- one row -----------------------------------------------------------------------------
 
-    def submit(self, task: Task, entry: Entry | None) -> Outcome:
-        """The row's outcome; sends it when that is right. Never raises for API trouble."""
+    def submit(self, task: Task, entry: Entry | None) -> Outcome | None:
+        """The row's outcome; sends it when that is right. None: a purchase in doubt, pending
+        (its outcome comes from `settle`). Never raises for API trouble."""
         if task.buys:
-            return self._purchase(task, entry)
+            outcome = self._purchase(task, entry)
+            return None if outcome is None else self._record(task, outcome)
         return self._configure(task, entry)
 
     def note_not_bought(self, key: str, outcome: Outcome, where: str) -> None:
         """A purchase row that will not be sent (invalid): its configure rows are skipped."""
         self.bought.setdefault(key, (outcome, where))
 
-    def _purchase(self, task: Task, entry: Entry | None) -> Outcome:
+    def _purchase(self, task: Task, entry: Entry | None) -> Outcome | None:
         earlier = self.bought.get(task.key)
         if earlier and earlier[0].status is not Status.INVALID:
             return Outcome(Status.SKIPPED, f"Not sent: the same block is bought by "
                            f"{earlier[1]} in this run.", done=earlier[0].settled)
-        if entry and entry.status == Status.OK and not self.settings.force:
-            return self._record(task, _done(f"Already bought by an earlier run "
-                                            f"({readable_time(entry.finished_at or '')}); "
-                                            "not sent again."))
-        listing = self._listing(task.target)
-        doubt = entry if entry and entry.doubtful else None
-        since = _epoch(doubt) if doubt else self.recent.get(task.key)
-        if since is not None and listing.complete and task.key not in listing.sids:
-            listing = self._after_window(task, since, listing)
-        if not listing.complete:
-            refusal = listing.reply
-            if refusal is not None and refusal.refused and not refusal.unauthorized:
-                return self._record(task, Outcome(
-                    Status.REJECTED, f"Not sent: the API refused access to {task.target[1]} "
-                    f"when listing the blocks it owns ({refusal.message}).", refusal.status,
-                    refusal.error_code))
-            if doubt:
-                return self._record(task, Outcome(
-                    Status.UNKNOWN, "May have been bought by an earlier run, and the blocks "
-                    f"{task.target[1]} owns could not be listed to check ({listing.reason}). "
-                    "It was not sent again; the next run checks again."))
-            return self._record(task, Outcome(
-                Status.FAILED, f"Not sent: the blocks {task.target[1]} owns could not be "
-                f"listed ({listing.reason}), and nothing is bought for it until they can be. "
-                "It is safe to run again.", error_code="LISTING_FAILED"))
+        if (pending := self.doubts.by_key.get(task.key)) is not None:
+            return Outcome(Status.SKIPPED, f"Not sent: the same block is bought by "
+                           f"{pending.task.where} in this run (its purchase was being "
+                           "confirmed).")
+        if entry and entry.status == Status.OK:  # whatever --force says
+            return done_before(task, entry)
+        other = self.known.get(task.key)
+        if other and other.bought:  # seen bought: owned, whatever a listing shows
+            return _done(f"Already bought on {readable_time(_iso(other.epoch))} by "
+                         f"{other.file or 'another file'}; not bought again.")
+        cleared = task.key in self._cleared_keys
+        doubt = None if cleared else _earlier_doubt(task, entry, other, self.settings)
+        listing, whole = self._listing(task.target), self._account_listing(task)
+        broken = listing if not listing.complete else (
+            whole if whole is not None and not whole.complete else None)
+        if broken is not None:
+            return self._unlisted(task, broken, doubt)
         if task.key in listing.sids:
-            if doubt:
-                return self._record(task, Outcome(
-                    Status.OK, "Bought by an earlier run (confirmed by look-up).",
-                    submitted_at=doubt.sent_at))
-            return self._record(task, _done(f"Already owned by {task.target[1]}; not bought "
-                                            "again."))
+            if doubt is not None:
+                return self._confirmed(doubt)
+            return _done(f"Already owned by {task.target[1]}; not bought again.")
+        if whole is not None and task.key in whole.sids:
+            return Outcome(Status.SKIPPED, f"Not bought: the account already owns it, under "
+                           f"{self._owner(task)}; nothing was sent. Change the row's "
+                           "PropertySid, or move the block in the portal.")
+        if doubt is not None and listing.taken_at < doubt.deadline:
+            if self.settings.dry_run:
+                return Outcome(Status.VALID, f"Would be bought unless {doubt.earlier}'s "
+                               "purchase of it shows up first (it may still be going through).")
+            self._pend(doubt)
+            return None
         if self.settings.dry_run:
             return Outcome(Status.VALID, "Would be bought.")
-        return self._record(task, self._buy(task, after_doubt=doubt is not None))
+        return self._buy(task, after_doubt=doubt is not None or cleared)
 
-    def _after_window(self, task: Task, since: float, listing: Listing) -> Listing:
-        """A listing proves an earlier doubtful purchase (sent at `since`) failed only when taken
-        after its settle window: wait for that (stopping early on request), then list again."""
-        ready = since + self.settings.settle_window
-        if listing.taken_at >= ready:
-            return listing
-        self._say(f"{task.block}: an earlier purchase may still be going through; checking at "
-                  f"{time.strftime('%H:%M:%S', time.localtime(ready))}")
-        if not self._wait_until(ready):
-            return Listing(False, reason="the run was stopped before it could be checked")
-        return self.list_owned(task.target)
+    def _unlisted(self, task: Task, listing: Listing, doubt: Doubt | None) -> Outcome:
+        owner = "the account" if listing is self.listings.get(self.account) else task.target[1]
+        refusal = listing.reply
+        if refusal is not None and refusal.refused and not refusal.unauthorized:
+            return Outcome(Status.REJECTED, f"Not sent: the API refused access to {owner} when "
+                           f"listing the blocks it owns ({refusal.message}).", refusal.status,
+                           refusal.error_code)
+        if doubt is not None:
+            return Outcome(Status.UNKNOWN, f"May have been bought by {doubt.earlier}, and the "
+                           f"blocks {owner} owns could not be listed to check ({listing.reason})"
+                           ". It was not sent again; the next run checks again.")
+        return Outcome(Status.FAILED, f"Not sent: the blocks {owner} owns could not be listed "
+                       f"({listing.reason}), and nothing is bought for it until they can be. "
+                       "It is safe to run again.", error_code="LISTING_FAILED")
 
-    def _buy(self, task: Task, after_doubt: bool) -> Outcome:
+    def _owner(self, task: Task) -> str:
+        """Where in the account a block is owned, in words (the listings' say, else vaguely)."""
+        whole = self.listings.get(self.account)
+        place = whole.places.get(task.key) if whole else None
+        if not place:
+            place = next((t[1] for t, found in self.listings.items() if t[0] == "PropertySid"
+                          and found.complete and task.key in found.sids), None)
+        return f"property {place}" if place else "another of its properties"
+
+    def _buy(self, task: Task, after_doubt: bool) -> Outcome | None:
         at, epoch = now(), time.time()
         self.journal.sending(task.fp, task.op.name, task.block, task.path, at, epoch)
         self.in_flight = task
         if self.ledger is not None:
-            self.ledger.note(self.settings.scope, task.key, epoch, str(self.journal.path.resolve()))
+            self.ledger.note(self.settings.scope, task.key, epoch, self.rollout,
+                             self.settings.source)
         reply = self.client.post(task.path, task.body, task.query)
         if reply.accepted:
             outcome = Outcome(Status.OK, "Bought.", reply.status, "", at)
@@ -194,48 +241,32 @@ class Submitter:
             outcome = _refused(reply, at)
         elif reply.refused and not after_doubt:
             outcome = _refused(reply, at)
+        elif reply.refused and (found := self.list_owned(task.target)).complete:
+            # after an earlier doubt, whose window has passed: one look decides
+            outcome = (Outcome(Status.OK, "Bought (confirmed by look-up: an earlier attempt "
+                               "went through).", reply.status, "", at)
+                       if task.key in found.sids else _refused(reply, at))
         elif reply.refused or reply.doubtful:
-            outcome = self._settle(task, reply, at, epoch)
+            doubt = Doubt(task, epoch, epoch + self.settings.settle_window, _what(reply), at,
+                          reply.status, reply.error_code)
+            self.answer = _unknown(doubt, "the run stopped before a look-up could show it")
+            self.journal.pending(task.fp, self.answer)
+            self.in_flight = self.answer = None
+            self._pend(doubt)
+            return None
         else:  # never reached the API, or throttled (429) until the retries ran out
             outcome = Outcome(Status.FAILED, f"Not bought: {_what(reply)}. It is safe to run "
                               "again.", reply.status, reply.error_code, at)
         return self._answered(task, outcome)
 
-    def _settle(self, task: Task, reply: Reply, at: str, epoch: float) -> Outcome:
-        """Look the block up until it shows or the settle window is over."""
-        doubt = _what(reply)
-        if reply.refused:  # after an earlier doubt, whose window has passed: one look decides
-            listing = self.list_owned(task.target)
-            if listing.complete and task.key in listing.sids:
-                return Outcome(Status.OK, "Bought (confirmed by look-up: an earlier attempt "
-                               "went through).", reply.status, "", at)
-            if listing.complete:
-                return _refused(reply, at)
-        else:
-            deadline, gap = epoch + self.settings.settle_window, 1.0
-            while True:
-                listing = self.list_owned(task.target)
-                if listing.complete and task.key in listing.sids:
-                    return Outcome(Status.OK, f"Bought (confirmed by look-up after: {doubt}).",
-                                   reply.status, "", at)
-                left = deadline - time.time()
-                if left <= 0 or self.unauthorized or self.should_stop():
-                    break
-                self._say(f"{task.block}: {doubt}; looking it up for {left:.0f} s more")
-                if not self._wait_until(time.time() + min(gap, left)):
-                    break
-                gap = min(gap * 2, MAX_LOOKUP_GAP)
-        checked = ("a look-up could not be made" if not listing.complete else
-                   f"look-ups for {self.settings.settle_window:g} s did not show it")
-        return Outcome(Status.UNKNOWN, f"May have been bought: {doubt}, and {checked}. It was "
-                       "not sent again; the next run checks again.", reply.status,
-                       reply.error_code, at)
-
     def _configure(self, task: Task, entry: Entry | None) -> Outcome:
         if entry and entry.status == Status.OK and not self.settings.force:
-            return _done(f"Already applied by an earlier run "
-                         f"({readable_time(entry.finished_at or '')}); not sent again.")
+            return done_before(task, entry)
         bought = self.bought.get(task.key)
+        if bought and bought[0].status is Status.UNKNOWN:
+            return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) may or may "
+                           "not have gone through (UNKNOWN); the next run checks it, then sends "
+                           "this row.")
         if bought and not (bought[0].settled or bought[0].status is Status.VALID):
             return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) did not go "
                            f"through in this run ({bought[0].status}).")
@@ -260,6 +291,91 @@ class Submitter:
                               reply.status, reply.error_code, at)
         return self._answered(task, outcome)
 
+    # --- settling doubts (between rows) ------------------------------------------------------
+
+    def _pend(self, doubt: Doubt) -> None:
+        if self._busy_since is None:
+            self._busy_since = time.monotonic()
+        self.doubts.add(doubt, time.time())
+
+    def settle(self, wait: bool = False) -> list[tuple[Task, Outcome]]:
+        """Look up the targets whose next look is due (with `wait`, sleep until one is), and
+        return the rows that look settled. Earlier runs' doubts a listing cleared go to
+        `cleared`, to be bought now."""
+        if not self.doubts:
+            return []
+        if wait and not self._wait_until(self.doubts.next_at()):
+            return []
+        settled: list[tuple[Task, Outcome]] = []
+        for target in self.doubts.due(time.time()):
+            if self.should_stop() or self.unauthorized:
+                break
+            listing = self.list_owned(target)
+            for doubt, shown in self.doubts.answered(target, listing, time.time()):
+                outcome = self._settled(doubt, shown, listing)
+                self.doubts.remove(doubt.task.key)  # only once recorded (a journal may fail)
+                if outcome is None:
+                    self.cleared.append(doubt.task)
+                    self._cleared_keys.add(doubt.task.key)
+                else:
+                    settled.append((doubt.task, self._record(doubt.task, outcome)))
+            self.doubts.looked(target, time.time())
+        self._tally()
+        return settled
+
+    def take_cleared(self) -> list[Task]:
+        found, self.cleared = self.cleared, []
+        return found
+
+    def _settled(self, doubt: Doubt, shown: bool, listing: Listing) -> Outcome | None:
+        if shown:
+            return self._confirmed(doubt)
+        if doubt.earlier:
+            if listing.complete:
+                return None  # a complete listing after its window: not bought, buy it now
+            return self._unlisted(doubt.task, listing, doubt)
+        self.looked_up += 1
+        checked = (f"a look-up could not be made ({listing.reason})" if not listing.complete
+                   else f"look-ups for {self.settings.settle_window:g} s did not show it")
+        outcome = _unknown(doubt, checked)
+        self.journal.finished(doubt.task.fp, outcome, now())
+        return outcome
+
+    def _confirmed(self, doubt: Doubt) -> Outcome:
+        """A look-up shows the doubtful purchase: bought. The journal and the ledger learn it,
+        so no later run depends on a listing for it again."""
+        task = doubt.task
+        if doubt.earlier and not doubt.at:  # another rollout's purchase
+            outcome = _done(f"Already bought on {readable_time(_iso(doubt.since))} by "
+                            f"{doubt.earlier} (confirmed by look-up); not bought again.")
+        else:
+            if doubt.earlier:
+                outcome = Outcome(Status.OK, "Bought by an earlier run (confirmed by look-up).",
+                                  submitted_at=doubt.at)
+            else:
+                self.looked_up += 1
+                outcome = Outcome(Status.OK, f"Bought (confirmed by look-up after: "
+                                  f"{doubt.what}).", doubt.http_status, "", doubt.at)
+            self.journal.finished(task.fp, outcome, now())
+        if self.ledger is not None:
+            self.ledger.bought(self.settings.scope, task.key, doubt.since, self.rollout,
+                               self.settings.source)
+        return outcome
+
+    def give_up(self, why: str) -> list[tuple[Task, Outcome]]:
+        """The run is stopping: every pending doubt is UNKNOWN (the journal keeps it pending
+        or sent, so the next run settles it)."""
+        found = [(d.task, self._record(d.task, _unknown(d, why))) for d in
+                 list(self.doubts.by_key.values())]
+        self.doubts = Doubts()
+        self._tally()
+        return found
+
+    def _tally(self) -> None:
+        if self._busy_since is not None and not self.doubts:
+            self.settling_seconds += time.monotonic() - self._busy_since
+            self._busy_since = None
+
     # --- bookkeeping -------------------------------------------------------------------------
 
     def _answered(self, task: Task, outcome: Outcome) -> Outcome:
@@ -267,6 +383,9 @@ class Submitter:
         escape (e.g. the disk filling up under the journal)."""
         self.answer = outcome
         self.journal.finished(task.fp, outcome, now())
+        if task.buys and outcome.status is Status.OK and self.ledger is not None:
+            self.ledger.bought(self.settings.scope, task.key, time.time(), self.rollout,
+                               self.settings.source)
         self.in_flight = self.answer = None
         return outcome
 
@@ -276,9 +395,10 @@ class Submitter:
             self.bought[task.key] = (outcome, task.where)
             if outcome.status is Status.OK:
                 self.mine.setdefault(task.target, set()).add(task.key)
-                listing = self.listings.get(task.target)
-                if listing is not None and listing.complete:
-                    listing.sids.add(task.key)
+                for target in (task.target, self.account):
+                    listing = self.listings.get(target)
+                    if listing is not None and listing.complete:
+                        listing.sids.add(task.key)
         return outcome
 
     def escaped(self) -> Outcome | None:
@@ -298,10 +418,6 @@ class Submitter:
         return Outcome(Status.FAILED, "May have been applied: the run stopped while its request "
                        "was on its way; it is safe to send again.", submitted_at=now())
 
-    def _say(self, text: str) -> None:
-        if self.notify:
-            self.notify(text)
-
     def _wait_until(self, when: float) -> bool:
         """Sleep until `when`; False when asked to stop first."""
         while (left := when - time.time()) > 0:
@@ -309,6 +425,30 @@ class Submitter:
                 return False
             self._sleep(min(left, 0.2))
         return True
+
+
+def _earlier_doubt(task: Task, entry: Entry | None, other: Known | None,
+                   settings: Settings) -> Doubt | None:
+    """A purchase of this block an earlier run of this rollout, or another rollout on this
+    machine, may have made: it is settled before this run may buy the block."""
+    if entry is not None and entry.doubtful:
+        since = _epoch(entry)
+        return Doubt(task, since, since + settings.settle_window, at=entry.sent_at,
+                     earlier="an earlier run")
+    if other is not None:
+        return Doubt(task, other.epoch, other.epoch + settings.settle_window,
+                     earlier=other.file or "another file")
+    return None
+
+
+def _unknown(doubt: Doubt, why: str) -> Outcome:
+    if doubt.earlier:
+        return Outcome(Status.UNKNOWN, f"May have been bought by {doubt.earlier}, and {why}. "
+                       "It was not sent again; the next run checks again.",
+                       submitted_at=doubt.at)
+    return Outcome(Status.UNKNOWN, f"May have been bought: {doubt.what}, and {why}. It was not "
+                   "sent again; the next run checks again.", doubt.http_status,
+                   doubt.error_code, doubt.at)
 
 
 def _done(message: str) -> Outcome:
@@ -327,6 +467,10 @@ def _what(reply: Reply) -> str:
         return text
     return f"the API answered {reply.status} ({text})" if text else (
         f"the API answered {reply.status}")
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
 
 
 def _epoch(entry: Entry) -> float:

@@ -52,9 +52,16 @@ LIST_DEFAULTS: dict[str, object] = {PAGE_INDEX: 0, PAGE_SIZE: 10, INCLUDE_TOTAL:
                                     SORT_BY: "Id", SORT_DIR: "asc"}
 SORT_DIRS = ("asc", "desc")
 ITEM_ID, ITEM_SID = "Id", "NumberBlockSid"
+ITEM_PROPERTY = "PropertySid"  # not among the documented item fields: names an owner, no more
 ITEM_FIELDS = (ITEM_ID, ITEM_SID, "NumberPattern", "Name", "FriendlyName", "SipTrunkId",
                "SipTrunkName")
 SEARCH_FIELDS = ("Number", "Name", "FriendlyName", "Source", "Medium", "Campaign", "Content")
+# Documented item fields the export shows beside its rows, read-only.
+ITEM_REFERENCE = ("NumberPattern", "Name", "FriendlyName")
+# Inferred ("Listing item settings"): the configure settings an item carries, by their
+# configure names. Only the export reads them, to fill its cells.
+ITEM_SETTINGS = ("RoutingMethod", "EndpointNumber", "Flow", "Application", "Recording",
+                 "Source", "Medium", "Campaign", "Content")
 # The search text: the {Text} segment of SEARCH_PATH, and an optional query parameter of the
 # listings ("Free-text search within Number Blocks").
 SEARCH_TEXT = "Text"
@@ -154,6 +161,12 @@ TERMS: tuple[Term, ...] = (
          f"`{INCLUDE_TOTAL}` (default true), `{SORT_BY}` (default Id), `{SORT_DIR}` (asc|desc, "
          f"default asc), filters {_codes(LIST_FILTERS)}", True, LIST_PAGE),
     Term("Listing items", f"carry {_codes(ITEM_FIELDS)} (`Id` an integer)", True, LIST_PAGE),
+    Term("Listing item settings", f"items also carry {_codes(ITEM_SETTINGS)} under the "
+         "configure parameters' names (null or absent when unset); only the export reads them, "
+         "to fill its cells, and an absent or non-text one leaves its cell empty", False,
+         f"{LIST_PAGE} ends its item fields with '...', and its search looks in Source, "
+         "Medium, Campaign and Content, so items hold at least the tags; an empty cell is "
+         "never sent, so a missing field changes nothing on the API"),
     Term("Listing text", f"`{SEARCH_TEXT}` is also an optional listing parameter (free-text "
          "search); the filters `Active`, `Sms`, `Voice` are nullable booleans (absent: all)",
          True, LIST_PAGE),
@@ -174,6 +187,17 @@ TERMS: tuple[Term, ...] = (
          "every item has a NumberBlockSid, Ids ascend, and the pages add up to the total (or, "
          "without a total, end with a short page)", False, "our safety rule: a partial list "
          "would let an owned block be bought again"),
+    Term("Account-wide ownership", f"`GET {LIST_PATHS['AccountSid']}` lists every block the "
+         "account owns, under any of its properties: before buying, that one complete listing "
+         "(with each row's property listing) says what is owned, and a block owned under "
+         "another property is not bought; where the account listing is refused (a 4xx), the "
+         "properties' own listings are all that is checked, and the run says so", False,
+         f"{LIST_PAGE} offers both listings but does not say that the account's includes its "
+         "properties' blocks; relying on the API's refusal "
+         f"(`{NUMBER_BELONGS_TO_DIFFERENT_PROPERTY}`) would let a rebuying API sell it again"),
+    Term("Listing item's property", f"an item may carry `{ITEM_PROPERTY}`; it only names the "
+         "owner in a message, never decides anything", False,
+         f"{LIST_PAGE} lists the item fields with \"...\"; a property is not among those named"),
     Term("Success", f"200 with `{{\"{ENVELOPE}\": {{\"{MESSAGE}\": \"{OK_MESSAGE}\"}}}}`", True,
          f"{PURCHASE_PAGE}, {CONFIGURE_PAGE}"),
     Term("Anything else on a 2xx", "not a success: a purchase is looked up, a configure is "
@@ -198,8 +222,10 @@ TERMS: tuple[Term, ...] = (
     Term("Idempotency", "a purchase is not idempotent (no idempotency key); configure is", False,
          "no idempotency key is documented; configure sets values"),
     Term("Slow commits", "a purchase may commit after its answer timed out, and a listing may "
-         "lag a purchase by seconds: doubtful purchases are looked up over a settle window and "
-         "never resent in the same run", False, "nothing documents either; our safety must not "
+         "lag a purchase by seconds: doubtful purchases are looked up over a settle window each "
+         "(in the background, one listing answering every pending block of a property/account) "
+         "and never resent in the same run; a block this machine saw bought stays owned "
+         "whatever a later listing shows", False, "nothing documents either; our safety must not "
          "depend on it"),
     Term("Paths", "matched case-insensitively; Sids go into paths percent-encoded", False,
          "the pages mix `NumberBlocks` and `numberblocks`"),
