@@ -93,6 +93,17 @@ def test_shorts(tmp_path: Path, column: str, value: str, code: str | None) -> No
     assert found == ({(2, column): (code, Severity.ERROR)} if code else {})
 
 
+def test_out_of_range_says_what_to_use(tmp_path: Path) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text("PropertySid,NumberBlockSid,AnswerPoint,GroupType,Preamble,MasterMode\n"
+                    "PRDEMO0001,NB1,0412345678,3,7,40000\n", encoding="utf-8")
+    (sheet,) = load(path, "purchase")
+    messages = {i.column: i.message for i in check(sheet).issues}
+    assert messages["GroupType"].endswith("use 0 or 1.")
+    assert messages["Preamble"].endswith("use a whole number from 0 to 2.")
+    assert messages["MasterMode"].endswith("use a whole number from -32768 to 32767.")
+
+
 @pytest.mark.parametrize(("value", "code"), [
     ("NB100000", None), ("nb_1-2", None), ("NB/../x", "invalid_id"), ("NB 1", "invalid_id"),
     ("NB?x", "invalid_id"), ("NB#1", "invalid_id"), ("NB%2F", "invalid_id"),

@@ -224,3 +224,11 @@ def test_templates_open_in_libreoffice(reopened: dict[str, Path], name: str, fmt
                        if dv.type == "list")
         assert lists and all(f.startswith('"') for f in lists)
         assert _formats(ws)[3] == "@"  # NumberBlockSid
+
+
+def test_a_missing_template_name_lists_the_choices_on_one_line(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["template"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("importer: error: Missing argument '{configure|purchase|rollout}'. "
+                           "Choose from: configure, purchase, rollout")

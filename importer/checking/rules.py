@@ -17,9 +17,10 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from importer import excel
+from importer.reading.spreadsheets import CONTROL, ERROR_VALUES
 from importer.spec.contract import SID_PATTERN
 from importer.spec.operations import Field, Kind
-from importer.text import describe_character, did_you_mean, shorten, shown
+from importer.text import describe_character, describe_invisible, did_you_mean, shorten, shown
 
 SCIENTIFIC = r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+"  # European Excel writes 4,12E+08
 TRAILING_ZERO = r"[+-]?\d+[.,]0+"
@@ -262,9 +263,18 @@ TOO_LONG = Rule("too_long", _fits_a_cell,
                 "Shorten it.", _length, distinct=False)
 
 
+# An Excel error value saved as a formula's result (read as its text): not a value to send.
+EXCEL_ERROR = Rule("excel_error", lambda s: ~s.str.upper().isin(ERROR_VALUES),
+                   "{column} holds the error {value} (the formula's result), not a value.",
+                   distinct=False)
+# A control character (a bell, an escape) nobody can see; tab and line breaks are text.
+CONTROL_CHARACTER = Rule("control_character", lambda s: ~s.str.contains(CONTROL, regex=True),
+                         "{column}: {why}; delete it.", describe_invisible, distinct=False)
+
+
 def rules_for(field: Field, allowed_prefixes: tuple[str, ...] = ()) -> list[Rule]:
     """The value checks of one column, in the order they are tried (first failure wins)."""
-    return [TOO_LONG, *_value_rules(field, allowed_prefixes)]
+    return [TOO_LONG, EXCEL_ERROR, CONTROL_CHARACTER, *_value_rules(field, allowed_prefixes)]
 
 
 def _value_rules(field: Field, allowed_prefixes: tuple[str, ...]) -> list[Rule]:
@@ -301,7 +311,9 @@ def _value_rules(field: Field, allowed_prefixes: tuple[str, ...]) -> list[Rule]:
             return [
                 Rule("invalid_number", _matches(INTEGER), "'{value}' is not a whole number."),
                 Rule("not_allowed_value", _in_bounds(low, high),
-                     f"'{{value}}' is out of range for {{column}}: use {low} to {high}."),
+                     "'{value}' is out of range for {column}: use "
+                     + (f"{low} or {high}." if high == low + 1 else
+                        f"a whole number from {low} to {high}.")),
             ]
     return []
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from importer import __version__
+from importer import __version__, excel
 from importer import config as config_module
 from importer.errors import ExitCode, ImporterError
 from importer.pipeline import Options
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("importer: interrupted", err=True)
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
-        message = exc.format_message()
+        message = " ".join(exc.format_message().split())  # click lays choices out on lines
         if isinstance(exc, click.NoSuchOption) and (odd := [a for a in args if a.startswith(
                 "-") and len(a) > 2 and not a.startswith("--") and "." in a]):
             message += (f" (if {odd[0]} is a file name, write ./{odd[0]} or put -- before it)")
@@ -107,6 +107,7 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Treat every sheet as this operation (else: sheet name or columns)."),
         click.option("--sheet", "sheets", multiple=True,
                      help="Only this sheet (repeatable); hidden sheets only when named."),
+        *_reading_options(),
         click.option("--allowed-prefixes", help="Comma-separated answering-point prefixes the "
                      "account may use, e.g. 02,03,04 (default: any)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path),
@@ -122,10 +123,40 @@ def common(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def _reading_options() -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """What to say when a guess about the file is wrong: kept in the context (not passed to
+    each command), and read back by make_options."""
+    def keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        ctx.meta[f"importer.{param.name}"] = value
+        return value
+
+    def delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+        value = named.get(value.lower(), value) if value else value
+        if value is not None and len(value) != 1:
+            raise click.BadParameter("give one character, or tab, comma, semicolon or pipe")
+        return keep(ctx, param, value)
+
+    return [
+        click.option("--encoding", expose_value=False, callback=keep,
+                     help="A CSV's encoding, e.g. utf-8, cp1252, mac_roman (default: guessed)."),
+        click.option("--delimiter", expose_value=False, callback=delimiter,
+                     help="A CSV's field separator: , ; | or tab (default: guessed)."),
+        click.option("--header-row", expose_value=False, callback=keep,
+                     type=click.IntRange(min=1, max=excel.ROWS),
+                     help="The header's row number, as Excel shows it (default: the row "
+                     "naming the most known columns)."),
+    ]
+
+
 def make_options(config: dict[str, Any], operation: str | None, sheets: tuple[str, ...],
              allowed: str | None, out: Path | None, overwrite: bool, **extra: Any) -> Options:
+    meta = click.get_current_context().meta
     return Options(operation=operation, sheets=sheets, out=out, overwrite=overwrite,
-                   allowed_prefixes=config_module.allowed_prefixes(config, allowed), **extra)
+                   allowed_prefixes=config_module.allowed_prefixes(config, allowed),
+                   encoding=meta.get("importer.encoding"),
+                   delimiter=meta.get("importer.delimiter"),
+                   header_row=meta.get("importer.header_row"), **extra)
 
 
 def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
