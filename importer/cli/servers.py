@@ -55,6 +55,8 @@ from importer.spec import contract
 @click.option("--no-total-count", is_flag=True, help="Listings carry no TotalCount.")
 @click.option("--no-listing-envelope", is_flag=True,
               help="Listing pages carry no ResponseStatus (the pages document none).")
+@click.option("--no-listing-settings", is_flag=True,
+              help="Listing items carry no configure settings (routing, recording, tags).")
 @click.option("--listing-fault", type=click.Choice(["html", "no_list", "bad_item", "shift"]),
               help="Damage every listing this way.")
 @click.option("--no-account-purchase-path", is_flag=True,
@@ -63,12 +65,13 @@ from importer.spec import contract
               default="body", show_default=True,
               help="Where a purchase takes its NumberBlockSid from.")
 def sandbox_cmd(host: str, port: int, db: Path | None, as_json: bool,
-                no_total_count: bool, no_listing_envelope: bool,
+                no_total_count: bool, no_listing_envelope: bool, no_listing_settings: bool,
                 no_account_purchase_path: bool, **faults: Any) -> int:
     """Serve the local emulation of the Number Blocks API until Ctrl-C."""
     from importer.sandbox import Knobs, SandboxServer
 
     knobs = Knobs(total_count=not no_total_count, listing_envelope=not no_listing_envelope,
+                  listing_settings=not no_listing_settings,
                   account_purchase_path=not no_account_purchase_path, **faults)
     try:
         server = SandboxServer(host=host, port=port, db_path=str(db) if db else None,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from importer import excel
 from importer.errors import InputError
+from importer.reading import exported
 from importer.reading.delimited import read_csv
 from importer.reading.marks import legal_sheet_name
 from importer.reading.source import Format, Input, Limits, read_input
@@ -198,6 +199,7 @@ def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, re
     sheet = Sheet(name, op, raw, header_row, data, columns, ignored, results)
     _too_long(where, sheet, long_cells)
     _unsaved_formulas(sheet, formulas)
+    exported.note(sheet)  # an export's own columns, and the settings emptied since
     return sheet
 
 

@@ -3,14 +3,16 @@
 Id and phone columns are formatted as Text (Excel keeps leading zeros and never shows them in
 scientific notation), enumerated and yes/no columns get drop-downs, whole-number columns refuse
 anything else, every column shows its help text when selected, and an Instructions sheet
-explains the rules, the routing table included. The same writer, given rows, makes the samples:
-a sample is a filled-in template. Output is byte-reproducible so the committed templates can be
-checked against the generator.
+explains the rules, the routing table included. The same writer, given rows, makes the samples
+(a sample is a filled-in template) and the export (a filled-in Configure sheet with read-only
+columns beside it). Output is byte-reproducible so the committed templates can be checked
+against the generator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -34,6 +36,29 @@ Row = Mapping[str, object]  # header -> value (str, int, float or bool); missing
 Line = tuple[bool, tuple[str, ...]]  # an Instructions line: (bold?, cells)
 
 
+@dataclass(frozen=True)
+class Column:
+    """A column the tool adds beside an operation's (the export's reference columns and its
+    record): greyed as read-only, its help shown when selected, hidden if asked."""
+
+    header: str
+    help: str
+    hidden: bool = False
+    width: int = 24
+
+
+@dataclass(frozen=True)
+class Book:
+    """What to write: the sheets (operation, rows) in order, and the Instructions' text."""
+
+    heading: str  # the Instructions sheet's title line
+    sheets: tuple[tuple[Operation, Sequence[Row]], ...]
+    title: str  # the document property
+    intro: tuple[Line, ...] | None = None  # replaces "How to use this template"
+    columns: tuple[Column, ...] = ()  # added after the operation's columns on every sheet
+    created: datetime = FIXED_DATE
+
+
 def header_text(f: Field) -> str:
     """Required columns carry a `*` (ignored when the sheet is read back)."""
     return f"{f.name} *" if f.required else f.name
@@ -48,19 +73,30 @@ def write_template(name: str, path: Path, rows: Mapping[str, Sequence[Row]] | No
     """
     if name not in TEMPLATES:
         raise UsageError(f"no template {name!r}; choose one of {', '.join(TEMPLATES)}")
+    sheets = tuple((op, (rows or {}).get(op.name, ())) for op in TEMPLATES[name])
+    write_book(path, Book(f"Number Block Importer: {name} template", sheets,
+                          title or f"Number Block Importer: {name} template"))
+
+
+def write_book(path: Path, spec: Book) -> None:
+    """Write `spec` to `path` (a temporary file: callers publish it with files.write_atomically)."""
     try:
         book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False,
                                                "strings_to_formulas": False,
                                                "strings_to_urls": False})
-        book.set_properties({"title": title or f"Number Block Importer: {name} template",
-                             "created": FIXED_DATE})
+        book.set_properties({"title": spec.title, "created": spec.created})
         styles = _styles(book)
-        for op in TEMPLATES[name]:
-            _operation_sheet(book, styles, op, (rows or {}).get(op.name, ()))
-        _instructions(book, styles, name, TEMPLATES[name])
+        if spec.columns:  # only then: the templates' styles stay byte for byte as committed
+            styles["reference"] = book.add_format({"bold": True, "italic": True,
+                                                   "bg_color": "#D9D9D9", "border": 1})
+            styles["read_only"] = book.add_format({"num_format": "@", "font_color": "#595959",
+                                                   "bg_color": "#F2F2F2"})
+        for op, rows in spec.sheets:
+            _operation_sheet(book, styles, op, rows, spec.columns)
+        _instructions(book, styles, spec.heading, tuple(op for op, _ in spec.sheets), spec.intro)
         book.close()
     except (OSError, xlsxwriter.exceptions.XlsxWriterException) as exc:
-        raise ImporterError(f"{path}: cannot write the template ({exc})") from exc
+        raise ImporterError(f"{path}: cannot write the workbook ({exc})") from exc
 
 
 def _styles(book: xlsxwriter.Workbook) -> dict[str, object]:
@@ -90,20 +126,28 @@ def _validation(op: Operation, f: Field) -> dict[str, object]:
 
 
 def _operation_sheet(book: xlsxwriter.Workbook, styles: dict, op: Operation,
-                     rows: Sequence[Row]) -> None:
+                     rows: Sequence[Row], added: tuple[Column, ...] = ()) -> None:
     ws = book.add_worksheet(op.title)
     names = [f.name for f in op.fields]
-    extra = list(dict.fromkeys(k for row in rows for k in row if k not in names))
+    ours = [c.header for c in added]
+    extra = list(dict.fromkeys(k for row in rows for k in row if k not in names
+                               and k not in ours))
     for c, f in enumerate(op.fields):
         header = header_text(f)
         ws.write_string(0, c, header, styles["required" if f.required else "optional"])
         width = max(14, min(len(header) + 4, 30))
         ws.set_column(c, c, width, styles["text"] if f.kind in TEXT_KINDS else None)
         ws.data_validation(1, c, LAST_ROW, c, _validation(op, f))
-    for c, name in enumerate(extra, len(names)):
+    for c, column in enumerate(added, len(names)):
+        ws.write_string(0, c, column.header, styles["reference"])
+        ws.set_column(c, c, column.width, styles["read_only"], {"hidden": column.hidden})
+        ws.data_validation(1, c, LAST_ROW, c, {"validate": "any",
+                                               "input_title": column.header[:32],
+                                               "input_message": column.help[:255]})
+    for c, name in enumerate(extra, len(names) + len(added)):
         ws.write_string(0, c, name, styles["extra"])
         ws.set_column(c, c, max(14, min(len(name) + 4, 30)))
-    columns = {name: c for c, name in enumerate([*names, *extra])}
+    columns = {name: c for c, name in enumerate([*names, *ours, *extra])}
     for r, row in enumerate(rows, 1):
         for key, value in row.items():
             _write(ws, r, columns[key], value)
@@ -128,15 +172,17 @@ def help_text(op: Operation, f: Field) -> str:
     return f"{need}{f.help}{example}"
 
 
-def instructions(ops: tuple[Operation, ...]) -> list[Line]:
-    """The Instructions sheet (and the README's column reference) as lines of cells."""
+def instructions(ops: tuple[Operation, ...], intro: tuple[Line, ...] | None = None
+                 ) -> list[Line]:
+    """The Instructions sheet (and the README's column reference) as lines of cells; `intro`
+    replaces the template's "How to use" lines (the export says how to use an export)."""
     def text(*cells: str) -> Line:
         return False, cells
 
     def bold(*cells: str) -> Line:
         return True, cells
 
-    lines: list[Line] = [
+    how: list[Line] = [
         bold("How to use this template"),
         text("1. Fill in one row per number block. Columns marked * are required; every row "
              "also needs AccountSid or PropertySid (at least one). Leave a cell empty to not "
@@ -145,6 +191,9 @@ def instructions(ops: tuple[Operation, ...]) -> list[Line]:
         text("3. Run `importer run FILE`. Open FILE.results.xlsx: every row has a Status. Fix "
              "failed rows there and run it again: rows already done are skipped, nothing is "
              "bought twice."),
+    ]
+    lines: list[Line] = [
+        *(how if intro is None else intro),
         text(""),
         bold("Rules"),
         text("Each NumberBlockSid may appear only once in a sheet; later repeats are refused."),
@@ -175,13 +224,13 @@ def instructions(ops: tuple[Operation, ...]) -> list[Line]:
     return lines
 
 
-def _instructions(book: xlsxwriter.Workbook, styles: dict, name: str,
-                  ops: tuple[Operation, ...]) -> None:
+def _instructions(book: xlsxwriter.Workbook, styles: dict, heading: str,
+                  ops: tuple[Operation, ...], intro: tuple[Line, ...] | None) -> None:
     ws = book.add_worksheet("Instructions")
-    ws.write_string(0, 0, f"Number Block Importer: {name} template", styles["title"])
-    for r, (heading, cells) in enumerate(instructions(ops), 2):
+    ws.write_string(0, 0, heading, styles["title"])
+    for r, (bold, cells) in enumerate(instructions(ops, intro), 2):
         for c, cell in enumerate(cells):
-            ws.write_string(r, c, cell, styles["bold"] if heading else None)
+            ws.write_string(r, c, cell, styles["bold"] if bold else None)
     ws.set_column(0, 0, 26)
     ws.set_column(1, 3, 22)
     ws.set_column(4, 4, 90)

@@ -64,6 +64,9 @@ class Knobs:
     page's last item again), even PageIndex one late (an item skipped)."""
     listing_envelope: bool = True
     """False: listing pages carry no ResponseStatus (the pages document none for listings)."""
+    listing_settings: bool = True
+    """False: listing items carry none of the configure settings (contract.ITEM_SETTINGS, an
+    inference): only the documented fields and the owner, as a stricter API might."""
     account_purchase_path: bool = True
     """False: POST /v2/Accounts/{sid}/NumberBlocks does not exist (404); its GET still does."""
     purchase_sid_from: str = "body"

@@ -165,6 +165,8 @@ class Listings:
         if knobs.listing_fault == "html":
             return Response(HTML_PAGE, 200, mimetype="text/html")
         items = [block_view(b) for b in blocks]
+        if not knobs.listing_settings:
+            items = [{k: v for k, v in i.items() if k not in c.ITEM_SETTINGS} for i in items]
         if knobs.listing_fault == "bad_item" and items:
             del items[len(items) // 2][c.ITEM_SID]
         body: dict[str, Any] = {}
