@@ -62,12 +62,6 @@ ITEM_REFERENCE = ("NumberPattern", "Name", "FriendlyName")
 # configure names. Only the export reads them, to fill its cells.
 ITEM_SETTINGS = ("RoutingMethod", "EndpointNumber", "Flow", "Application", "Recording",
                  "Source", "Medium", "Campaign", "Content")
-# Documented item fields the export shows beside its rows, read-only.
-ITEM_REFERENCE = ("NumberPattern", "Name", "FriendlyName")
-# Inferred ("Listing item settings"): the configure settings an item carries, by their
-# configure names. Only the export reads them, to fill its cells.
-ITEM_SETTINGS = ("RoutingMethod", "EndpointNumber", "Flow", "Application", "Recording",
-                 "Source", "Medium", "Campaign", "Content")
 # The search text: the {Text} segment of SEARCH_PATH, and an optional query parameter of the
 # listings ("Free-text search within Number Blocks").
 SEARCH_TEXT = "Text"
@@ -167,12 +161,6 @@ TERMS: tuple[Term, ...] = (
          f"`{INCLUDE_TOTAL}` (default true), `{SORT_BY}` (default Id), `{SORT_DIR}` (asc|desc, "
          f"default asc), filters {_codes(LIST_FILTERS)}", True, LIST_PAGE),
     Term("Listing items", f"carry {_codes(ITEM_FIELDS)} (`Id` an integer)", True, LIST_PAGE),
-    Term("Listing item settings", f"items also carry {_codes(ITEM_SETTINGS)} under the "
-         "configure parameters' names (null or absent when unset); only the export reads them, "
-         "to fill its cells, and an absent or non-text one leaves its cell empty", False,
-         f"{LIST_PAGE} ends its item fields with '...', and its search looks in Source, "
-         "Medium, Campaign and Content, so items hold at least the tags; an empty cell is "
-         "never sent, so a missing field changes nothing on the API"),
     Term("Listing item settings", f"items also carry {_codes(ITEM_SETTINGS)} under the "
          "configure parameters' names (null or absent when unset); only the export reads them, "
          "to fill its cells, and an absent or non-text one leaves its cell empty", False,
