@@ -45,11 +45,14 @@ def browser_context_args(browser_context_args: dict) -> dict:
             "accept_downloads": True}
 
 
-def _serve(tmp_path: Path, *extra: str) -> Iterator[str]:
+def _serve(tmp_path: Path, *extra: str, sandbox: bool = True,
+           env: dict[str, str] | None = None) -> Iterator[str]:
+    """`importer serve` as a user starts it; yields the address it prints."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "importer", "serve", "--sandbox", "--no-browser", "--port", "0",
-         "--workspace", str(tmp_path / "workspace"), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ})
+        [sys.executable, "-m", "importer", "serve", *(["--sandbox"] if sandbox else []),
+         "--no-browser", "--port", "0", "--workspace", str(tmp_path / "workspace"), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})})
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         found = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", line)

@@ -1,0 +1,146 @@
+"""`importer serve` against hostile content and many tabs, in Chromium (see test_web_browser).
+
+Markup in headers, sheet and file names, cells and API messages must reach the page as text:
+nothing in a file may restyle the Send button or the buy question, refresh the page away or
+add an element. Six tabs must not take the connections that Cancel needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.test_web_browser import (  # noqa: F401  (the Chromium fixtures)
+    CHROMIUM,
+    _cell,
+    _serve,
+    browser_context_args,
+    browser_type_launch_args,
+)
+
+playwright = pytest.importorskip("playwright.sync_api")
+expect, Page = playwright.expect, playwright.Page
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+
+MARKUP = {
+    "style": '<style>#run{visibility:hidden} #confirm-text::after{content:"Nothing is sent"}'
+             "</style>",
+    "meta": '<meta http-equiv="refresh" content="0;url=about:blank">',
+    "img": "<img src=x id=injected-img>",
+    "svg": "<svg id=injected-svg><rect width=9 height=9></rect></svg>",
+    "iframe": "<iframe id=injected-iframe src=about:blank></iframe>",
+}
+SHEET = "<img id=injected-sheet src=x>"  # 29 characters: a legal sheet name
+API_MESSAGE = "<style>body{display:none}</style><img id=injected-api src=x> Not allowed."
+INJECTED = ("#injected-img, #injected-svg, #injected-iframe, #injected-sheet, #injected-cell, "
+            "#injected-name, #injected-api, body style, meta[http-equiv]")
+
+
+class _HostileApi(BaseHTTPRequestHandler):
+    """An API whose every refusal says markup (configure rows need no listing)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"ResponseStatus": {"ErrorCode": "FORBIDDEN", "Message": API_MESSAGE,
+                                              "Errors": []}}).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hostile_api() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def _hostile_workbook(folder: Path) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = SHEET
+    sheet.append(["PropertySid", "NumberBlockSid", "RoutingMethod", "EndpointNumber",
+                  *MARKUP.values()])
+    sheet.append(["PRDEMO0001", "NB090020", "endpoint", "02 9876 5431",
+                  "<img src=x id=injected-cell>", "", "", "", ""])
+    path = folder / "<img id=injected-name src=x>.xlsx"
+    book.save(path)
+    return path
+
+
+def test_markup_from_files_and_the_api_is_shown_as_text(page: Page, tmp_path: Path,
+                                                        hostile_api: str) -> None:
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text
+            else None)
+    env = {"IMPORTER_BASE_URL": hostile_api, "IMPORTER_ACCOUNT_SID": "AC1",
+           "IMPORTER_AUTH_TOKEN": "t0ken", "IMPORTER_CONFIG": str(tmp_path / "none.toml")}
+    for address in _serve(tmp_path, sandbox=False, env=env):
+        page.goto(address)
+        page.set_input_files("#file", str(_hostile_workbook(tmp_path)))
+        expect(page.locator("#counts")).to_contain_text("VALID 1")
+        for text in MARKUP.values():  # each header, as the text it is
+            expect(page.locator(".tabulator-col-title", has_text=text)).to_have_count(1)
+        expect(page.locator("#sheet-tabs .tab")).to_contain_text(SHEET)
+        expect(_cell(page, 2, "c4")).to_have_text("<img src=x id=injected-cell>")
+        time.sleep(1.5)  # a refresh would have happened by now
+        assert page.url.startswith(address.split("?")[0]), page.url
+        assert page.locator(INJECTED).count() == 0
+        page.click("#to-run")
+        expect(page.locator("#run")).to_be_visible()
+        expect(page.locator("#run")).to_have_text("Send")
+        page.click("#run")
+        expect(page.locator("#step-results")).to_be_visible(timeout=60_000)
+        page.click("#back-to-review")
+        expect(_cell(page, 2, "_status")).to_have_text("REJECTED")
+        expect(_cell(page, 2, "_message")).to_contain_text("<img id=injected-api src=x>")
+        assert page.locator(INJECTED).count() == 0
+        assert page.locator("body").is_visible()
+    assert not refused, refused  # the page itself needs no inline style or script
+
+
+def test_cancel_answers_at_once_with_the_page_open_in_six_tabs(page: Page,
+                                                              tmp_path: Path) -> None:
+    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
+        f"PRDEMO0001,NB{100700 + i},0412 345 678" for i in range(40)]
+    source = tmp_path / "forty.csv"
+    source.write_text("\n".join(rows) + "\n")
+    for address in _serve(tmp_path, "--sandbox-latency-ms", "300"):
+        page.goto(address)
+        page.set_input_files("#file", str(source))
+        expect(page.locator("#counts")).to_contain_text("VALID 40")
+        page.click("#to-run")
+        page.click("#run")
+        expect(page.locator("#progress-text")).to_contain_text(re.compile(r"[1-9]\d* of 40"))
+        tabs = [page]
+        for _ in range(5):
+            tab = page.context.new_page()
+            tab.goto(address.split("?")[0])
+            expect(tab.locator("#progress-text")).to_contain_text(re.compile(r"\d+ of 40"))
+            tabs.append(tab)
+        last = tabs[-1]
+        before = last.locator("#progress-text").inner_text()
+        expect(last.locator("#progress-text")).not_to_have_text(before, timeout=10_000)
+        started = time.monotonic()
+        with last.expect_response(re.compile(r"/cancel$"), timeout=10_000) as answered:
+            last.click("#cancel")
+        assert answered.value.ok and time.monotonic() - started < 5
+        for tab in tabs:  # every tab hears that it stopped
+            expect(tab.locator("#final-title")).to_contain_text("Stopped", timeout=30_000)
