@@ -142,18 +142,28 @@ def test_a_csv_cell_beyond_the_cap_is_refused_with_its_line(tmp_path: Path, line
     cheap(result)
 
 
-def test_a_nul_byte_is_named_with_its_line_and_column(tmp_path: Path) -> None:
+def test_a_nul_byte_is_its_rows_problem(tmp_path: Path) -> None:
+    """One NUL in a text file: the cell is named, the file is read (not "binary content")."""
     path = tmp_path / "nul.csv"
     path.write_bytes(b"PropertySid,NumberBlockSid,AnswerPoint\r\nPRDEMO0001,NB1,0412345678\r\n"
                      b"PRDEMO0001,NB\x002,0412345678\r\n")
-    one_line_error(validate(tmp_path, path), "line 3, column B", "NUL")
+    result = validate(tmp_path, path)
+    assert result.code == 1, result.stderr
+    assert result.report["counts"] == {**result.report["counts"], "VALID": 1, "INVALID": 1}
 
 
-def test_an_unclosed_quote_is_named_with_its_line(tmp_path: Path) -> None:
+def test_an_unclosed_quote_is_its_rows_problem_and_the_rest_is_read(tmp_path: Path) -> None:
+    """As LibreOffice reads it: the quote is text, the next lines are rows of their own."""
     path = tmp_path / "quote.csv"
     path.write_text('PropertySid,NumberBlockSid,AnswerPoint\nPRDEMO0001,NB1,0412345678\n'
                     'PRDEMO0001,NB2,"0412 345 678\nPRDEMO0001,NB3,0412345678\n')
-    one_line_error(validate(tmp_path, path), "line 3, column C", "quote", "never closed")
+    result = validate(tmp_path, path)
+    assert result.code == 1, result.stderr
+    assert result.report["counts"] == {**result.report["counts"], "VALID": 2, "INVALID": 1}
+    errors = openpyxl.load_workbook(tmp_path / "out.results.xlsx")["Errors"]
+    found = [r for r in errors.iter_rows(min_row=2, values_only=True) if r[5] == "unclosed_quote"]
+    assert [(r[1], r[2]) for r in found] == [(3, "AnswerPoint")]
+    assert "line 3 opens a quote" in found[0][6]
 
 
 def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:

@@ -307,7 +307,7 @@ def test_csv_caps(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="has 24 columns, more than the 10 an Excel sheet"):
         load(wide, limits=_small(columns=10))
     long = _write(tmp_path, "long.csv", _csv([HEADER, [*ROWS[0][:3], "y" * 500]]).encode())
-    with pytest.raises(InputError, match="row 2, column D holds 500 characters, more than the "
+    with pytest.raises(InputError, match="line 2, column D holds 500 characters, more than the "
                                          "100 this tool reads in one cell"):
         load(long, limits=_small(field_chars=100))
 

@@ -267,14 +267,16 @@ TOO_LONG = Rule("too_long", _fits_a_cell,
 EXCEL_ERROR = Rule("excel_error", lambda s: ~s.str.upper().isin(ERROR_VALUES),
                    "{column} holds the error {value} (the formula's result), not a value.",
                    distinct=False)
-# A control character (a bell, an escape) nobody can see; tab and line breaks are text.
+# A control character (a bell, an escape) nobody can see, in free text (the other kinds' own
+# rules name it); tab and line breaks are text.
 CONTROL_CHARACTER = Rule("control_character", lambda s: ~s.str.contains(CONTROL, regex=True),
                          "{column}: {why}; delete it.", describe_invisible, distinct=False)
 
 
 def rules_for(field: Field, allowed_prefixes: tuple[str, ...] = ()) -> list[Rule]:
     """The value checks of one column, in the order they are tried (first failure wins)."""
-    return [TOO_LONG, EXCEL_ERROR, CONTROL_CHARACTER, *_value_rules(field, allowed_prefixes)]
+    return [TOO_LONG, EXCEL_ERROR, *(_value_rules(field, allowed_prefixes)
+                                     or [CONTROL_CHARACTER])]
 
 
 def _value_rules(field: Field, allowed_prefixes: tuple[str, ...]) -> list[Rule]:

@@ -32,6 +32,13 @@ class Damaged(Exception):
     """The file's structure cannot be followed; the message is for --debug only."""
 
 
+class Encrypted(Exception):
+    """The workbook is protected by a password (a FILEPASS record): nothing can be read."""
+
+
+_FILEPASS = 0x002F
+
+
 @dataclass
 class _Sheet:
     extent: Extent = field(default_factory=Extent)
@@ -120,6 +127,8 @@ def _globals(stream: bytes) -> tuple[dict[str, int], list[bytes]]:
     for kind, _, body, length in _records(stream):
         if kind == _EOF:
             break
+        if kind == _FILEPASS:
+            raise Encrypted("FILEPASS")
         if kind == _BOUNDSHEET:
             offset = struct.unpack_from("<I", stream, body)[0]
             offsets[_short_string(stream, body + 6)] = offset

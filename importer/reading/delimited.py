@@ -1,96 +1,160 @@
-"""CSV files -> one text frame: encoding and delimiter detected, problems said with their line.
+"""CSV files -> one text frame, split the way LibreOffice and Excel split the same bytes.
 
-Encodings: UTF-8 with or without BOM, UTF-16 (with BOM or without), else Windows' cp1252 as
-Excel's plain CSV. Delimiters: comma, semicolon, tab, pipe, and Excel's `sep=` first line.
-A field may be as long as the cap (well past Excel's 32,767 characters: those rows are then
-reported, not cut). A NUL character or a quote that is never closed is named with its line and
-column, since a person can go and fix it there.
+No CSV library reads a file as spreadsheet programs do (Python's csv and pandas turn `"q"r` into
+`qr` and let one stray quote swallow the rest of the file), and the people who make these files
+check them in Excel, so the rules are LibreOffice's, compared cell by cell with its own reading
+in tests/test_csv_like_libreoffice.py: any line ending (CRLF, LF, a Mac's CR, mixed); a quote
+inside an unquoted field is text; a quoted field may span lines; a quote followed by anything
+but a separator is text; a quote never closed is text too, and that cell is reported at its
+line, the rest of the file read as if the quote were not there. Encodings: UTF-8 with or without
+BOM, UTF-16, else Windows' cp1252 as Excel's plain CSV (Mac Roman for a Mac's CR-only file).
+Delimiters: comma, semicolon, tab, pipe, Excel's `sep=` first line, or as given.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import zip_longest
 
 import pandas as pd
 
 from importer.errors import InputError
 from importer.reading.source import Input, Limits
-from importer.text import column_letter
+from importer.text import column_letter, shown
 
 DELIMITERS = (",", ";", "\t", "|")
-READ = {"dtype": str, "keep_default_na": False, "na_values": [""], "header": None}
 _SNIFF_LINES = 50
-_SEP_LINE = re.compile(r"\A\"?sep=(.)\"?[,;\t|]*\r?\n", re.IGNORECASE)
+_SEP_LINE = re.compile(r"\A\"?sep=(.)\"?[,;\t|]*(?:\r\n|\r|\n)", re.IGNORECASE)
+_BREAK = re.compile(r"\r\n|\r|\n")
 # A UTF-8 encoded accented letter or symbol (é is C3 A9, € is E2 82 AC): in a cp1252 file
 # these pairs are mojibake like "Ã©" and practically never occur.
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
-# Bytes no text file holds (NUL apart: it is reported where it is).
-_BINARY = re.compile(rb"[\x01-\x08\x0e-\x1a\x1c-\x1f]")
+# Control bytes (tab, line ends and the old end-of-file mark apart): a few are a cell's
+# problem (a bell typed by accident); this many is a file that is not text.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x19\x1b-\x1f]")
+_BINARY_SHARE = 0.01
 
 
-def read_csv(source: Input, limits: Limits) -> pd.DataFrame:
+@dataclass
+class Reading:
+    """How a CSV was read: its cells, the encoding and delimiter (and whether each was given
+    or guessed), and the cells the reader had to read as written (line, row, column, why)."""
+
+    frame: pd.DataFrame
+    encoding: str
+    delimiter: str
+    given: set[str] = field(default_factory=set)  # "encoding", "delimiter"
+    problems: list[tuple[int, int, int, str]] = field(default_factory=list)
+
+
+def read_csv(source: Input, limits: Limits, encoding: str | None = None,
+             delimiter: str | None = None) -> Reading:
     """The file's cells as text, positional columns, every line a row (blank ones too)."""
-    text = decode(source)
+    text, used = decode(source, encoding)
+    first_line = 1
     if hint := _SEP_LINE.match(text):  # Excel's "sep=;" first line: not shown, not a row
-        sep, text = hint.group(1), text[hint.end():]
-        first_line = 2
+        text, first_line = text[hint.end():], 2
+        sep = delimiter or hint.group(1)
     else:
-        try:
-            sep, first_line = delimiter(text, limits), 1
-        except FieldTooLong as exc:
-            raise InputError(f"{source.name}: line {exc.line} holds a cell of more than "
-                             f"{limits.field_chars:,} characters, more than this tool reads in "
-                             "one cell") from exc
-    if (nul := text.find("\x00")) >= 0:
-        line, column = _where(text, nul, sep, limits)
-        raise InputError(f"{source.name}: line {line + first_line - 1}{column} holds a NUL "
-                         "character (an invisible code some programs write by mistake); "
-                         "delete it, or open the file in Excel and save it again as CSV")
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=False, **READ)
-    except (pd.errors.ParserError, ValueError) as exc:  # EmptyDataError too: blank lines only
-        if "EOF inside string" in str(exc):
-            raise _unclosed(source, text, sep, first_line, exc) from exc
-        frame = _ragged(source, text, sep, first_line, limits, exc)
-    _check_size(source, frame, first_line, limits)
-    return frame
+        sep = delimiter or sniff(text)
+    given = {name for name, value in (("encoding", encoding), ("delimiter", delimiter)) if value}
+    reading = Reading(pd.DataFrame(), used, sep, given)
+    rows: list[list[str]] = []
+    width = 0
+    for line, row, problems in records(text, sep):
+        line += first_line - 1
+        lengths = list(map(len, row))
+        if max(lengths) > limits.field_chars:
+            col = max(range(len(row)), key=lengths.__getitem__)
+            raise InputError(f"{source.name}: line {line}, column {column_letter(col)} holds "
+                             f"{lengths[col]:,} characters, more than the "
+                             f"{limits.field_chars:,} this tool reads in one cell")
+        data = len(row)
+        while data and not row[data - 1].strip():
+            data -= 1
+        width = max(width, data)
+        rows.append(row)
+        if len(rows) > limits.rows:
+            raise InputError(f"{source.name}: has more than {limits.rows:,} rows, more than an "
+                             "Excel sheet holds; split it into smaller files")
+        if width > limits.columns:
+            raise InputError(f"{source.name}: has {width:,} columns, more than the "
+                             f"{limits.columns:,} an Excel sheet holds")
+        if width * len(rows) > limits.cells:
+            raise InputError(f"{source.name}: line {line} reaches column "
+                             f"{column_letter(width - 1)}, more than this tool reads in a file "
+                             f"of this length ({limits.cells:,} cells)")
+        reading.problems += [(line, len(rows) - 1, col, why) for col, why in problems]
+    reading.frame = _frame(rows, width)
+    return reading
 
 
-def decode(source: Input) -> str:
-    """UTF-8 (BOM or not), UTF-16 (BOM or not), else Windows' cp1252 as Excel's plain CSV.
+def _frame(rows: list[list[str]], width: int) -> pd.DataFrame:
+    columns = zip_longest(*(row[:width] for row in rows), fillvalue="")
+    cells = {i: pd.array([v if v != "" else None for v in col], dtype="str")
+             for i, col in enumerate(columns)}
+    return pd.DataFrame(cells, index=pd.RangeIndex(len(rows)), columns=pd.RangeIndex(width))
+
+
+def decode(source: Input, encoding: str | None = None) -> tuple[str, str]:
+    """(text, encoding used): UTF-8 (BOM or not), UTF-16 (BOM or not), else Windows' cp1252 as
+    Excel's plain CSV, or Mac Roman for a file with a Mac's CR line ends; or as given.
 
     A file that is UTF-8 in part (a BOM, or UTF-8 encoded letters) and something else in
     another part is an error: any guess would silently change some values.
     """
     data = source.data
+    if encoding:
+        return _given(source, encoding), encoding
     head = data[:65536]
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
         b"\x00" in head[:4096] and _looks_utf16(head[:4096]))
-    if not utf16 and (_BINARY.search(head) or head.count(b"\x00") > 8):
+    if not utf16 and len(_CONTROL.findall(head)) > max(8, _BINARY_SHARE * len(head)):
         raise InputError(f"{source.name}: not a spreadsheet or CSV file (it holds binary "
                          "content)")
     if data.startswith(codecs.BOM_UTF8):
         try:
-            return data[3:].decode("utf-8")
+            return data[3:].decode("utf-8"), "UTF-8"
         except UnicodeDecodeError as exc:
             raise _not_utf8(source, 3, exc, "starts with a UTF-8 marker") from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _utf16(source, data, "utf-16")
+        return _utf16(source, data, "utf-16"), "UTF-16"
     if utf16:
-        return _utf16(source, data, "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be")
+        codec = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
+        return _utf16(source, data, codec), codec.upper()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError as exc:
         if _UTF8_SEQUENCE.search(data):
             raise _not_utf8(source, 0, exc, "has UTF-8 text") from exc
-        try:
-            return data.decode("cp1252")
-        except UnicodeDecodeError:
-            return data.decode("latin-1")
+    if b"\r" in head and b"\n" not in head:  # Excel for Mac's "CSV (Macintosh)"
+        return data.decode("mac_roman"), "Mac Roman"
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1"
+
+
+def _given(source: Input, encoding: str) -> str:
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(f"{source.name}: --encoding {shown(encoding)} is not an encoding this "
+                         "tool knows (e.g. utf-8, cp1252, utf-16, mac_roman)") from None
+    data = source.data
+    if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
+        data = data[3:]
+    try:
+        return data.decode("utf-16" if codec.startswith("utf-16") and data[:2] in (
+            codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else codec)
+    except UnicodeDecodeError as exc:
+        line = source.data[:exc.start].count(b"\n") + 1
+        raise InputError(f"{source.name}: line {line} is not {shown(encoding)} (byte "
+                         f"0x{source.data[exc.start]:02X}); check --encoding", str(exc)) from exc
 
 
 def _utf16(source: Input, data: bytes, codec: str) -> str:
@@ -107,156 +171,155 @@ def _looks_utf16(head: bytes) -> bool:
 
 def _not_utf8(source: Input, offset: int, exc: UnicodeDecodeError, why: str) -> InputError:
     at = exc.start + offset
-    line = source.data[:at].count(b"\n") + 1
+    line = len(_BREAK.findall(source.data[:at].decode("latin-1"))) + 1
     return InputError(f"{source.name}: {why} but line {line} is not UTF-8 (byte "
                       f"0x{source.data[at]:02X}); save it again as CSV UTF-8", str(exc))
 
 
-def _lines(text: str, count: int) -> Iterator[str]:
-    """The first `count` lines, without splitting the whole text."""
-    start = 0
-    for _ in range(count):
-        end = text.find("\n", start)
-        if end < 0:
-            yield text[start:]
-            return
-        yield text[start:end]
-        start = end + 1
-
-
-class FieldTooLong(Exception):
-    """A field longer than the cap, on this line of the sample."""
-
-    def __init__(self, line: int) -> None:
-        super().__init__(f"line {line}")
-        self.line = line
-
-
-def delimiter(text: str, limits: Limits) -> str:
-    """The candidate that splits the most lines into the same number (>1) of fields.
-
-    Parsed quote-aware, so a delimiter inside quoted text does not count, and judged by
-    consistency, so the bare commas in a European semicolon file's text do not win.
-    """
-    _allow_long_fields(limits)
-    sample = "\n".join(line for line in _lines(text, _SNIFF_LINES) if line.strip())
+def sniff(text: str) -> str:
+    """The candidate that splits the most lines into the same number (>1) of fields, split as
+    the file will be: a delimiter inside quoted text does not count, and judged by
+    consistency, so the bare commas in a European semicolon file's text do not win."""
+    sample = "\n".join(line for _, line in zip(range(_SNIFF_LINES), _physical(text), strict=False)
+                       if line.strip())
     best, best_score = ",", (0, 0)
     for d in DELIMITERS:
         counts: dict[int, int] = {}
-        reader = csv.reader(io.StringIO(sample), delimiter=d)
-        try:
-            for row in reader:
-                if len(row) > 1:
-                    counts[len(row)] = counts.get(len(row), 0) + 1
-        except csv.Error as err:  # the only error the reader raises here: a field too long
-            raise FieldTooLong(reader.line_num) from err
+        for _, row, _ in records(sample, d):
+            if len(row) > 1:
+                counts[len(row)] = counts.get(len(row), 0) + 1
         score = max(((n, w) for w, n in counts.items()), default=(0, 0))
         if score > best_score:
             best, best_score = d, score
     return best
 
 
-def _allow_long_fields(limits: Limits) -> None:
-    """The csv module refuses fields over 131,072 characters unless told otherwise (a
-    process-wide setting; it is only ever raised, and our own cap is checked separately)."""
-    if csv.field_size_limit() < limits.field_chars + 1:
-        csv.field_size_limit(limits.field_chars + 1)
+def _physical(text: str) -> Iterator[str]:
+    """The lines of `text`, split at CRLF, LF or CR, without splitting the whole text."""
+    start = 0
+    for match in _BREAK.finditer(text):
+        yield text[start:match.start()]
+        start = match.end()
+    if start < len(text):
+        yield text[start:]
 
 
-def _ragged(source: Input, text: str, sep: str, first_line: int, limits: Limits,
-            exc: Exception) -> pd.DataFrame:
-    """Rows of different lengths (a short title line above a wide header): every row gets
-    the width of the widest row's data; fields that only pad a line out are not data."""
-    _allow_long_fields(limits)
-    rows: list[list[str]] = []
-    width = 0
-    try:
-        for row in csv.reader(io.StringIO(text), delimiter=sep, strict=False):
-            data = len(row)
-            while data and not row[data - 1].strip():
-                data -= 1
-            width = max(width, data)
-            rows.append(row)
-            if len(rows) > limits.rows:
-                break
-            if width * len(rows) > limits.cells:
-                raise InputError(f"{source.name}: line {len(rows) + first_line - 1} reaches "
-                                 f"column {column_letter(width - 1)}, more than this tool "
-                                 f"reads in a file of this length ({limits.cells:,} cells)")
-    except csv.Error as err:
-        raise InputError(f"{source.name}: cannot be read as CSV", f"{exc}; {err}") from err
-    cells = [[v if v != "" else None for v in row[:width]] + [None] * (width - len(row))
-             for row in rows]
-    return pd.DataFrame(cells, columns=range(width), dtype="str")
+Record = tuple[int, list[str], list[tuple[int, str]]]  # (first line, fields, problems)
 
 
-def _check_size(source: Input, frame: pd.DataFrame, first_line: int, limits: Limits) -> None:
-    if len(frame) > limits.rows:
-        raise InputError(f"{source.name}: has more than {limits.rows:,} rows, more than an "
-                         "Excel sheet holds; split it into smaller files")
-    if frame.shape[1] > limits.columns:
-        raise InputError(f"{source.name}: has {frame.shape[1]:,} columns, more than the "
-                         f"{limits.columns:,} an Excel sheet holds")
-    for col in frame.columns:
-        lengths = frame[col].str.len()
-        if lengths.max() > limits.field_chars:
-            row = int(lengths.idxmax())
-            raise InputError(f"{source.name}: row {row + 1}, column {column_letter(int(col))} "
-                             f"holds {int(lengths.max()):,} characters, more than the "
-                             f"{limits.field_chars:,} this tool reads in one cell")
+def records(text: str, sep: str) -> Iterator[Record]:
+    """Each record with the line it starts on and the fields whose quote was never closed.
+
+    A line without a quote is split as it is (the common case, and fast); a line with quotes
+    is joined with the next ones while a quote opened at the start of a field is still open,
+    as LibreOffice does it, and its fields scanned from there.
+    """
+    lines = list(_physical(text))
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if '"' not in line:
+            yield i + 1, line.split(sep), []
+            i += 1
+            continue
+        end = i + 1 if _well_formed(sep).fullmatch(line) else _logical_end(lines, i, sep)
+        fields, problems, closed = _fields("\n".join(lines[i:end]), sep)
+        if closed:
+            yield i + 1, fields, problems
+            i = end
+        else:  # a quote never closed: read this line as written, the next ones afresh
+            fields, problems, _ = _fields(line, sep, literal=True)
+            yield i + 1, fields, problems
+            i += 1
 
 
-def _where(text: str, pos: int, sep: str, limits: Limits) -> tuple[int, str]:
-    """(line of the file, ', column X' where the CSV row can be told) of character `pos`."""
-    line = text.count("\n", 0, pos) + 1
-    _allow_long_fields(limits)
-    try:
-        records = list(csv.reader(io.StringIO(text[:pos] + "\x01"), delimiter=sep))
-    except csv.Error:
-        return line, ""
-    if not records or not records[-1]:
-        return line, ""
-    return line, f", column {column_letter(len(records[-1]) - 1)}"
+@lru_cache(maxsize=8)
+def _well_formed(sep: str) -> re.Pattern[str]:
+    """A line of closed quoted fields and unquoted ones: a whole record, read the same by
+    every rule (most lines with quotes are like this; the character loop is for the rest)."""
+    s = re.escape(sep)
+    one = f'(?:"(?:[^"]|"")*"|(?! *")[^{s}]*)'
+    return re.compile(f"{one}(?:{s}{one})*")
 
 
-_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+def _logical_end(lines: list[str], start: int, sep: str) -> int:
+    """The line after the last one of the record starting at `start`: LibreOffice's rule is
+    to go on while an odd number of quotes follows a quote that opened a field."""
+    quotes, field_start = 0, True
+    for i in range(start, len(lines)):
+        if quotes % 2 and '"' not in lines[i]:
+            continue  # inside quotes, nothing but a quote changes anything
+        for ch in lines[i]:
+            if quotes:
+                if ch == '"':
+                    quotes += 1
+                elif ch != " " and quotes % 2 == 0:  # the quote before ended the quoting
+                    quotes, field_start = 0, ch == sep
+            elif ch == '"' and field_start:
+                quotes, field_start = 1, False
+            elif ch != " ":
+                field_start = ch == sep
+        if quotes % 2 == 0:
+            return i + 1
+    return len(lines)
 
 
-def _unclosed(source: Input, text: str, sep: str, first_line: int, exc: Exception
-              ) -> InputError:
-    """The quote that opens a field and is never closed: its line and column."""
-    at = _open_quote(text, sep)
-    where = "a line"
-    if at is not None:
-        line, column = at
-        where = f"line {line + first_line - 1}, column {column_letter(column)},"
-    return InputError(f"{source.name}: {where} opens a quote (\") that is never closed, so "
-                      "the rest of the file would be one cell; close or remove the quote",
-                      str(exc))
+def _fields(text: str, sep: str, literal: bool = False
+            ) -> tuple[list[str], list[tuple[int, str]], bool]:
+    """(fields, problems, whether every quote opened at a field start was closed).
+
+    Inside a quoted field `""` is a quote, and a quote followed by (spaces and) a separator or
+    the end closes it; any other quote is text. `literal`: a quote that is never closed is
+    text, and its field goes to the next separator (the cell is reported)."""
+    fields: list[str] = []
+    problems: list[tuple[int, str]] = []
+    pos, end = 0, len(text)
+    while True:
+        lead = pos
+        while lead < end and text[lead] == " ":
+            lead += 1
+        if lead < end and text[lead] == '"':
+            value, after = _quoted(text, lead + 1, sep)
+            if after < 0:
+                if not literal:
+                    return fields, problems, False
+                problems.append((len(fields), "opens a quote (\") that is never closed, so "
+                                 "it was read as written; close or remove the quote"))
+                after = _next(text, pos, sep)
+                value = text[pos:after]
+            fields.append(value)
+        else:
+            after = _next(text, pos, sep)
+            fields.append(text[pos:after])
+        if after >= end:
+            return fields, problems, True
+        pos = after + 1
 
 
-def _open_quote(text: str, sep: str) -> tuple[int, int] | None:
-    """(line, 0-based field) of the first quoted field without its closing quote."""
-    unquoted = re.compile(f"[^{re.escape(sep)}\r\n]*")
-    pos, line, field = 0, 1, 0
+def _next(text: str, pos: int, sep: str) -> int:
+    at = text.find(sep, pos)
+    return len(text) if at < 0 else at
+
+
+def _quoted(text: str, pos: int, sep: str) -> tuple[str, int]:
+    """(value, position of the separator or end after it) of the quoted field whose content
+    starts at `pos`; -1 when no quote closes it."""
+    parts = []
     end = len(text)
-    while pos < end:
-        if text[pos] == '"':
-            match = _QUOTED.match(text, pos)
-            if match is None:
-                return line, field
-            line += text.count("\n", pos, match.end())
-            pos = match.end()
-        rest = unquoted.match(text, pos)
-        pos = rest.end() if rest else pos
-        if pos >= end:
-            break
-        if text[pos] == sep:
-            field += 1
-        else:  # \r, \n or \r\n: the row ends
-            if text.startswith("\r\n", pos):
-                pos += 1
-            line += 1 if text[pos] == "\n" or text[pos] == "\r" else 0
-            field = 0
-        pos += 1
-    return None
+    while True:
+        q = text.find('"', pos)
+        if q < 0:
+            return "", -1
+        parts.append(text[pos:q])
+        if text.startswith('"', q + 1):  # "" is a quote
+            parts.append('"')
+            pos = q + 2
+            continue
+        after = q + 1
+        while after < end and text[after] == " ":
+            after += 1
+        if after >= end or text[after] == sep:
+            parts.append(text[q + 1:after])  # spaces after the closing quote are kept
+            return "".join(parts), after
+        parts.append('"')
+        pos = q + 1

@@ -34,6 +34,8 @@ class Extent:
     last_column_cell: tuple[int, int] = (0, 0)
     formulas: list[tuple[int, int]] = field(default_factory=list)
     long_cells: list[tuple[int, int, int]] = field(default_factory=list)  # (row, col, length)
+    errors: list[tuple[int, int, str]] | None = None  # (row, col, #N/A...); None: not looked
+    has_errors: bool = False  # the quick scan saw an error cell (t="e")
 
     def place(self, row: int, column: int, data: bool, count: int = 1) -> None:
         """Note a cell (1-based) that a reader places; `data` when it holds more than spaces;

@@ -22,7 +22,7 @@ from importer.reading import exported
 from importer.reading.delimited import read_csv
 from importer.reading.marks import legal_sheet_name
 from importer.reading.source import Format, Input, Limits, read_input
-from importer.reading.spreadsheets import Book, read_workbook
+from importer.reading.spreadsheets import CONTROL, Book, read_workbook
 from importer.report import Issue, Severity
 from importer.spec.operations import (
     OPERATIONS,
@@ -82,6 +82,24 @@ _SHEET_NAMES = {"purchase": "purchase", "purchases": "purchase", "buy": "purchas
 
 
 @dataclass
+class ReadOptions:
+    """What the person said about how to read the file (None: guessed), for every shell."""
+
+    encoding: str | None = None  # a CSV's text encoding, e.g. cp1252
+    delimiter: str | None = None  # a CSV's field separator
+    header_row: int | None = None  # the header's row number, as Excel shows it
+
+
+@dataclass
+class FileReading:
+    """The file as a whole: what became of every sheet (name, what, cells of a sheet left out
+    to write back unchanged), and how it was read (what, how, whether given or guessed)."""
+
+    sheets: list[tuple[str, str, pd.DataFrame | None]] = field(default_factory=list)
+    options: list[tuple[str, str, bool]] = field(default_factory=list)
+
+
+@dataclass
 class Sheet:
     """One input sheet: the raw cells for writing back, the typed-up text for checking."""
 
@@ -94,6 +112,7 @@ class Sheet:
     ignored: list[str] = field(default_factory=list)  # headers that are neither fields nor ours
     result_columns: list[int] = field(default_factory=list)  # status columns of a results file
     issues: list[Issue] = field(default_factory=list)  # found while reading (schemas.check adds)
+    file: FileReading = field(default_factory=FileReading)  # shared by the file's sheets
 
     def header(self, name: str) -> str:
         """The column's header as the user wrote it (the field name when the sheet lacks it)."""
@@ -111,22 +130,33 @@ class Loaded:
 
 
 def load(path: Path, operation: str | None = None, sheets: tuple[str, ...] = (),
-         limits: Limits = LIMITS) -> list[Sheet]:
+         limits: Limits = LIMITS, given: ReadOptions | None = None) -> list[Sheet]:
     """Read every usable sheet of `path`; raise InputError (one clear line) when none is usable."""
-    return load_input(path, operation, sheets, limits).sheets
+    return load_input(path, operation, sheets, limits, given).sheets
 
 
 def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...] = (),
-               limits: Limits = LIMITS) -> Loaded:
+               limits: Limits = LIMITS, given: ReadOptions | None = None) -> Loaded:
     """As `load`, with the file's SHA-256, so nobody has to open the file a second time."""
+    given = given or ReadOptions()
     source = read_input(path, limits)
-    book = _read(source, sheets, limits)
+    book, how = _read(source, sheets, limits, given)
     frames, hidden = book.frames, book.hidden
     forced = OPERATIONS[operation] if operation else None
     only = bool(sheets) or (len(frames) == 1 and not hidden)
-    loaded = [s for name, raw in frames.items()
-              if (s := _sheet(source.name, name, raw, forced, only, book.formulas.get(name, []),
-                              book.long_cells.get(name, [])))]
+    reading = FileReading(options=[*how, _header_option(given)])
+    loaded = []
+    for sheet_name, raw in frames.items():
+        sheet = _sheet(source.name, sheet_name, raw, forced, only, book, given.header_row)
+        if sheet is None:
+            reading.sheets.append((sheet_name, _left_out(raw), raw))
+            continue
+        sheet.file = reading
+        loaded.append(sheet)
+        reading.sheets.append((sheet_name, f"read as {sheet.operation.name}", None))
+    reading.sheets += [(n, "left out: hidden (name it with --sheet to read it)", None)
+                       for n in hidden]
+    reading.sheets += [(n, f"left out: {why}", None) for n, why in book.skipped.items()]
     name = source.name
     if not loaded:
         if not frames:
@@ -147,15 +177,40 @@ def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...]
     return Loaded(ordered, source.sha256, len(source.data))
 
 
-def _read(source: Input, wanted: tuple[str, ...], limits: Limits) -> Book:
-    """The raw sheets to look at, the hidden sheets left out, and what reading them found."""
+def _header_option(given: ReadOptions) -> tuple[str, str, bool]:
+    if given.header_row:
+        return ("Header row", f"row {given.header_row}", True)
+    return ("Header row", "the row naming the most known columns, per sheet", False)
+
+
+def _left_out(raw: pd.DataFrame) -> str:
+    if _trim(raw).empty:
+        return "left out: empty"
+    return "left out: no header row naming known columns (copied here unchanged)"
+
+
+def _read(source: Input, wanted: tuple[str, ...], limits: Limits, given: ReadOptions
+          ) -> tuple[Book, list[tuple[str, str, bool]]]:
+    """The raw sheets to look at, what reading them found, and how the file was read (what,
+    how, whether given)."""
     if source.format is not Format.CSV:
-        return read_workbook(source, wanted, limits)
+        if given.encoding or given.delimiter:
+            raise InputError(f"{source.name}: --encoding and --delimiter are for CSV files; "
+                             f"this is an {source.format.value}")
+        return read_workbook(source, wanted, limits), [("Format", source.format.value, False)]
     suffix = source.path.suffix.lower()
     if suffix not in TEXT_SUFFIXES and suffix != "":
         raise InputError(f"{source.name}: not a spreadsheet ({shown(suffix)}); use .csv, "
                          ".xlsx, .xls or .ods")
-    return Book({_csv_sheet_name(source.path): read_csv(source, limits)})
+    csv = read_csv(source, limits, given.encoding, given.delimiter)
+    name = _csv_sheet_name(source.path)
+    book = Book({name: csv.frame}, csv=True)
+    book.notes[name] = [(row, col, "unclosed_quote", f"line {line} {why}")
+                        for line, row, col, why in csv.problems]
+    sep = {"\t": "tab", " ": "space"}.get(csv.delimiter, csv.delimiter)
+    how = [("Format", "CSV", False), ("Encoding", csv.encoding, "encoding" in csv.given),
+           ("Delimiter", sep, "delimiter" in csv.given)]
+    return book, how
 
 
 def _csv_sheet_name(path: Path) -> str:
@@ -163,20 +218,24 @@ def _csv_sheet_name(path: Path) -> str:
 
 
 def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, required: bool,
-           formulas: list[tuple[int, int]], long_cells: list[tuple[int, int, int]]
-           ) -> Sheet | None:
-    where = f"{file}, sheet {quoted(name)}"
+           book: Book, header_at: int | None) -> Sheet | None:
+    # A CSV's one sheet is the file: its name said once.
+    where = file if book.csv else f"{file}, sheet {quoted(name)}"
+    formulas = book.formulas.get(name, [])
     raw = _trim(raw)
     if raw.empty:
         if required:
             raise InputError(f"{where}: the sheet is empty")
         return None
-    header_row, matched = _find_header(raw, forced)
+    if header_at is not None:
+        header_row, matched = _given_header(where, raw, forced, header_at)
+    else:
+        header_row, matched = _find_header(raw, forced)
     if header_row is None:
         if required:
-            raise InputError(f"{where}: no header row naming known columns found in the first "
-                             f"{HEADER_SEARCH_ROWS} rows (e.g. NumberBlockSid, AnswerPoint)"
-                             f"{_header_hint(raw)}")
+            hint = _header_hint(raw) or " (e.g. NumberBlockSid, AnswerPoint)"
+            raise InputError(f"{where}: no header row naming known columns in the first "
+                             f"{HEADER_SEARCH_ROWS} rows{hint}")
         return None
     op = forced or _operation_for(where, name, set(matched.values()))
     columns, ignored, results = _columns(where, raw, header_row, op)
@@ -197,10 +256,59 @@ def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, re
     data = data[data.notna().any(axis=1) | data.index.isin(unsaved)]
     data.index.name = "row"
     sheet = Sheet(name, op, raw, header_row, data, columns, ignored, results)
-    _too_long(where, sheet, long_cells)
+    _too_long(where, sheet, book.long_cells.get(name, []))
     _unsaved_formulas(sheet, formulas)
+    _notes(sheet, book.notes.get(name, []))
+    _control_characters(sheet)
     exported.note(sheet)  # an export's own columns, and the settings emptied since
     return sheet
+
+
+def _given_header(where: str, raw: pd.DataFrame, forced: Operation | None, row: int
+                  ) -> tuple[int, dict]:
+    """--header-row N: that row is the header, if it names known columns."""
+    if row > len(raw):
+        raise InputError(f"{where}: --header-row {row} is below the last row with data "
+                         f"({len(raw)})")
+    index = header_index(forced) if forced else _ALL_FIELDS
+    matched = {p: index[k] for p, cell in raw.iloc[row - 1].items()
+               if isinstance(cell, str) and (k := header_key(cell)) in index}
+    if not matched:
+        raise InputError(f"{where}: row {row} (--header-row) names no known column (e.g. "
+                         f"NumberBlockSid, AnswerPoint){_header_hint(raw.iloc[row - 1:row])}")
+    return row - 1, matched
+
+
+def _notes(sheet: Sheet, notes: list[tuple[int, int, str, str]]) -> None:
+    """What the reader had to read as written (a quote never closed): the row's problem."""
+    rows = set(sheet.data.index)
+    for row0, col0, code, why in notes:
+        if row0 + 1 in rows and col0 < sheet.raw.shape[1]:
+            label = _column_name(sheet, col0)
+            sheet.issues.append(Issue(sheet.name, row0 + 1, label,
+                                      shorten(str(sheet.raw.iat[row0, col0])), code,
+                                      f"{label}: {why}."))
+
+
+def _control_characters(sheet: Sheet) -> None:
+    """A control character (a bell, an escape) in a column the tool does not use is still the
+    row's problem: nobody can see it, and the results could not show it. (In the operation's
+    columns a rule says so, so that an edit re-checks it.)"""
+    fields = set(sheet.columns.values())
+    body = sheet.raw.iloc[sheet.header_row + 1:]
+    rows = set(sheet.data.index)
+    for pos in body.columns:
+        if int(pos) in fields:
+            continue
+        hit = body[pos].str.contains(CONTROL, regex=True, na=False)
+        for at in hit.index[hit.to_numpy(dtype=bool)].tolist():
+            if at + 1 not in rows:
+                continue
+            label = _column_name(sheet, int(pos))
+            value = str(body.at[at, pos])
+            sheet.issues.append(Issue(sheet.name, at + 1, label, shorten(shown(value)),
+                                      "control_character", f"{label}: "
+                                      f"{describe_invisible(value)}; delete it."))
 
 
 def _columns(where: str, raw: pd.DataFrame, header_row: int, op: Operation
@@ -291,13 +399,18 @@ def header_hint(header: str, op: Operation, taken: set[str] = frozenset()) -> st
 
 def _header_hint(raw: pd.DataFrame) -> str:
     """When no header is found: what in the first rows comes close to one (a hidden character
-    in a header, a near miss in spelling)."""
+    in a header, a near miss in spelling), the first such cell named and the others counted."""
     for pos in range(min(HEADER_SEARCH_ROWS, len(raw))):
-        for cell in raw.iloc[pos].dropna():
-            if found := _near_miss(str(cell), _ALL_FIELDS):
-                field_name, why = found
-                has = f"; row {pos + 1} has {quoted(shorten(str(cell)))}"
-                return f"{has}, which {why}" if why else f"{has}: did you mean {field_name}?"
+        near = [(str(cell), found) for cell in raw.iloc[pos].dropna()
+                if (found := _near_miss(str(cell), _ALL_FIELDS))]
+        if near:
+            (cell, (field_name, why)), more = near[0], len(near) - 1
+            has = f"; row {pos + 1} has {quoted(shorten(cell, 40))}"
+            if not why:
+                return f"{has}: did you mean {field_name}?"
+            also = f" and {more} more like it" if more else ""
+            return (f"{has}{also}: {why.removeprefix('contains ')}; retype "
+                    f"{'them' if more else 'it'}")
     return ""
 
 

@@ -138,6 +138,8 @@ def _scan(data: bytes, end: int, extent: Extent) -> bool:
     # Every cell counts, self-closing ones too (calamine places none of those): an upper
     # bound is all this scan needs, and formatted empty cells cost bytes like any other.
     extent.place(int(rows.max()), int(cols.max()), data=False)
+    if data.find(b't="e"', 0, end) >= 0:
+        extent.has_errors = True
     formulas = lt[(name == 102) & np.isin(a[lt + 2], (32, 47, 62))]
     if len(formulas):
         owner = np.searchsorted(cells, formulas) - 1
@@ -198,6 +200,7 @@ def careful_extent(xml: bytes, strings: SharedStrings) -> Careful:
     only spaces do not), which hold more than an Excel cell (calamine cuts those to 32,767
     characters), and where each placed cell is, for `cut`."""
     found = Careful()
+    found.extent.errors = []
     parser = expat.ParserCreate()
     parser.buffer_text = True
     state = _CellState()
@@ -292,6 +295,10 @@ def _finish(state: _CellState, xml: bytes, at: int, strings: SharedStrings,
         placed, data = state.inline, text.strip() != ""
     elif kind == "str":
         placed, data = state.has_value, text.strip() != ""
+    elif kind == "e":
+        placed = data = state.has_value and text != ""
+        if placed and found.extent.errors is not None:
+            found.extent.errors.append((state.row - 1, state.col - 1, text.strip()))
     else:
         placed = data = state.has_value and text != ""
     if length > excel.CELL_CHARS:
@@ -412,12 +419,13 @@ def measure(data: bytes, names: list[str], limits: Limits) -> Measured:
     return found
 
 
-def long_cells(data: bytes, name: str, limits: Limits) -> list[tuple[int, int, int]]:
-    """(row, column, length), 0-based, of the cells of sheet `name` holding more characters
-    than an Excel cell: calamine gives them cut to 32,767, so only the XML can tell."""
+def careful(data: bytes, name: str, limits: Limits) -> Extent:
+    """Sheet `name` parsed: the cells holding more characters than an Excel cell (calamine
+    gives them cut to 32,767) and the error values (calamine gives them empty), which only
+    the XML can tell."""
     zf, parts = _open(data, limits)
     xml = read_part(zf, _part(parts, name), limits.unpacked_bytes)
-    return careful_extent(xml, shared_strings(zf, limits.unpacked_bytes)).extent.long_cells
+    return careful_extent(xml, shared_strings(zf, limits.unpacked_bytes)).extent
 
 
 def _open(data: bytes, limits: Limits) -> tuple[zipfile.ZipFile, dict[str, str]]:

@@ -41,6 +41,11 @@ class Limits:
     cells: int  # rows x columns of a sheet's data, the size of the frame built for it
     field_chars: int  # one CSV field
     dense_cells: int  # a sheet this small is read directly, however sparse it is
+    # A zip (xlsx, ods) may unpack to at most this much in all, or this many times its own
+    # size if more: its directory says so before anything is unpacked, so a zip bomb costs
+    # nothing, and what is unpacked stays in proportion to the file.
+    unpacked_floor: int = 256 << 20
+    unpacked_ratio: int = 100
 
 
 class Format(StrEnum):
@@ -81,7 +86,7 @@ def read_input(path: Path, limits: Limits) -> Input:
         os.close(fd)
     if not data:
         raise InputError(f"{name}: the file is empty")
-    return Input(path, data, digest, _format(path, name, data))
+    return Input(path, data, digest, _format(path, name, data, limits))
 
 
 def _open(path: Path, name: str) -> int:
@@ -110,6 +115,8 @@ def _why_not_found(path: Path, name: str, exc: OSError) -> str:
     if exc.errno == errno.ENOENT:
         if path.is_symlink():
             return (f"{name}: is a link to {shown(os.readlink(path))}, which does not exist")
+        if str(path).startswith("~"):
+            return f"{name}: file not found (~ is not your home folder here; give the full path)"
         return f"{name}: file not found"
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"{name}: permission denied; check that you may read the file"
@@ -174,7 +181,7 @@ def size_text(size: int) -> str:
     return f"{size / 2**30:,.1f} GB"
 
 
-def _format(path: Path, name: str, data: bytes) -> Format:
+def _format(path: Path, name: str, data: bytes, limits: Limits) -> Format:
     """What the bytes are, whatever the file is called."""
     suffix = path.suffix.lower()
     if data.startswith(_CFB):
@@ -186,7 +193,7 @@ def _format(path: Path, name: str, data: bytes) -> Format:
             raise InputError(f"{name}: is a Word document, not a spreadsheet")
         return Format.XLS
     if data.startswith((_ZIP, _EMPTY_ZIP)):
-        return _zip_format(data, name, suffix)
+        return _zip_format(data, name, suffix, limits)
     if suffix in (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"):
         head = data[:4096].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<table")):
@@ -200,13 +207,23 @@ def _format(path: Path, name: str, data: bytes) -> Format:
     return Format.CSV
 
 
-def _zip_format(data: bytes, name: str, suffix: str) -> Format:
+def _zip_format(data: bytes, name: str, suffix: str, limits: Limits) -> Format:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            _bounded(zf, name, len(data), limits)
             names = set(zf.namelist())
-            mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
+            mimetype = b""
+            if "mimetype" in names:
+                with zf.open("mimetype") as f:
+                    mimetype = f.read(100)
+            encrypted = any(info.flag_bits & 1 for info in zf.infolist()) or (
+                "META-INF/manifest.xml" in names and b"encryption-data" in _small_part(
+                    zf, "META-INF/manifest.xml"))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
         raise InputError(_not_excel_text(name, suffix), str(exc)) from exc
+    if encrypted:
+        raise InputError(f"{name}: the workbook is password-protected; save a copy without "
+                         "a password and use that")
     if "xl/workbook.xml" in names:
         return Format.XLSX
     if "xl/workbook.bin" in names:
@@ -220,7 +237,37 @@ def _zip_format(data: bytes, name: str, suffix: str) -> Format:
             raise InputError(f"{name}: is {kind}, not a spreadsheet")
     if b"opendocument" in mimetype:
         raise InputError(f"{name}: is an OpenDocument file, but not a spreadsheet")
+    if len(names) == 1 and next(iter(names)).lower().endswith((".csv", ".txt", ".xlsx", ".xls",
+                                                                ".ods")):
+        inner = shown(next(iter(names)))[-60:]
+        raise InputError(f"{name}: is a zip archive holding {inner}; unzip it and give that file")
     raise InputError(_not_excel_text(name, suffix), f"zip members: {sorted(names)[:20]}")
+
+
+def _bounded(zf: zipfile.ZipFile, name: str, size: int, limits: Limits) -> None:
+    """Refuse, from the zip's directory, what would unpack past the bound; and check that the
+    parts other readers unpack themselves (shared strings, styles) hold what it says, since a
+    directory can lie (the sheets are unpacked through zipfile, which holds to it)."""
+    infos = zf.infolist()
+    bound = min(max(limits.unpacked_floor, limits.unpacked_ratio * size),
+                limits.unpacked_bytes)
+    total = sum(info.file_size for info in infos)
+    if total > bound:
+        raise InputError(f"{name}: unpacks to {size_text(total)}, more than the "
+                         f"{size_text(bound)} this tool unpacks from a file of "
+                         f"{size_text(size)} ({limits.unpacked_ratio} times its size, at least "
+                         f"{size_text(limits.unpacked_floor)}); it may be a zip bomb",
+                         f"{len(infos)} members")
+    for info in infos:
+        if "worksheets/" not in info.filename and not info.is_dir():
+            with zf.open(info) as f:  # zipfile stops at the declared size and checks the CRC
+                while f.read(_CHUNK):
+                    pass
+
+
+def _small_part(zf: zipfile.ZipFile, part: str) -> bytes:
+    with zf.open(part) as f:
+        return f.read(1 << 20)
 
 
 def _not_excel_text(name: str, suffix: str) -> str:

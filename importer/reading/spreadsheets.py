@@ -27,6 +27,14 @@ from importer.reading.extent import Extent, Measured
 from importer.reading.source import NOT_EXCEL, Format, Input, Limits
 from importer.text import quoted, quoted_list
 
+# Excel's error values, as a cell holding a formula's failed result shows them (and a CSV
+# saved from it holds them): a cell holding one is named, never read as empty.
+ERROR_VALUES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
+                          "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+# Control characters nobody can see (tab, line feed and carriage return are text in a cell).
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
 
 @dataclass
 class Book:
@@ -38,6 +46,10 @@ class Book:
     hidden: list[str] = field(default_factory=list)
     formulas: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     long_cells: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+    # per sheet (row, column, code, why) of cells read as written (a CSV quote never closed)
+    notes: dict[str, list[tuple[int, int, str, str]]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # sheets not read, and why
+    csv: bool = False  # one sheet, which is the file
 
 
 def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Book:
@@ -48,9 +60,9 @@ def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Boo
         measured = _measure(source, lambda: _EAGER[source.format](data, limits), limits)
         data = measured.patched or data
     workbook = _open(source, data)
-    names, hidden = _choose(source, workbook, wanted)
+    names, hidden, skipped = _choose(source, workbook, wanted)
     if not names:
-        return Book({}, hidden)
+        return Book({}, hidden, skipped=skipped)
     if source.format is Format.XLSX:
         measured = _measure(source, lambda: ooxml.measure(data, names, limits), limits)
         if measured.patched is not None:
@@ -63,18 +75,28 @@ def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Boo
     except Exception as exc:  # calamine raises its own error types for damaged files
         raise _not_excel(source, exc) from exc
     formulas = {name: e.formulas for name, e in measured.extents.items() if e.formulas}
-    book = Book(frames, hidden, formulas)
+    book = Book(frames, hidden, formulas, skipped=skipped)
     if source.format is Format.XLSX:
         for name, sheet in frames.items():
-            if _maybe_cut(sheet):
-                measured = _measure(source, lambda n=name: _long(data, n, limits), limits)
-                book.long_cells[name] = measured.extents[name].long_cells
+            extent = measured.extents.get(name) or Extent()
+            if _maybe_cut(sheet) or (extent.has_errors and extent.errors is None):
+                extent = _measure(source, lambda n=name: _careful(data, n, limits),
+                                  limits).extents[name]
+            book.long_cells[name] = extent.long_cells
+            _error_values(sheet, extent.errors or [])
     return book
 
 
-def _long(data: bytes, name: str, limits: Limits) -> Measured:
-    extent = Extent(long_cells=ooxml.long_cells(data, name, limits))
-    return Measured({name: extent})
+def _careful(data: bytes, name: str, limits: Limits) -> Measured:
+    return Measured({name: ooxml.careful(data, name, limits)})
+
+
+def _error_values(frame: pd.DataFrame, errors: list[tuple[int, int, str]]) -> None:
+    """calamine reads an error value (#N/A) as empty: put its text back, so the checks name
+    it and the results workbook shows it."""
+    for row, col, text in errors:
+        if row < frame.shape[0] and col < frame.shape[1] and pd.isna(frame.iat[row, col]):
+            frame.iat[row, col] = text
 
 
 def _maybe_cut(frame: pd.DataFrame) -> bool:
@@ -126,8 +148,9 @@ def _open(source: Input, data: bytes) -> CalamineWorkbook:
 
 
 def _choose(source: Input, workbook: CalamineWorkbook, wanted: tuple[str, ...]
-            ) -> tuple[list[str], list[str]]:
-    """The sheets to read (the named ones, else the visible ones) and the hidden left out."""
+            ) -> tuple[list[str], list[str], dict[str, str]]:
+    """The sheets to read (the named ones, else the visible ones), the hidden left out, and
+    the others left out with why."""
     try:
         meta = workbook.sheets_metadata
     except Exception as exc:
@@ -139,11 +162,13 @@ def _choose(source: Input, workbook: CalamineWorkbook, wanted: tuple[str, ...]
         if missing:
             raise InputError(f"{source.name}: no sheet named {quoted_list(missing)} "
                              f"(sheets: {quoted_list(names)})")
-        return list(dict.fromkeys(wanted)), []
+        return list(dict.fromkeys(wanted)), [], {n: "not named with --sheet" for n in names
+                                                 if n not in wanted}
     hidden = [m.name for m in meta if m.visible != SheetVisibleEnum.Visible]
     # The sheets this tool added to a results workbook (Summary, Errors) are never input.
     return [m.name for m in meta if m.visible == SheetVisibleEnum.Visible
-            and m.name not in ours], hidden
+            and m.name not in ours], hidden, {n: "this tool's own sheet, written afresh"
+                                              for n in names if n in ours}
 
 
 def _measure(source: Input, scan: Callable[[], Measured], limits: Limits) -> Measured:
@@ -152,6 +177,9 @@ def _measure(source: Input, scan: Callable[[], Measured], limits: Limits) -> Mea
         return scan()
     except (ooxml.Damaged, odf.Damaged, biff.Damaged) as exc:
         raise _not_excel(source, exc) from exc
+    except biff.Encrypted as exc:
+        raise InputError(f"{source.name}: the workbook is password-protected; save a copy "
+                         "without a password and use that") from exc
     except ooxml.TooLarge as exc:
         raise InputError(f"{source.name}: a part of this workbook unpacks to more than "
                          f"{limits.unpacked_bytes / 2**30:,.0f} GB; it may be damaged, or "
