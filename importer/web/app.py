@@ -22,7 +22,7 @@ from importer.results.workbook import STATUS_COLOURS
 from importer.sending.client import Credentials, check_base_url
 from importer.sending.locks import Busy
 from importer.text import redact_url, shown
-from importer.web import progress, security
+from importer.web import export, progress, security
 from importer.web.documents import without_paths
 from importer.web.runs import Runs, Target
 from importer.web.workspace import Workspace
@@ -231,6 +231,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
                          mimetype="application/vnd.openxmlformats-officedocument"
                                   ".spreadsheetml.sheet")
 
+    export.register(app)  # "Export the blocks you own" (importer.web.export)
     return app
 
 

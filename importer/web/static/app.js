@@ -137,6 +137,24 @@ function showRecent(recent) {
   }
 }
 
+// --- export: the blocks already owned, opened in the grid as an uploaded file --------------
+
+$("export").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = Object.fromEntries(new FormData(event.target));
+  say("export-status", `Listing the blocks of ${form.scope} ${form.sid}…`);
+  try {
+    const done = await api("/api/exports", { json: form });
+    say("export-status", "");
+    state.exported = { doc: done.document.id, href: done.download };
+    openDocument(done.document);
+    const notes = (done.notes || []).join(" ");
+    say("message-bar", `${done.count.toLocaleString()} block(s) exported: change what should change; only those rows are sent. ${notes}`);
+  } catch (error) {
+    say("export-status", error.message, true);
+  }
+});
+
 // --- the grid -----------------------------------------------------------------------------
 
 function chip(status, count) {
@@ -282,6 +300,9 @@ function showSheetHeader() {
   $("sheet-issues").hidden = !issues.length;
   $("sheet-issues").textContent = issues.join(" ");
   $("download-edited").href = `/api/documents/${state.doc.id}/download`;
+  const exported = state.exported && state.exported.doc === state.doc.id;
+  $("export-download").hidden = !exported;  // a span: .button's display would beat [hidden]
+  if (exported) $("download-export").href = state.exported.href;
   showPlan();
 }
 

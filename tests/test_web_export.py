@@ -1,0 +1,76 @@
+""""Export the blocks you own" in `importer serve`, in a real browser (Debian's Chromium through
+Playwright): the export opens in the grid, its .xlsx downloads, and a run sends only the row
+changed in the page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from importer.reading import exported
+from tests.test_web_browser import (  # noqa: F401  (the browser fixtures, shared)
+    CHROMIUM,
+    _cell,
+    _field,
+    _serve,
+    _type_into,
+    browser_context_args,
+    browser_type_launch_args,
+)
+from tests.util import sheet_rows
+
+playwright = pytest.importorskip("playwright.sync_api")
+expect, Page = playwright.expect, playwright.Page
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get "
+                                "install chromium; .ci/run installs it)")
+
+
+@pytest.fixture
+def address(tmp_path: Path) -> Iterator[str]:
+    yield from _serve(tmp_path)
+
+
+def test_export_edit_and_send_only_the_change(page: Page, address: str, tmp_path: Path) -> None:
+    page.goto(address)
+    form = page.locator("#export")
+
+    # A property the API does not know: one plain line, nothing opened.
+    form.locator("input[name=sid]").fill("PRNOPE0001")
+    form.get_by_role("button", name="Export the blocks you own").click()
+    expect(page.locator("#export-status")).to_contain_text(
+        "would not list the blocks of property PRNOPE0001")
+    expect(page.locator("#step-start")).to_be_visible()
+
+    form.locator("input[name=sid]").fill("PRDEMO0001")
+    form.get_by_role("button", name="Export the blocks you own").click()
+    expect(page.locator("#sheet-tabs .tab")).to_have_text(["Configure (configure, 100 rows)"])
+    expect(page.locator("#message-bar")).to_contain_text("100 block(s) exported")
+
+    with page.expect_download() as download:
+        page.locator("#download-export").click()
+    saved = tmp_path / "export.xlsx"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename.startswith("PRDEMO0001-blocks-")
+    ws = openpyxl.load_workbook(saved)["Configure"]
+    assert ws.cell(1, 16).value == exported.RECORD_HEADER and ws.column_dimensions["P"].hidden
+    assert len(sheet_rows(saved, "Configure")) == 100
+
+    source = _field(page, "Source")
+    _type_into(page, 2, source, "spring-radio")
+    expect(_cell(page, 2, "_status")).to_have_text("VALID")
+    page.click("#to-run")
+    page.click("#run")
+    expect(page.locator("#final-counts")).to_contain_text("OK 1")
+    expect(page.locator("#final-counts")).to_contain_text("SKIPPED 99")
+    with page.expect_download() as results:
+        page.locator("#results-link").click()
+    path = tmp_path / "results.xlsx"
+    results.value.save_as(path)
+    rows = sheet_rows(path, "Configure")
+    assert [r["Status"] for r in rows].count("OK") == 1
+    assert rows[0]["Source"] == "spring-radio" and rows[0]["Status"] == "OK"
+    assert str(rows[1]["Message"]).startswith("Not sent: unchanged since the export of")
