@@ -319,6 +319,35 @@ def test_a_huge_file_is_refused_by_its_size_without_reading_it(tmp_path: Path) -
         load(path, limits=small)
 
 
+def _bomb(path: Path, string_mb: int) -> Path:
+    """An xlsx (as xlsxwriter writes it) whose one shared string is `string_mb` MB of "A",
+    deflated to about a thousandth of that."""
+    small = xlsx(path.with_suffix(".small.xlsx"), [HEADER, *ROWS], shared_strings=True)
+    with zipfile.ZipFile(small) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if info.filename != "xl/sharedStrings.xml":
+                out.writestr(info, src.read(info))
+                continue
+            with out.open("xl/sharedStrings.xml", "w", force_zip64=True) as f:
+                f.write(b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
+                        b'openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+                        b"<si><t>")
+                chunk = b"A" * (1 << 20)
+                for _ in range(string_mb):
+                    f.write(chunk)
+                f.write(b"</t></si></sst>")
+    return path
+
+
+def test_a_bomb_is_refused_from_the_directory_fast_and_small(tmp_path: Path) -> None:
+    """Issue 17: a 0.5 MB xlsx holding one 500 MB shared string took 39 s and 4.26 GB."""
+    path = _bomb(tmp_path / "bomb.xlsx", 500)
+    assert path.stat().st_size < 1 << 20
+    result = validate(tmp_path, path)
+    one_line_error(result, "unpacks to 500 MB", "256 MB", "fill memory")
+    cheap(result, seconds=10, megabytes=250)
+
+
 SECRET = "tok-5ecret-in-url"
 
 
