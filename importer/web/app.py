@@ -101,6 +101,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
 
     @app.get("/api/state")
     def api_state() -> Response:
+        workspace.sweep()
         active = [r.snapshot() for r in runs.runs.values()]
         return jsonify({"target": describe_target(), "recent": workspace.recent(),
                         "documents": [d.summary() for d in workspace.documents.values()],

@@ -9,6 +9,8 @@ disk (their edits replayed) when next needed.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import re
 import secrets
@@ -175,6 +177,24 @@ class Workspace:
         now_ = time.monotonic()
         others = sorted((d for d in list(self.documents.values()) if d is not keep
                          and d.loaded), key=lambda d: -d.used)
-        for n, document in enumerate(others, 2):
-            if n > KEEP_LOADED or now_ - document.used > IDLE_SECONDS:
-                document.unload()
+        gone = [d for n, d in enumerate(others, 2)
+                if n > KEEP_LOADED or now_ - d.used > IDLE_SECONDS]
+        for document in gone:
+            document.unload()
+        if gone:
+            _give_back()
+
+    def sweep(self) -> None:
+        """Let go of documents untouched for a while (the page asks every few minutes)."""
+        newest = max(self.documents.values(), key=lambda d: d.used, default=None)
+        if newest is not None:
+            self._evict(newest)
+
+
+def _give_back() -> None:
+    """Return freed rows to the system, not only to the allocator: pandas keeps text in
+    Arrow, whose memory pool holds on to freed memory for reuse."""
+    gc.collect()
+    with contextlib.suppress(ImportError):
+        import pyarrow
+        pyarrow.default_memory_pool().release_unused()
