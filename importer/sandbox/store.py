@@ -34,8 +34,12 @@ CREATE TABLE IF NOT EXISTS blocks (
     voice INTEGER NOT NULL, account_sid TEXT NOT NULL, property_sid TEXT, data TEXT NOT NULL,
     sold_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS blocks_account ON blocks(account_sid, id);
-CREATE INDEX IF NOT EXISTS blocks_property ON blocks(property_sid, id);
+DROP INDEX IF EXISTS blocks_account;
+DROP INDEX IF EXISTS blocks_property;
+-- A listing page and its count read these alone (sold_at: the listing-lag cut-off), so a page
+-- deep into 20,000 blocks costs milliseconds, not a scan of the rows before it.
+CREATE INDEX IF NOT EXISTS blocks_account_listed ON blocks(account_sid, id, sold_at);
+CREATE INDEX IF NOT EXISTS blocks_property_listed ON blocks(property_sid, id, sold_at);
 CREATE TABLE IF NOT EXISTS purchases (sid TEXT PRIMARY KEY, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS purchase_requests (sid TEXT PRIMARY KEY, count INTEGER NOT NULL);
 """
@@ -219,7 +223,9 @@ class Store:
             params.extend([text.lower()] * len(_SEARCHED))
         clause = " AND ".join(where)
         direction = "DESC" if listing.descending else "ASC"
-        order = f"{SORT_COLUMNS[listing.sort_by]} {direction}, id {direction}"
+        column = SORT_COLUMNS[listing.sort_by]
+        # "id, id" would make SQLite sort every matching row again for each page
+        order = f"id {direction}" if column == "id" else f"{column} {direction}, id {direction}"
         with self.lock:
             db = self._db()
             total = (db.execute(f"SELECT COUNT(*) FROM blocks WHERE {clause}", params)
