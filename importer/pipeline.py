@@ -69,7 +69,7 @@ class Prepared:
     journal_path: Path
 
     def valid_rows(self, operation: str) -> int:
-        return sum(len(c.sheet.data) - len(c.invalid) for c in self.checked
+        return sum(exported.to_send(c.sheet, c.invalid) for c in self.checked
                    if c.sheet.operation.name == operation)
 
 

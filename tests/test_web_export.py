@@ -63,6 +63,7 @@ def test_export_edit_and_send_only_the_change(page: Page, address: str, tmp_path
     _type_into(page, 2, source, "spring-radio")
     expect(_cell(page, 2, "_status")).to_have_text("VALID")
     page.click("#to-run")
+    expect(page.locator("#run-plan")).to_contain_text("1 configure row(s) will be sent")
     page.click("#run")
     expect(page.locator("#final-counts")).to_contain_text("OK 1")
     expect(page.locator("#final-counts")).to_contain_text("SKIPPED 99")

@@ -145,3 +145,9 @@ def skip_unchanged(sheet: Sheet, outcomes: list[Outcome | None]) -> list[Outcome
         out[i] = Outcome(Status.SKIPPED, "Not sent: unchanged since the export of "
                          f"{readable_time(record.exported_at)}.{also}", done=True)
     return out
+
+
+def to_send(sheet: Sheet, invalid: frozenset[int]) -> int:
+    """How many rows a run would send: neither invalid nor unchanged since the export."""
+    unchanged = {row for row, (_, _, same) in _changed(sheet).items() if same}
+    return len(sheet.data) - len(invalid | unchanged)
