@@ -149,7 +149,8 @@ def test_block_already_owned_is_skipped_not_bought(tmp_path: Path, api_env: Sand
     code, summary, _ = cli(capsys, "run", other, "--yes", "--json")
     assert code == 0
     (row,) = sheet_rows(Path(summary["results_path"]), "Purchase")
-    assert row["Status"] == "SKIPPED" and "Already owned" in row["Message"]
+    assert row["Status"] == "SKIPPED" and "Already bought on" in row["Message"]
+    assert "by a.xlsx" in row["Message"]  # this machine saw it bought
     assert api_env.purchase_counts()["NB100200"] == 1
 
 

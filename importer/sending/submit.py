@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from importer.report import Outcome, Status, readable_time
 from importer.sending.client import ApiClient, Listing, Reply
@@ -176,7 +177,7 @@ class Submitter:
         other = self.known.get(task.key)
         if other and other.bought:  # seen bought: owned, whatever a listing shows
             return _done(f"Already bought on {readable_time(_iso(other.epoch))} by "
-                         f"{other.file or 'another file'}; not bought again.")
+                         f"{_name(other.file)}; not bought again.")
         cleared = task.key in self._cleared_keys
         doubt = None if cleared else _earlier_doubt(task, entry, other, self.settings)
         listing, whole = self._listing(task.target), self._account_listing(task)
@@ -437,7 +438,7 @@ def _earlier_doubt(task: Task, entry: Entry | None, other: Known | None,
                      earlier="an earlier run")
     if other is not None:
         return Doubt(task, other.epoch, other.epoch + settings.settle_window,
-                     earlier=other.file or "another file")
+                     earlier=_name(other.file))
     return None
 
 
@@ -467,6 +468,10 @@ def _what(reply: Reply) -> str:
         return text
     return f"the API answered {reply.status} ({text})" if text else (
         f"the API answered {reply.status}")
+
+
+def _name(file: str) -> str:
+    return Path(file).name if file else "another file"
 
 
 def _iso(epoch: float) -> str:
