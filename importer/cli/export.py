@@ -55,7 +55,7 @@ def export_cmd(property_sid: str | None, account_scope: str | None, out: Path | 
                overwrite: bool, active: bool | None, text: str | None, sort: str, desc: bool,
                sandbox: bool, base_url: str | None, account_sid: str | None,
                config_path: Path | None, timeout: float, as_json: bool, debug: bool) -> int:
-    """Write the blocks you own as a Configure sheet: edit it, then `importer run` it."""
+    """The blocks you own as a Configure sheet, to edit and run (only changes are sent)."""
     def action() -> int:
         if (property_sid is None) == (account_scope is None):
             raise UsageError("give one of --property SID or --account SID")
