@@ -83,6 +83,18 @@ def test_each_launch_names_its_cookie_and_never_puts_the_token_in_it(tmp_path: P
         assert c.get("/api/state").status_code == 200  # the other launch's login left it alone
 
 
+def test_the_address_works_once_and_a_fresh_one_is_given(tmp_path: Path) -> None:
+    """The browser keeps the address in its history: once used, it opens nothing."""
+    app = _app(tmp_path)
+    fresh: list[str] = []
+    app.extensions["importer"]["sessions"].on_new_token = fresh.append
+    assert app.test_client().get(f"/?token={TOKEN}").status_code == 303
+    assert app.test_client().get(f"/?token={TOKEN}").status_code == 403
+    assert len(fresh) == 1 and fresh[0] != TOKEN
+    assert app.test_client().get(f"/?token={fresh[0]}").status_code == 303
+    assert app.test_client().get(f"/?token={fresh[0]}").status_code == 403
+
+
 def test_sessions_are_short_lived_and_rotated(tmp_path: Path) -> None:
     c = _logged_in(_app(tmp_path))
     sessions = c.application.extensions["importer"]["sessions"]

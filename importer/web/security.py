@@ -1,13 +1,17 @@
 """The local app's guard, as Jupyter and Datasette do it, and what they leave open.
 
-A secret token per launch is in the URL the command prints; a request with it gets a session
-cookie (HttpOnly, SameSite=Strict) and is redirected to a URL without it. Cookies ignore ports,
-so every other server on 127.0.0.1 receives ours: the cookie is named per launch (two launches
-do not log each other out), holds a session value, never the token, that lives for an hour
-without use and is replaced every few minutes, and alone it authorises nothing that changes
-state: unsafe requests also carry the page's own secret in a header (a page on another port can
-neither read it nor set it). The Host header must name the loopback address and our port (DNS
-rebinding), and an unsafe request must come from this page (Sec-Fetch-Site, Origin).
+A secret token is in the URL the command prints; a request with it gets a session cookie
+(HttpOnly, SameSite=Strict) and is redirected to a URL without it. The browser keeps the URL
+in its history all the same (a redirect or history.replaceState does not remove it), so a
+token works once: the command then prints a fresh address for another browser.
+
+Cookies ignore ports, so every other server on 127.0.0.1 receives ours: the cookie is named per
+launch (two launches do not log each other out), holds a session value, never the token, that
+lives for an hour without use and is replaced every few minutes, and alone it authorises
+nothing that changes state: unsafe requests also carry the page's own secret in a header (a
+page on another port can neither read it nor set it). The Host header must name the loopback
+address and our port (DNS rebinding), and an unsafe request must come from this page
+(Sec-Fetch-Site, Origin).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 
 from flask import Flask, Response, abort, g, redirect, request
 
@@ -53,12 +58,25 @@ def same(given: str, secret: str) -> bool:
 class Sessions:
     """Session values and page secrets of one launch, in memory only."""
 
-    def __init__(self, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, token: str, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+        self.token = token
+        self.on_new_token: Callable[[str], None] | None = None  # says where to log in next
         self.clock = clock
         self.cookie = f"importer_{secrets.token_hex(4)}"
         self.lock = threading.Lock()
         self.sessions: dict[str, list] = {}  # value -> [issued, expires, successor]
         self.pages: dict[str, float] = {}  # page secret -> issued
+
+    def exchange(self, given: str) -> str | None:
+        """A new session for the token, which is then spent (it stays in the history)."""
+        with self.lock:
+            if not same(given, self.token):
+                return None
+            self.token = new_token()
+            fresh = self.token
+        if self.on_new_token is not None:
+            self.on_new_token(fresh)
+        return self.issue()
 
     def issue(self) -> str:
         value, now = secrets.token_urlsafe(32), self.clock()
@@ -111,7 +129,7 @@ def _trim(kept: dict) -> None:
 def install(app: Flask, token: str) -> Sessions:
     """Guard every request of `app` with `token`. The server sets `IMPORTER_PORT` in the
     app's config once it knows its port: then the Host header must name it too."""
-    sessions = Sessions()
+    sessions = Sessions(token)
 
     def host_ok() -> bool:
         host = (request.host or "").lower()
@@ -132,14 +150,15 @@ def install(app: Flask, token: str) -> Sessions:
         if not host_ok():
             abort(403, "This app answers only at the address the importer printed.")
         given = request.args.get("token")
-        if given is not None and request.method == "GET" and same(given, token):
+        if given is not None and request.method == "GET" and (
+                session := sessions.exchange(given)) is not None:
             response = redirect(request.path if request.path.startswith("/") else "/", 303)
-            set_cookie(response, sessions.issue())
+            set_cookie(response, session)
             return response
         current = sessions.check(request.cookies.get(sessions.cookie, ""))
         if current is None:
-            abort(403, "Open the address the importer printed when it started (it carries the "
-                       "key to this page).")
+            abort(403, "Open the latest address the importer printed (each one carries a key "
+                       "to this page that works once).")
         g.session = current
         if request.method not in SAFE_METHODS:
             site = request.headers.get("Sec-Fetch-Site")

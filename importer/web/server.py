@@ -71,7 +71,11 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765,
                              f"({exc.strerror or exc})") from exc
         app.config["IMPORTER_PORT"] = server.effective_port  # the Host header must name it
         shown_host = f"[{host}]" if ":" in host else host
-        url = f"http://{shown_host}:{server.effective_port}/?token={token}"
+        base = f"http://{shown_host}:{server.effective_port}/"
+        url = f"{base}?token={token}"
+        app.extensions["importer"]["sessions"].on_new_token = lambda fresh: announce(
+            f"{base}?token={fresh} (the address before has been used; open this one to use "
+            "the page in another browser)")
         announce(url)
         if open_browser:
             webbrowser.open(url)
