@@ -239,3 +239,39 @@ def test_values_longer_than_a_cell_are_cut_with_a_note(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(validated(source, tmp_path / "l.results.xlsx"))["long"]
     cell = _cells(ws, "Notes")[2]
     assert cell.value == long[:32_767] and "40,000 characters" in cell.comment.text
+
+
+def test_every_input_sheet_is_in_the_summary_and_left_out_ones_come_back(tmp_path: Path
+                                                                          ) -> None:
+    """Issue 21: sheets that were neither operation's were dropped without a word."""
+    source = xlsx_named(tmp_path / "many.xlsx", {
+        "Read me": [["Fill in the Purchase sheet"], ["Ask ops: 0412 345 678"]],
+        "Purchase": [PURCHASE_HEADER, ["PRDEMO0001", "NB100000", "0412 345 678", "C"]],
+        "Empty": [],
+    })
+    book = openpyxl.load_workbook(validated(source, tmp_path / "many.results.xlsx"))
+    assert book.sheetnames == ["Purchase", "Read me", "Empty", "Summary", "Errors"]
+    assert list(book["Read me"].values) == [("Fill in the Purchase sheet",),
+                                            ("Ask ops: 0412 345 678",)]
+    lines = [r[2] for r in book["Summary"].iter_rows(values_only=True) if r[0] == "Sheet"]
+    assert lines == ["Read me: left out: no header row naming known columns (copied here "
+                     "unchanged)", "Purchase: read as purchase, 1 row",
+                     "Empty: left out: empty (copied here unchanged)"]
+
+
+def test_the_summary_says_which_reading_options_were_guessed_and_which_given(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from importer.cli import main
+
+    source = tmp_path / "euro.csv"
+    source.write_bytes(b"Titel\r\n" + ";".join(PURCHASE_HEADER).encode()
+                       + b"\r\nPRDEMO0001;NB100000;0412 345 678;Caf\xe9\r\n")
+    out = tmp_path / "r.xlsx"
+    assert main(["validate", str(source), "--out", str(out), "--delimiter", ";",
+                 "--header-row", "2"]) == 0
+    value = {r[0]: r[2] for r in openpyxl.load_workbook(out)["Summary"].iter_rows(
+        values_only=True) if r[0]}
+    assert value["Format"] == "CSV"
+    assert value["Encoding"] == "Windows-1252 (guessed)"
+    assert value["Delimiter"] == "; (given)"
+    assert value["Header row"] == "row 2 (given)"

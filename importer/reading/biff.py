@@ -71,6 +71,7 @@ def measure(data: bytes, limits: Limits) -> Measured:
             sheet = _careful(stream, offsets[name], blank_strings)
         except (IndexError, struct.error, UnicodeDecodeError) as exc:
             raise Damaged(f"record structure: {exc}") from exc
+        sheet.extent.errors = extent.errors
         extent = found.extents[name] = sheet.extent
         rows, columns = extent.data_rows, extent.data_columns
         try:
@@ -165,11 +166,14 @@ def _quick(stream: bytes, start: int) -> Extent:
     unpack = _HEADER.unpack_from
     pos, end = start, len(stream)
     rows = cols = 0
+    errors: list[tuple[int, int, str]] = []
     while pos + 4 <= end:
         kind, length = unpack(stream, pos)
         if kind in _VALUES:
             row, col = unpack(stream, pos + 4)
             rows, cols = max(rows, row + 1), max(cols, col + 1)
+            if (error := _error(stream, kind, pos + 4)) is not None:
+                errors.append((row, col, error))
         elif kind == _MULRK:
             row, = struct.unpack_from("<H", stream, pos + 4)
             last, = struct.unpack_from("<H", stream, pos + 2 + length)
@@ -177,10 +181,26 @@ def _quick(stream: bytes, start: int) -> Extent:
         elif kind == _EOF:
             break
         pos += 4 + length
-    extent = Extent()
+    extent = Extent(errors=errors)
     if rows:
         extent.place(rows, cols, data=False)
     return extent
+
+
+# The error values a cell can hold, by their code in BOOLERR and FORMULA records.
+_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?",
+           0x24: "#NUM!", 0x2A: "#N/A", 0x2B: "#GETTING_DATA"}
+
+
+def _error(stream: bytes, kind: int, body: int) -> str | None:
+    """The error value (#N/A) a BOOLERR cell or a formula's saved result holds, else None:
+    calamine reads these cells as empty."""
+    if kind == _BOOLERR and stream[body + 7: body + 8] == b"\x01":
+        return _ERRORS.get(stream[body + 6], "#N/A")
+    if kind == _FORMULA and stream[body + 12: body + 14] == b"\xff\xff" and (
+            stream[body + 6: body + 7] == b"\x02"):
+        return _ERRORS.get(stream[body + 8], "#N/A")
+    return None
 
 
 def _careful(stream: bytes, start: int, blank_strings: list[bool]) -> _Sheet:

@@ -112,39 +112,50 @@ def _changed(sheet: Sheet) -> dict[int, tuple[Record, list[str | None], bool]]:
     return found
 
 
+def _emptied(record: Record, values: list[str | None]) -> list[tuple[str, str]]:
+    """(column, message) for each setting the export filled that is now empty."""
+    return [(name, f"{name} was emptied since the export; an empty cell is not sent, so the "
+             f"block keeps its {name} on the API. Type the new value to change it.")
+            for name, value in zip(EDITABLE, values, strict=True)
+            if value is None and name in record.filled and name in _SETTINGS]
+
+
 def note(sheet: Sheet) -> None:
     """On reading: the export's own columns are not "ignored" (they are ours, never input),
     and a setting the export filled that is now empty is a warning: an empty cell is not
     sent, so the API keeps the value."""
     sheet.ignored[:] = [h for h in sheet.ignored if header_key(h) not in _OURS]
     for row, (record, values, same) in _changed(sheet).items():
-        if same:
-            continue
-        for name, value in zip(EDITABLE, values, strict=True):
-            if value is None and name in record.filled and name in _SETTINGS:
-                sheet.issues.append(Issue(
-                    sheet.name, row, name, None, "emptied",
-                    f"{name} was emptied since the export; an empty cell is not sent, so the "
-                    f"block keeps its {name} on the API. Type the new value to change it.",
-                    Severity.WARNING))
+        if not same:
+            sheet.issues.extend(Issue(sheet.name, row, name, None, "emptied", message,
+                                      Severity.WARNING)
+                                for name, message in _emptied(record, values))
 
 
-def skip_unchanged(sheet: Sheet, outcomes: list[Outcome | None]) -> list[Outcome | None]:
-    """Rows whose editable cells are as the export wrote them are not sent (outcomes in the
-    order of sheet.data); a row with problems says so, as fixing them changes it."""
+def skip_unchanged(sheet: Sheet, outcomes: list[Outcome | None],
+                   notes: dict[int, list[str]]) -> tuple[list[Outcome | None],
+                                                        dict[int, list[str]]]:
+    """The plan's view (outcomes in the order of sheet.data, notes per Excel row): rows whose
+    editable cells are as the export wrote them are not sent, and a row with problems says
+    so, as fixing them changes it; an emptied setting is noted also when the cell was emptied
+    after reading (the web page's edits)."""
     rows = _changed(sheet)
     if not rows:
-        return outcomes
+        return outcomes, notes
     out = list(outcomes)
     for i, row in enumerate(sheet.data.index):
-        record, _, same = rows.get(int(row), (None, None, False))
-        if record is None or not same:
+        record, values, same = rows.get(int(row), (None, [], False))
+        if record is None:
+            continue
+        if not same:
+            said = notes.setdefault(int(row), [])
+            said.extend(m for _, m in _emptied(record, values) if m not in said)
             continue
         also = ("" if out[i] is None else
                 " It has problems (in red); fixing them changes the row, which is then sent.")
         out[i] = Outcome(Status.SKIPPED, "Not sent: unchanged since the export of "
                          f"{readable_time(record.exported_at)}.{also}", done=True)
-    return out
+    return out, notes
 
 
 def to_send(sheet: Sheet, invalid: frozenset[int]) -> int:

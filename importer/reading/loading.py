@@ -185,7 +185,7 @@ def _header_option(given: ReadOptions) -> tuple[str, str, bool]:
 
 def _left_out(raw: pd.DataFrame) -> str:
     if _trim(raw).empty:
-        return "left out: empty"
+        return "left out: empty (copied here unchanged)"
     return "left out: no header row naming known columns (copied here unchanged)"
 
 

@@ -51,7 +51,7 @@ def measure(data: bytes, limits: Limits) -> Measured:
         raise Damaged(str(exc)) from exc
     if len(xml) > limits.unpacked_bytes:
         raise Damaged(f"{_CONTENT} unpacks to more than {limits.unpacked_bytes} bytes")
-    if not _may_inflate(xml):
+    if not _may_inflate(xml) and b'calcext:value-type="error"' not in xml:
         return Measured()
     tables = _parse(xml)
     found = Measured({name: t.extent for name, t in tables.items()})
@@ -106,6 +106,7 @@ class _Parser:
         self.cell: tuple[int, int, int, bool, bool] | None = None  # first col, last, start..
         self.text: list[str] = []
         self.note = 0  # inside a comment (office:annotation): not the cell's text
+        self.error = False  # the cell holds an error value
         self.parser = expat.ParserCreate()
         self.parser.buffer_text = True
         self.parser.StartElementHandler = self.start
@@ -135,6 +136,7 @@ class _Parser:
             value = attrs.get("office:string-value", "")
             self.cell = (self.col + 1, self.col + repeat, self.parser.CurrentByteIndex, typed,
                          attrs.get("office:value-type", "string") != "string")
+            self.error = attrs.get("calcext:value-type") == "error"
             self.text = [value]
             self.col += repeat
             if "table:formula" in attrs and not typed:  # a formula with no saved result
@@ -161,6 +163,9 @@ class _Parser:
             first, last, start, typed, number = self.cell
             self.cell = None
             text = "".join(self.text)
+            if self.error:  # calamine reads the saved error (#N/A) as empty: keep its text
+                self.table.extent.errors = [*(self.table.extent.errors or []),
+                                            (self.row_span[0] - 1, first - 1, text.strip())]
             placed = typed or text != ""
             if placed:
                 row_first, row_last, _ = self.row_span

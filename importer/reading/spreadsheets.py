@@ -84,6 +84,9 @@ def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Boo
                                   limits).extents[name]
             book.long_cells[name] = extent.long_cells
             _error_values(sheet, extent.errors or [])
+    else:
+        for name, sheet in frames.items():
+            _error_values(sheet, (measured.extents.get(name) or Extent()).errors or [])
     return book
 
 

@@ -22,14 +22,17 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import xlsxwriter
-from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from importer import excel
 from importer.errors import ImporterError
 from importer.reading import marks
-from importer.reading.marks import ERRORS, SUMMARY, assign_sheet_names, rename_reason
-from importer.report import NOT_DONE, Outcome, RunReport, Severity, Status, readable_time
+from importer.reading.marks import ERRORS, SUMMARY, assign_sheet_names
+from importer.report import Outcome, RunReport, Severity
+from importer.results import look
+from importer.results.look import STATUS_COLOURS as STATUS_COLOURS
+from importer.results.summary import STATUS_MEANING as STATUS_MEANING
+from importer.results.summary import write_summary
 from importer.spec.operations import RESULT_COLUMNS
 
 if TYPE_CHECKING:
@@ -41,36 +44,9 @@ LEAD_COLUMNS = 4  # ids within the first 4 columns: Status goes after them, else
 FREEZE_ROWS_UP_TO = 8  # a header lower than this is not frozen (it would fill the screen)
 FREEZE_WIDTH_CAP = 130  # frozen columns wider than this (in characters) would block scrolling
 COMMENT_WIDTH = 48  # characters per line of a comment box at x_scale 2.5
-LINE_HEIGHT, MAX_HEIGHT = 15, 409  # points: one line of 11-point text; Excel's tallest row
+PRINT_CHARS = 250  # column-width units across an A4 landscape page printed at about 55%
 
-# One colour per status (fill, text), and what each status means, for the Summary's legend.
-STATUS_COLOURS = {
-    Status.OK: ("#C6EFCE", "#006100"),
-    Status.INVALID: ("#FFC7CE", "#9C0006"),
-    Status.REJECTED: ("#F8CBAD", "#843C0C"),
-    Status.FAILED: ("#D9C3E9", "#5B2C83"),
-    Status.UNKNOWN: ("#B7E1DA", "#0E5C52"),
-    Status.SKIPPED: ("#E7E6E6", "#3A3A3A"),
-    Status.VALID: ("#BDD7EE", "#1F4E78"),
-}
-STATUS_MEANING = {
-    Status.OK: "Sent and accepted by the API. Nothing more to do.",
-    Status.INVALID: "Not sent: a cell is wrong (marked red; its note says why). Fix it in this "
-                    "workbook and run the workbook again.",
-    Status.REJECTED: "The API said no, to this row or to the account or property it names "
-                     "(see Message and Error Code). Fix it and run again.",
-    Status.FAILED: "Not done, or not confirmed: the API failed or could not be reached, even "
-                   "after retries (Message says whether it was sent). Nothing is wrong with the "
-                   "row and it bought nothing: run again later; sending it again is safe.",
-    Status.UNKNOWN: "A purchase that may or may not have gone through: it could not be "
-                    "confirmed. Check the block in the Fone Dynamics portal; the next run checks "
-                    "again before buying.",
-    Status.SKIPPED: "Not sent, for the reason in Message: done in an earlier run, already "
-                    "owned, its purchase failed in this run, or the run stopped first.",
-    Status.VALID: "Checked and correct; a run would send it (this was a check only, "
-                  "nothing was sent).",
-}
-ERROR_FILL, WARNING_FILL = "#FF9999", "#FFEB84"
+
 
 
 def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None:
@@ -86,12 +62,19 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
             # Text at the top of tall rows, set once for every cell (a format per cell costs).
             "default_format_properties": {"font_name": "Calibri", "font_size": 11,
                                           "valign": "top"}})
-        styles = _Styles(book)
-        names = assign_sheet_names([c.sheet.name for c in checked])
+        styles = look.Styles(book)
+        reading = checked[0].sheet.file if checked else None
+        left_out = [(n, raw) for n, _, raw in (reading.sheets if reading else [])
+                    if raw is not None]
+        every = assign_sheet_names([c.sheet.name for c in checked] + [n for n, _ in left_out])
+        names = every[:len(checked)]
         for item, result, name in zip(checked, report.sheets, names, strict=True):
             _sheet(book.add_worksheet(name), styles, item, result.outcomes)
-        _summary(book.add_worksheet(SUMMARY), styles, report, checked, names)
-        renamed = {c.sheet.name: name for c, name in zip(checked, names, strict=True)}
+        for (_, raw), name in zip(left_out, every[len(checked):], strict=True):
+            _copy(book.add_worksheet(name), raw)
+        renamed = dict(zip([c.sheet.name for c in checked] + [n for n, _ in left_out], every,
+                           strict=True))
+        write_summary(book.add_worksheet(SUMMARY), styles, report, checked, renamed)
         _errors(book.add_worksheet(ERRORS), styles, report, renamed)
         marks.mark(book, {SUMMARY: "summary", ERRORS: "errors"})
         book.close()
@@ -101,23 +84,12 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
         raise ImporterError(f"{path}: cannot write the results workbook ({exc})") from exc
 
 
-class _Styles:
-    def __init__(self, book: xlsxwriter.Workbook) -> None:
-        def fmt(**props: object) -> Format:
-            return book.add_format(props)
-
-        self.header = fmt(bold=True, bg_color="#D9E1F2", bottom=1, text_wrap=True)
-        self.result_header = fmt(bold=True, bg_color="#44546A", font_color="#FFFFFF", bottom=1,
-                                 text_wrap=True)
-        self.error = fmt(bg_color=ERROR_FILL)
-        self.warning = fmt(bg_color=WARNING_FILL)
-        self.status = {s: fmt(bg_color=bg, font_color=fg, bold=True)
-                       for s, (bg, fg) in STATUS_COLOURS.items()}
-        self.wrap = fmt(text_wrap=True)
-        self.when = fmt(num_format="d mmm yyyy hh:mm:ss", align="left")
-        self.heading = fmt(bold=True, font_size=12, bottom=1)
-        self.label = fmt(bold=True)
-        self.count = fmt(bold=True, align="center", num_format="#,##0")
+def _copy(ws: Worksheet, raw: pd.DataFrame) -> None:
+    """A sheet the tool left out (instructions, notes), back as it was read: text as text."""
+    for r, values in enumerate(raw.to_numpy(dtype=object)):
+        for c, value in enumerate(values):
+            if value.__class__ is str:
+                ws.write_string(r, c, value[:excel.CELL_CHARS])
 
 
 @dataclass
@@ -160,7 +132,7 @@ def _comment(ws: Worksheet, r: int, c: int, lines: list[str]) -> None:
     ws.write_comment(r, c, text, {"x_scale": 2.5, "y_scale": max(1.2, rows / 4.5)})
 
 
-def _sheet(ws: Worksheet, styles: _Styles, checked: Checked, outcomes: list[Outcome]) -> None:
+def _sheet(ws: Worksheet, styles: look.Styles, checked: Checked, outcomes: list[Outcome]) -> None:
     sheet = checked.sheet
     lay = _layout(sheet)
     header, status = sheet.header_row, lay.status
@@ -173,14 +145,15 @@ def _sheet(ws: Worksheet, styles: _Styles, checked: Checked, outcomes: list[Outc
     _page_setup(ws, header, len(cells) - 1, lay, widths)
 
     write, out = ws.write_string, lay.out
-    per_line = _per_line(widths[status + 1])
-    wrapped = [(k, _per_line(widths[c])) for k, c in enumerate(out) if longest[k] + 2 > WIDTH_CAP]
+    per_line = look.per_line(widths[status + 1])
+    wrapped = [(k, look.per_line(widths[c])) for k, c in enumerate(out)
+               if longest[k] + 2 > WIDTH_CAP]
     for r, values in enumerate(cells):
         if r == header:
             titles = [(c, v) for c, v in zip(out, values, strict=True) if isinstance(v, str)]
             titles += [(status + i if i < 2 else lay.extra + i - 2, name)
                        for i, name in enumerate(RESULT_COLUMNS)]
-            _tall(ws, r, max(_lines(v, _per_line(widths[c])) for c, v in titles))
+            look.tall(ws, r, max(look.lines(v, look.per_line(widths[c])) for c, v in titles))
             for c, value in zip(out, values, strict=True):
                 if isinstance(value, str):
                     write(r, c, value, styles.header)
@@ -198,29 +171,12 @@ def _sheet(ws: Worksheet, styles: _Styles, checked: Checked, outcomes: list[Outc
         if (outcome := by_row.get(r + 1)) is not None:
             _status_cells(ws, styles, r, lay, outcome)
             if len(outcome.message) > per_line:
-                lines = _lines(outcome.message, per_line)
+                lines = look.lines(outcome.message, per_line)
         for k, chars in wrapped:
             if values[k].__class__ is str and len(values[k]) > chars:
-                lines = max(lines, _lines(values[k], chars))
+                lines = max(lines, look.lines(values[k], chars))
         if lines > 1:
-            _tall(ws, r, lines)
-
-
-def _per_line(width: int) -> int:
-    """About how many characters of 11-point text one line of a column this wide holds
-    (a width counts digits; text is narrower, less what word wrapping leaves unused)."""
-    return max(1, int(width * 1.2) - 2)
-
-
-def _lines(text: str, per_line: int) -> int:
-    return sum(len(part) // per_line + 1 for part in text.split("\n"))
-
-
-def _tall(ws: Worksheet, r: int, lines: int) -> None:
-    """Row height for wrapped text: LibreOffice does not size rows itself when it opens the
-    file, so text would spill over the next row on screen and on paper."""
-    if lines > 1:
-        ws.set_row(r, min(LINE_HEIGHT * lines, MAX_HEIGHT))
+            look.tall(ws, r, lines)
 
 
 def _notes(checked: Checked, lay: _Layout, body: pd.DataFrame, longest: list[int]
@@ -248,7 +204,7 @@ def _notes(checked: Checked, lay: _Layout, body: pd.DataFrame, longest: list[int
     return notes
 
 
-def _marked(ws: Worksheet, styles: _Styles, r: int, marked: dict[int, tuple[bool, list[str]]],
+def _marked(ws: Worksheet, styles: look.Styles, r: int, marked: dict[int, tuple[bool, list[str]]],
             values: object, lay: _Layout) -> None:
     for c, (error, lines) in marked.items():
         fill = styles.error if error else styles.warning
@@ -261,7 +217,8 @@ def _marked(ws: Worksheet, styles: _Styles, r: int, marked: dict[int, tuple[bool
         _comment(ws, r, c, lines)
 
 
-def _status_cells(ws: Worksheet, styles: _Styles, r: int, lay: _Layout, outcome: Outcome) -> None:
+def _status_cells(ws: Worksheet, styles: look.Styles, r: int, lay: _Layout, outcome: Outcome
+                  ) -> None:
     c, x = lay.status, lay.extra
     ws.write_string(r, c, outcome.status.value, styles.status[outcome.status])
     if outcome.message:
@@ -284,7 +241,7 @@ def _fit(longest: int, header: object, cap: int) -> int:
     return max(6, min(max(longest + 2, title), cap))
 
 
-def _widths(ws: Worksheet, styles: _Styles, header: object, lay: _Layout, longest: list[int],
+def _widths(ws: Worksheet, styles: look.Styles, header: object, lay: _Layout, longest: list[int],
             outcomes: list[Outcome]) -> list[int]:
     """Set every column's width (and wrapping where text is longer); return the widths."""
     widths = [0] * lay.width
@@ -310,7 +267,7 @@ def _page_setup(ws: Worksheet, header: int, last: int, lay: _Layout, widths: lis
     keep = frozen if sum(widths[:frozen]) <= FREEZE_WIDTH_CAP else 0
     ws.freeze_panes(rows, keep)
     ws.autofilter(header, 0, max(header, last), lay.width - 1)
-    _print_setup(ws, landscape=True, pages_wide=_pages_wide(widths, sum(widths[:keep])))
+    look.print_setup(ws, landscape=True, pages_wide=_pages_wide(widths, sum(widths[:keep])))
     ws.repeat_rows(0, header)
     if keep:  # every printed page shows which row it is and what happened to it
         ws.repeat_columns(0, keep - 1)
@@ -325,97 +282,11 @@ def _pages_wide(widths: list[int], repeated: int) -> int:
     return max(1, -(-(total - repeated) // max(PRINT_CHARS - repeated, 20)))
 
 
-def _print_setup(ws: Worksheet, landscape: bool, pages_wide: int = 1) -> None:
-    """A4, fitted to the page width (or a few pages across), small margins, gridlines and
-    page numbers on paper."""
-    if landscape:
-        ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(pages_wide, 0)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.hide_gridlines(0)
-    ws.set_footer("&L&A&RPage &P of &N")
-
-
-SUMMARY_TEXT_WIDTH = 72
-PRINT_CHARS = 250  # column-width units across an A4 landscape page printed at about 55%
-_MODES = {"run": "no: the valid rows were sent to the API",
-          "dry-run": "yes: checked against the API, nothing was sent (dry run)",
-          "validate": "yes: checked only, nothing was sent (importer validate)"}
-
-
-def _summary(ws: Worksheet, styles: _Styles, report: RunReport, checked: list[Checked],
-             names: list[str]) -> None:
-    """Counts first (each beside its label, with what the status means), then the run, then
-    the technical details; one printed page."""
-    counts = report.counts or {s.value: sum(o.status is s for o in report.outcomes)
-                               for s in Status}
-    per_line = _per_line(SUMMARY_TEXT_WIDTH)
-    r = 0
-
-    def line(label: str, text: str = "", number: int | None = None,
-             label_fmt: Format | None = None) -> None:
-        nonlocal r
-        ws.write_string(r, 0, label, label_fmt or styles.label)
-        if number is not None:
-            ws.write_number(r, 1, number, styles.count)
-        if text:
-            ws.write_string(r, 2, text[:excel.CELL_CHARS], styles.wrap)
-            _tall(ws, r, _lines(text, per_line))
-        r += 1
-
-    def heading(*titles: str) -> None:
-        nonlocal r
-        r += r > 0
-        for c in range(3):
-            ws.write_string(r, c, titles[c] if c < len(titles) else "", styles.heading)
-        r += 1
-
-    heading("Status", "Rows", "What it means")
-    for name, count in counts.items():
-        line(name, STATUS_MEANING[Status(name)], count, styles.status[Status(name)])
-    line("Total", number=sum(counts.values()))
-
-    heading("This run")
-    line("File", report.input_path)
-    for item, result, name in zip(checked, report.sheets, names, strict=True):
-        what = f"{name}: {result.operation}, {len(result.outcomes):,} rows"
-        if name != item.sheet.name:
-            what += (f". Your sheet “{item.sheet.name}” is called “{name}” here: "
-                     f"{rename_reason(item.sheet.name)}.")
-        line("Sheet", what)
-    line("Dry run", _MODES.get(report.mode, report.mode))
-    line("Started", readable_time(report.started_at))
-    line("Finished", readable_time(report.finished_at) if report.finished_at else "")
-    line("API", report.base_url or "none: nothing was sent")
-    line("Aborted", report.aborted or "no")
-    line("Interrupted", "yes: the run stopped before every row was sent"
-         if report.interrupted else "no")
-    for note in report.notes:
-        line("Note", note)
-    errors = sum(i.severity is Severity.ERROR for i in report.issues)
-    unsettled = sum(o.status in NOT_DONE for o in report.outcomes)
-    api = f", {unsettled:,} rows the API refused or that did not go through" if unsettled else ""
-    line("Problems", f"{errors:,} errors and {len(report.issues) - errors:,} warnings from the "
-         f"checks{api}; the Errors sheet lists each")
-
-    heading("Technical details")
-    line("Input SHA-256", report.input_sha256)
-    line("Journal", report.journal_path or "none (nothing was sent)")
-    line("Tool version", report.tool_version)
-    ws.set_column(0, 0, 16)
-    ws.set_column(1, 1, 8)
-    ws.set_column(2, 2, SUMMARY_TEXT_WIDTH, styles.wrap)
-    _print_setup(ws, landscape=False)
-    ws.hide_gridlines(1)  # a form, not a table: no grid on paper
-    ws.fit_to_pages(1, 1)
-
-
 _ERRORS_HEADER = ("Sheet", "Row", "Column", "Value", "Severity", "Code", "Message")
 _ERRORS_CAPS = (31, 7, 24, 30, 9, 30, 80)
 
 
-def _errors(ws: Worksheet, styles: _Styles, report: RunReport, renamed: dict[str, str]) -> None:
+def _errors(ws: Worksheet, styles: look.Styles, report: RunReport, renamed: dict[str, str]) -> None:
     """One row per issue, and per row the API did not settle (RunReport.problems, the list the
     terminal shows too), under the sheet names of this workbook."""
     rows = [(renamed.get(p.sheet, p.sheet), p.row, p.column, p.value or "", p.severity, p.code,
@@ -428,10 +299,10 @@ def _errors(ws: Worksheet, styles: _Styles, report: RunReport, renamed: dict[str
         longest = max((len(str(x[c])) for x in rows if x[c] is not None), default=0)
         widths.append(_fit(longest, _ERRORS_HEADER[c], cap))
         ws.set_column(c, c, widths[c], styles.wrap if longest + 2 > cap else None)
-    value_line, message_line = _per_line(widths[3]), _per_line(widths[6])
+    value_line, message_line = look.per_line(widths[3]), look.per_line(widths[6])
     for r, (sheet, row, column, value, severity, code, message) in enumerate(rows, 1):
         if len(message) > message_line or len(value) > value_line:
-            _tall(ws, r, max(_lines(message, message_line), _lines(value, value_line)))
+            look.tall(ws, r, max(look.lines(message, message_line), look.lines(value, value_line)))
         ws.write_string(r, 0, sheet)
         if row is not None:
             ws.write_number(r, 1, row)
@@ -443,5 +314,5 @@ def _errors(ws: Worksheet, styles: _Styles, report: RunReport, renamed: dict[str
         ws.write_string(r, 6, message[:excel.CELL_CHARS])
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(rows), 1), len(_ERRORS_HEADER) - 1)
-    _print_setup(ws, landscape=True)
+    look.print_setup(ws, landscape=True)
     ws.repeat_rows(0)

@@ -1,0 +1,75 @@
+"""How the results workbook looks, shared by its sheets: a colour per status, the fills of
+cells with problems, the formats, row heights for wrapped text, and print setup."""
+
+from __future__ import annotations
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from importer.report import Status
+
+LINE_HEIGHT, MAX_HEIGHT = 15, 409  # points: one line of 11-point text; Excel's tallest row
+
+# One colour per status (fill, text).
+STATUS_COLOURS = {
+    Status.OK: ("#C6EFCE", "#006100"),
+    Status.INVALID: ("#FFC7CE", "#9C0006"),
+    Status.REJECTED: ("#F8CBAD", "#843C0C"),
+    Status.FAILED: ("#D9C3E9", "#5B2C83"),
+    Status.UNKNOWN: ("#B7E1DA", "#0E5C52"),
+    Status.SKIPPED: ("#E7E6E6", "#3A3A3A"),
+    Status.VALID: ("#BDD7EE", "#1F4E78"),
+}
+ERROR_FILL, WARNING_FILL = "#FF9999", "#FFEB84"
+
+
+class Styles:
+    """The formats every sheet of the results workbook shares (made once per workbook)."""
+
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        def fmt(**props: object) -> Format:
+            return book.add_format(props)
+
+        self.header = fmt(bold=True, bg_color="#D9E1F2", bottom=1, text_wrap=True)
+        self.result_header = fmt(bold=True, bg_color="#44546A", font_color="#FFFFFF", bottom=1,
+                                 text_wrap=True)
+        self.error = fmt(bg_color=ERROR_FILL)
+        self.warning = fmt(bg_color=WARNING_FILL)
+        self.status = {s: fmt(bg_color=bg, font_color=fg, bold=True)
+                       for s, (bg, fg) in STATUS_COLOURS.items()}
+        self.wrap = fmt(text_wrap=True)
+        self.when = fmt(num_format="d mmm yyyy hh:mm:ss", align="left")
+        self.heading = fmt(bold=True, font_size=12, bottom=1)
+        self.label = fmt(bold=True)
+        self.count = fmt(bold=True, align="center", num_format="#,##0")
+
+
+def per_line(width: int) -> int:
+    """About how many characters of 11-point text one line of a column this wide holds
+    (a width counts digits; text is narrower, less what word wrapping leaves unused)."""
+    return max(1, int(width * 1.2) - 2)
+
+
+def lines(text: str, per_line: int) -> int:
+    return sum(len(part) // per_line + 1 for part in text.split("\n"))
+
+
+def tall(ws: Worksheet, r: int, lines: int) -> None:
+    """Row height for wrapped text: LibreOffice does not size rows itself when it opens the
+    file, so text would spill over the next row on screen and on paper."""
+    if lines > 1:
+        ws.set_row(r, min(LINE_HEIGHT * lines, MAX_HEIGHT))
+
+
+def print_setup(ws: Worksheet, landscape: bool, pages_wide: int = 1) -> None:
+    """A4, fitted to the page width (or a few pages across), small margins, gridlines and
+    page numbers on paper."""
+    if landscape:
+        ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(pages_wide, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.hide_gridlines(0)
+    ws.set_footer("&L&A&RPage &P of &N")

@@ -1,0 +1,116 @@
+"""The results workbook's Summary: the counts first (each with what its status means), then
+the run (every sheet of the input and what became of it, how the file was read: each guess
+said as such), then the technical details."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from importer import excel
+from importer.reading.marks import rename_reason
+from importer.report import NOT_DONE, RunReport, Severity, Status, readable_time
+from importer.results.look import Styles, lines, per_line, print_setup, tall
+
+if TYPE_CHECKING:
+    from importer.checking.schemas import Checked
+
+STATUS_MEANING = {
+    Status.OK: "Sent and accepted by the API. Nothing more to do.",
+    Status.INVALID: "Not sent: a cell is wrong (marked red; its note says why). Fix it in this "
+                    "workbook and run the workbook again.",
+    Status.REJECTED: "The API said no, to this row or to the account or property it names "
+                     "(see Message and Error Code). Fix it and run again.",
+    Status.FAILED: "Not done, or not confirmed: the API failed or could not be reached, even "
+                   "after retries (Message says whether it was sent). Nothing is wrong with the "
+                   "row and it bought nothing: run again later; sending it again is safe.",
+    Status.UNKNOWN: "A purchase that may or may not have gone through: it could not be "
+                    "confirmed. Check the block in the Fone Dynamics portal; the next run checks "
+                    "again before buying.",
+    Status.SKIPPED: "Not sent, for the reason in Message: done in an earlier run, already "
+                    "owned, its purchase failed in this run, or the run stopped first.",
+    Status.VALID: "Checked and correct; a run would send it (this was a check only, "
+                  "nothing was sent).",
+}
+SUMMARY_TEXT_WIDTH = 72
+_MODES = {"run": "no: the valid rows were sent to the API",
+          "dry-run": "yes: checked against the API, nothing was sent (dry run)",
+          "validate": "yes: checked only, nothing was sent (importer validate)"}
+
+
+def write_summary(ws: Worksheet, styles: Styles, report: RunReport, checked: list[Checked],
+                  names: dict[str, str]) -> None:
+    """Counts first (each beside its label, with what the status means), then the run (every
+    input sheet, under its name here), then the technical details; one printed page."""
+    counts = report.counts or {s.value: sum(o.status is s for o in report.outcomes)
+                               for s in Status}
+    chars = per_line(SUMMARY_TEXT_WIDTH)
+    r = 0
+
+    def line(label: str, text: str = "", number: int | None = None,
+             label_fmt: Format | None = None) -> None:
+        nonlocal r
+        ws.write_string(r, 0, label, label_fmt or styles.label)
+        if number is not None:
+            ws.write_number(r, 1, number, styles.count)
+        if text:
+            ws.write_string(r, 2, text[:excel.CELL_CHARS], styles.wrap)
+            tall(ws, r, lines(text, chars))
+        r += 1
+
+    def heading(*titles: str) -> None:
+        nonlocal r
+        r += r > 0
+        for c in range(3):
+            ws.write_string(r, c, titles[c] if c < len(titles) else "", styles.heading)
+        r += 1
+
+    heading("Status", "Rows", "What it means")
+    for name, count in counts.items():
+        line(name, STATUS_MEANING[Status(name)], count, styles.status[Status(name)])
+    line("Total", number=sum(counts.values()))
+
+    heading("This run")
+    line("File", report.input_path)
+    results = {c.sheet.name: r for c, r in zip(checked, report.sheets, strict=True)}
+    reading = checked[0].sheet.file if checked else None
+    sheets = [(n, what) for n, what, _ in reading.sheets] if reading and reading.sheets else [
+        (c.sheet.name, "") for c in checked]
+    for sheet, what in sheets:
+        name = names.get(sheet, sheet)
+        if sheet in results:
+            rows = len(results[sheet].outcomes)
+            what = f"read as {results[sheet].operation}, {rows:,} row{'s' if rows != 1 else ''}"
+        text = f"{name}: {what}"
+        if name != sheet:
+            text += f". Your sheet “{sheet}” is called “{name}” here: {rename_reason(sheet)}."
+        line("Sheet", text)
+    for what, how, given in reading.options if reading else []:
+        line(what, how if what == "Format" else f"{how} ({'given' if given else 'guessed'})")
+    line("Dry run", _MODES.get(report.mode, report.mode))
+    line("Started", readable_time(report.started_at))
+    line("Finished", readable_time(report.finished_at) if report.finished_at else "")
+    line("API", report.base_url or "none: nothing was sent")
+    line("Aborted", report.aborted or "no")
+    line("Interrupted", "yes: the run stopped before every row was sent"
+         if report.interrupted else "no")
+    for note in report.notes:
+        line("Note", note)
+    errors = sum(i.severity is Severity.ERROR for i in report.issues)
+    unsettled = sum(o.status in NOT_DONE for o in report.outcomes)
+    api = f", {unsettled:,} rows the API refused or that did not go through" if unsettled else ""
+    line("Problems", f"{errors:,} errors and {len(report.issues) - errors:,} warnings from the "
+         f"checks{api}; the Errors sheet lists each")
+
+    heading("Technical details")
+    line("Input SHA-256", report.input_sha256)
+    line("Journal", report.journal_path or "none (nothing was sent)")
+    line("Tool version", report.tool_version)
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 8)
+    ws.set_column(2, 2, SUMMARY_TEXT_WIDTH, styles.wrap)
+    print_setup(ws, landscape=False)
+    ws.hide_gridlines(1)  # a form, not a table: no grid on paper
+    ws.fit_to_pages(1, 1)
