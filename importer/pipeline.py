@@ -130,7 +130,7 @@ def _first_outcomes(checked: Checked) -> tuple[list[Outcome | None], dict[int, l
             notes.setdefault(issue.row, []).append(issue.message)
     outcomes = [Outcome(Status.INVALID, " ".join(errors[row])) if row in errors else None
                 for row in checked.sheet.data.index]
-    return exported.skip_unchanged(checked.sheet, outcomes), warnings
+    return exported.skip_unchanged(checked.sheet, outcomes, warnings)
 
 
 def _with_notes(outcome: Outcome, warnings: list[str]) -> Outcome:
