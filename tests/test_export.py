@@ -231,3 +231,16 @@ def test_overwrite_and_the_sandbox_flag(here: Path, capsys: pytest.CaptureFixtur
     # `run --sandbox` of that file uses the same sandbox state: the export's blocks are there.
     code, out, _ = cli(capsys, "run", path, "--sandbox", "--json")
     assert code == 0 and isinstance(out, dict) and out["counts"]["SKIPPED"] == 100
+
+
+def test_an_unchanged_row_with_problems_is_skipped_and_says_so(
+        api_env: SandboxServer, here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _configure(api_env, "NB090007", RoutingMethod="endpoint", EndpointNumber="+61412345678")
+    path = _export(capsys, "--property", PROPERTY)
+    before = _requests(api_env)["configure"]
+    code, out, _ = cli(capsys, "run", path, "--allowed-prefixes", "02", "--json")
+    assert code == 0 and isinstance(out, dict), out
+    assert out["counts"]["SKIPPED"] == 100 and out["issues"] == 1
+    row = _by_block(Path(str(out["results_path"])))["NB090007"]
+    assert row["Status"] == "SKIPPED" and "It has problems (in red)" in str(row["Message"])
+    assert _requests(api_env)["configure"] == before
