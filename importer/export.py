@@ -119,6 +119,10 @@ def export_blocks(client: ApiClient, request: Request, target: Path, *,
     listing = client.owned(request.scope, request.sid, query=query, keep=items)
     if not listing.complete:
         raise _listing_failed(request, listing.reason, listing.reply)
+    if len(items) >= excel.ROWS:
+        raise UsageError(f"{request.what} owns {len(items):,} blocks, more than an Excel sheet "
+                         "holds; export some at a time (--text, --active or --inactive); "
+                         "nothing was written")
     exported_at = now()
     rows, settings = _rows(_sorted(items, request), request, exported_at)
     notes = [] if settings or not rows else [
