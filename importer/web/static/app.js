@@ -283,10 +283,27 @@ async function editCell(cell) {
   }
 }
 
+// The server's verdict on the rows a change touched, marks and messages included. Tabulator
+// re-renders only cells whose value changed, so each row is formatted again. An undo may be
+// of an edit in another sheet: that sheet is then shown.
 function applyChange(changed) {
-  state.table.updateData(changed.rows);
-  state.doc.sheets[state.sheet] = changed.sheet;
+  const index = changed.sheet.index;
+  state.doc.sheets[index] = changed.sheet;
   for (const key of ["edits", "purchases", "configures"]) state.doc[key] = changed[key];
+  if (index !== state.sheet) {
+    state.sheet = index;
+    showTabs();
+    showSheetHeader();
+    buildTable();
+    return;
+  }
+  const present = changed.rows.filter((data) => state.table.getRow(data._row));
+  state.table.updateData(present).then(() => {
+    for (const data of present) {
+      const row = state.table.getRow(data._row);
+      if (row) row.reformat();
+    }
+  });
   showSheetHeader();
 }
 
@@ -317,6 +334,7 @@ function showTabs() {
     tab.textContent = `${sheet.name} (${sheet.operation}, ${sheet.rows.toLocaleString()} rows)`;
     tab.addEventListener("click", () => {
       state.sheet = index;
+      say("message-bar", HINT);
       showTabs();
       showSheetHeader();
       buildTable();
