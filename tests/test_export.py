@@ -225,6 +225,9 @@ def test_refused_credentials(api_env: SandboxServer, here: Path,
 
 
 def test_overwrite_and_the_sandbox_flag(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "export", "--property", "PRNOPE0001", "--sandbox")
+    assert code == 2 and "PROPERTY_NOT_FOUND" in err
+    assert list(here.iterdir()) == []  # not even the sandbox's state
     (here / "mine.xlsx").write_bytes(b"old")
     path = _export(capsys, "--property", PROPERTY, "--sandbox", "-o", "mine.xlsx", "--overwrite")
     assert path.resolve() == here / "mine.xlsx" and len(_by_block(path)) == 100

@@ -19,6 +19,8 @@ from importer.sending.client import ApiClient, Credentials
 from importer.spec import contract
 from importer.text import shown
 
+_SQLITE = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database
+
 
 @cli.command("export")
 @click.option("--property", "property_sid", metavar="SID",
@@ -92,8 +94,15 @@ def _credentials(sandbox: bool, target: Path, config: dict[str, Any], base_url: 
 
         state = sandbox_state(target)
         files.probe(state.parent, "sandbox's state")
-        with SandboxServer(db_path=str(state)) as server:
-            yield Credentials(server.base_url, server.account_sid, server.auth_token)
+        fresh = not state.exists()
+        try:
+            with SandboxServer(db_path=str(state)) as server:
+                yield Credentials(server.base_url, server.account_sid, server.auth_token)
+        except BaseException:
+            if fresh:  # a failed export leaves nothing behind, the sandbox's state included
+                for leftover in (state, *(state.with_name(state.name + s) for s in _SQLITE)):
+                    leftover.unlink(missing_ok=True)
+            raise
         return
     found = config_module.credentials(config, base_url, account_sid)
     if found is None:
