@@ -27,6 +27,8 @@ CASES = [
      r"[\d.]+ \(target <= 1\.5\)"),
     ("memory.py", ["--rows", "2000"],
      r"memory 2000 rows: peak RSS [\d.]+ GiB \(target <= 4 GiB\)"),
+    ("export.py", ["--rows", "300", "--repeat", "1"],
+     r"export 300 blocks: [\d.]+ s \(target < 30 s\)"),
 ]
 
 
