@@ -1,4 +1,4 @@
-"""Changing a checked sheet one cell at a time, and writing it back out as a workbook.
+"""Changing a checked sheet one cell at a time (results/edited.py writes it back out).
 
 The web page's fixes in place go through here: the cell changes in the raw cells (what is
 written back) and in the field text (what is checked and sent), exactly as loading would have
@@ -8,13 +8,9 @@ sharing the old or new block, whose duplicate status may flip).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import xlsxwriter
 
 from importer.checking.schemas import Checked, check_rows
-from importer.reading.marks import assign_sheet_names
 from importer.spec import contract
 
 
@@ -39,22 +35,3 @@ def set_cell(checked: Checked, row: int, position: int, value: str | None,
         sheet.data.at[row, field] = trimmed or None
     changed = sorted(rows)
     return check_rows(checked, changed, allowed_prefixes), before, changed
-
-
-def write_sheets(path: Path, sheets: list[Checked]) -> None:
-    """The sheets as they are now, every cell as text (never a number, a date or a formula)."""
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                           "strings_to_formulas": False,
-                                           "strings_to_urls": False})
-    names = assign_sheet_names([c.sheet.name for c in sheets])
-    for checked, name in zip(sheets, names, strict=True):
-        sheet = checked.sheet
-        keep = [c for c in sheet.raw.columns if c not in sheet.result_columns]
-        ws = book.add_worksheet(name)
-        bold = book.add_format({"bold": True})
-        for r, values in enumerate(sheet.raw[keep].itertuples(index=False)):
-            for c, value in enumerate(values):
-                if isinstance(value, str):
-                    ws.write_string(r, c, value, bold if r == sheet.header_row else None)
-        ws.freeze_panes(sheet.header_row + 1, 0)
-    book.close()

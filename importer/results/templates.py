@@ -224,9 +224,32 @@ def instructions(ops: tuple[Operation, ...], intro: tuple[Line, ...] | None = No
     return lines
 
 
+def guide(book: xlsxwriter.Workbook, ws: Worksheet, op: Operation,
+          positions: Mapping[str, int], first_row: int,
+          widths: Mapping[int, float] | None = None) -> None:
+    """The template's help on a sheet laid out by its user (a download of an edited file, a
+    results workbook): each known column, wherever it is, gets its drop-down or range and its
+    help text from `first_row` (0-based) down, and id and phone columns the Text format."""
+    text = book.add_format({"num_format": "@"})  # xlsxwriter keeps one copy of equal formats
+    for f in op.fields:
+        c = positions.get(f.name)
+        if c is None:
+            continue
+        if f.kind in TEXT_KINDS:  # a column's width and format are set together
+            ws.set_column(c, c, (widths or {}).get(c), text)
+        ws.data_validation(first_row, c, LAST_ROW, c, _validation(op, f))
+
+
+def add_instructions(book: xlsxwriter.Workbook, name: str, ops: tuple[Operation, ...]) -> None:
+    """The templates' Instructions sheet, under `name`, in a workbook written elsewhere."""
+    _instructions(book, _styles(book), "Number Block Importer: how to fill this in", ops, None,
+                  name)
+
+
 def _instructions(book: xlsxwriter.Workbook, styles: dict, heading: str,
-                  ops: tuple[Operation, ...], intro: tuple[Line, ...] | None) -> None:
-    ws = book.add_worksheet("Instructions")
+                  ops: tuple[Operation, ...], intro: tuple[Line, ...] | None,
+                  name: str = "Instructions") -> None:
+    ws = book.add_worksheet(name)
     ws.write_string(0, 0, heading, styles["title"])
     for r, (bold, cells) in enumerate(instructions(ops, intro), 2):
         for c, cell in enumerate(cells):

@@ -25,6 +25,7 @@ from importer.checking.schemas import Checked
 from importer.pipeline import Prepared
 from importer.report import Issue, Outcome, RunReport, Severity, Status
 from importer.results import files
+from importer.results.edited import write_edited
 from importer.sending.locks import Busy
 from importer.sending.submit import now
 from importer.text import column_letter
@@ -240,7 +241,7 @@ class Document:
         """The document as it is now, as an .xlsx beside the upload (every cell text)."""
         with self.lock:
             target = self.folder / f"{Path(self.name).stem}.edited.xlsx"
-            return files.write_atomically(target, lambda tmp: edits.write_sheets(
+            return files.write_atomically(target, lambda tmp: write_edited(
                 tmp, self.checked), overwrite=True)
 
     def for_run(self) -> Prepared:

@@ -1,0 +1,56 @@
+"""The web page's "Download as .xlsx": the sheets as they are now, ready to keep working in.
+
+Every cell is written as text (never a number, a date or a formula); the known columns keep the
+template's drop-downs, help and Text format wherever the user put them; sheets the importer left
+out (notes, the template's Instructions) come back as they were, and a file that had no
+Instructions sheet gets the templates' one, marked as the tool's so it is never read as input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+
+from importer.checking.schemas import Checked
+from importer.reading.marks import assign_sheet_names, mark
+from importer.results.templates import add_instructions, guide
+
+INSTRUCTIONS = "Instructions"
+
+
+def write_edited(path: Path, sheets: list[Checked]) -> None:
+    """Write `sheets` (and the file's left-out sheets) to `path`."""
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                           "strings_to_formulas": False,
+                                           "strings_to_urls": False})
+    reading = sheets[0].sheet.file if sheets else None
+    left_out = [(n, raw) for n, _, raw in (reading.sheets if reading else []) if raw is not None]
+    has_help = any(n.casefold() == INSTRUCTIONS.casefold() for n, _ in left_out)
+    names = assign_sheet_names([c.sheet.name for c in sheets] + [n for n, _ in left_out]
+                               + ([] if has_help else [INSTRUCTIONS]))
+    bold = book.add_format({"bold": True})
+    for checked, name in zip(sheets, names, strict=False):
+        sheet = checked.sheet
+        keep = [c for c in sheet.raw.columns if c not in sheet.result_columns]
+        ws = book.add_worksheet(name)
+        positions = {f: keep.index(pos) for f, pos in sheet.columns.items() if pos in keep}
+        guide(book, ws, sheet.operation, positions, sheet.header_row + 1)
+        _cells(ws, sheet.raw[keep], sheet.header_row, bold)
+        ws.freeze_panes(sheet.header_row + 1, 0)
+    for (_, raw), name in zip(left_out, names[len(sheets):], strict=False):
+        _cells(book.add_worksheet(name), raw)
+    if not has_help:
+        ops = tuple({c.sheet.operation.name: c.sheet.operation for c in sheets}.values())
+        add_instructions(book, names[-1], ops)
+        mark(book, {names[-1]: "instructions"})
+    book.close()
+
+
+def _cells(ws: xlsxwriter.worksheet.Worksheet, raw: pd.DataFrame, header_row: int = -1,
+           bold: object = None) -> None:
+    for r, values in enumerate(raw.itertuples(index=False)):
+        for c, value in enumerate(values):
+            if isinstance(value, str):
+                ws.write_string(r, c, value, bold if r == header_row else None)
