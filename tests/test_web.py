@@ -273,21 +273,31 @@ def test_purchases_against_a_real_api_ask_first(tmp_path: Path) -> None:
     assert "secret-token-xyz" not in json.dumps(c.get("/api/state").json)
 
 
-def test_typed_credentials_stay_in_memory(tmp_path: Path) -> None:
+def test_typed_credentials_are_checked_and_stay_in_memory(tmp_path: Path) -> None:
+    """"Use these" asks the API (one listing page): a wrong token is refused with what the API
+    said, never echoed; the right one is kept in memory only."""
     c = _logged_in(create_app(_settings(tmp_path, None), TOKEN))
     assert c.get("/api/state").json["target"] == {"ready": False, "offered": {}}
-    response = c.post("/api/credentials", headers=SAME_ORIGIN, json={
-        "account_sid": "AC9", "auth_token": "typed-secret-123",
-        "base_url": "https://api.example.invalid"})
-    assert response.status_code == 200 and "typed-secret-123" not in response.get_data(True)
-    assert c.get("/api/state").json["target"]["account_sid"] == "AC9"
+    with SandboxServer() as server:
+        typed = {"account_sid": server.account_sid, "base_url": server.base_url}
+        wrong = c.post("/api/credentials", headers=SAME_ORIGIN,
+                       json={**typed, "auth_token": "typed-secret-123"})
+        assert wrong.status_code == 400 and "401" in wrong.json["error"]
+        assert "typed-secret-123" not in wrong.get_data(True)
+        assert c.get("/api/state").json["target"]["ready"] is False
+        right = c.post("/api/credentials", headers=SAME_ORIGIN,
+                       json={**typed, "auth_token": server.auth_token})
+        assert right.status_code == 200 and server.auth_token not in right.get_data(True)
+        assert c.get("/api/state").json["target"]["account_sid"] == server.account_sid
+        token = server.auth_token
     bad = c.post("/api/credentials", headers=SAME_ORIGIN, json={
         "account_sid": "AC9", "auth_token": "typed-secret-123",
         "base_url": "https://u:typed-secret-123@evil.example"})
     assert bad.status_code == 400 and "typed-secret-123" not in bad.get_data(True)
     _upload(c)  # the workspace now holds the upload, its checks and the edited copy
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert written and not any(b"typed-secret-123" in p.read_bytes() for p in written)
+    assert written and not any(t.encode() in p.read_bytes() for p in written
+                               for t in ("typed-secret-123", token))
 
 
 def test_a_run_holds_the_rollouts_lock_like_the_cli(client: FlaskClient, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from importer.results.workbook import STATUS_COLOURS
 from importer.sending.client import Credentials, check_base_url
 from importer.sending.locks import Busy
 from importer.text import redact_url, shown
-from importer.web import export, progress, security
+from importer.web import account, export, progress, security
 from importer.web.documents import without_paths
 from importer.web.runs import Runs, Target
 from importer.web.workspace import Workspace
@@ -49,9 +49,15 @@ def create_app(settings_: Settings, token: str) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
     sessions = security.install(app, token)
     workspace = Workspace(settings_.root, settings_.options)
-    runs = Runs()
+    state: dict = {"target": settings_.target, "refused": ""}
+
+    def refused(target: Target, message: str) -> None:
+        """The API said 401 during a run: ask for the credentials again, with what it said."""
+        if state["target"] is target and not target.sandbox:
+            state["target"], state["refused"] = None, message
+
+    runs = Runs(on_refused=refused)
     streams = progress.Streams()
-    state = {"target": settings_.target}
     app.extensions["importer"] = {"workspace": workspace, "runs": runs, "state": state,
                                   "streams": streams, "sessions": sessions}
     colours = "".join(f"--{s.value.lower()}-bg: {bg}; --{s.value.lower()}-fg: {fg}; "
@@ -62,7 +68,8 @@ def create_app(settings_: Settings, token: str) -> Flask:
         if target is None:
             offered = {k: v for k, v in settings_.offered.items()  # never a URL's user-info
                        if v and (k != "base_url" or redact_url(v) == v)}
-            return {"ready": False, "offered": offered}
+            return {"ready": False, "offered": offered,
+                    **({"refused": state["refused"]} if state["refused"] else {})}
         return {"ready": True, "sandbox": target.sandbox,
                 "base_url": redact_url(target.credentials.base_url),
                 "account_sid": shown(target.credentials.account_sid)}
@@ -183,6 +190,9 @@ def create_app(settings_: Settings, token: str) -> Flask:
         if given is None or not sid or not token_:
             abort(400, "Give the AccountSid and the auth token.")
         check_base_url(given.base_url)  # raises a clear UsageError, without the credentials
+        if (why := account.check(given, settings_.timeout)) is not None:
+            abort(400, why)
+        state["refused"] = ""
         state["target"] = Target(given, settings.scope_of(given), False, settings_.timeout,
                                  settings_.retries)
         return jsonify(describe_target())

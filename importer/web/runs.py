@@ -20,9 +20,10 @@ from pathlib import Path
 from importer.errors import ImporterError
 from importer.pipeline import run
 from importer.report import Outcome, RunReport, Status, exit_code_for
-from importer.sending.client import ApiClient, Credentials
+from importer.sending.client import Credentials
 from importer.sending.locks import Busy
 from importer.text import shown
+from importer.web.account import WatchedClient, refusal
 from importer.web.documents import Document, without_paths
 
 NOTICES_KEPT = 8
@@ -56,6 +57,7 @@ class Run:
     error: str = ""
     version: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
+    on_refused: Callable[[Target, str], None] | None = None  # a 401: the page asks again
     changed: threading.Condition = field(default_factory=threading.Condition)
     thread: threading.Thread | None = None
 
@@ -130,9 +132,9 @@ class Run:
         client = None
         try:
             prepared = document.for_run()
-            client = ApiClient(target.credentials, timeout=(min(5.0, target.timeout),
-                                                            target.timeout),
-                               attempts=target.retries)
+            client = WatchedClient(target.credentials, timeout=(min(5.0, target.timeout),
+                                                                target.timeout),
+                                   attempts=target.retries)
             total = prepared.valid_rows("purchase") + prepared.valid_rows("configure")
 
             def running() -> None:
@@ -143,6 +145,8 @@ class Run:
                          dry_run=self.dry_run)
             document.take_results(report)
             self._release()
+            if client.refused is not None and self.on_refused is not None:
+                self.on_refused(target, refusal(client.refused))
 
             def finished() -> None:
                 self.report, self.state = report, "done"
@@ -169,7 +173,8 @@ class Run:
 class Runs:
     """Every run of this server; one at a time per document (the journal lock says the rest)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_refused: Callable[[Target, str], None] | None = None) -> None:
+        self.on_refused = on_refused
         self.runs: dict[str, Run] = {}
         self.lock = threading.Lock()
         self.changed = threading.Condition()  # every run's: one stream waits for them all
@@ -179,7 +184,7 @@ class Runs:
             if document.busy:
                 raise Busy("this file is already being run; wait for it to finish")
             current = Run(secrets.token_hex(8), document, dry_run, target,
-                          changed=self.changed)
+                          changed=self.changed, on_refused=self.on_refused)
             document.busy = True
             self.runs[current.id] = current
         current.start()

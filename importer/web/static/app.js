@@ -63,9 +63,12 @@ function showTarget(target) {
   state.target = target;
   const el = $("target");
   el.textContent = "";
+  $("change-account").hidden = !target.ready || target.sandbox;
   if (!target.ready) {
-    el.textContent = "No API account yet: enter it below before sending.";
+    el.textContent = target.refused ? "The API refused the account: enter it again below."
+      : "No API account yet: enter it below before sending.";
     $("credentials-card").hidden = false;
+    say("credentials-status", target.refused || "", Boolean(target.refused));
     for (const [name, value] of Object.entries(target.offered || {})) {
       const field = $("credentials").elements[name];
       if (field && !field.value) field.value = value;
@@ -73,15 +76,28 @@ function showTarget(target) {
     return;
   }
   $("credentials-card").hidden = true;
+  say("credentials-status", "");
   const where = document.createElement("span");
   where.className = target.sandbox ? "badge sandbox" : "badge live";
   where.textContent = target.sandbox ? "Sandbox: nothing real is bought" : "Live API";
   el.append(where, ` ${target.base_url} as ${target.account_sid}`);
 }
 
+// Another account (or a corrected token): the form, filled with what is known; the account in
+// use stays until the API has accepted the new one.
+$("change-account").addEventListener("click", () => {
+  const fields = $("credentials").elements;
+  if (!fields.account_sid.value) fields.account_sid.value = state.target.account_sid || "";
+  if (!fields.base_url.value) fields.base_url.value = state.target.base_url || "";
+  $("credentials-card").hidden = false;
+  show("start");
+  fields.auth_token.focus();
+});
+
 $("credentials").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
+  say("credentials-status", "Checking them with the API…");
   try {
     showTarget(await api("/api/credentials", { json: Object.fromEntries(form) }));
     event.target.reset();
@@ -534,6 +550,10 @@ async function finished(run) {
   await reloadDocument();
   enableSteps();
   show("results");
+  // A 401 during the run took the account away: the form is back, with what the API said.
+  const now = await api("/api/state");
+  showTarget(now.target);
+  if (!now.target.ready) show("start");
 }
 
 // --- start --------------------------------------------------------------------------------
