@@ -12,9 +12,10 @@ so a settle window of 60 s):
 
 Target: faulted <= 1.2 x clean + one settle window (N doubts settle together, not in turn).
 
-Then a resumed run: a run is killed while a purchase is on its way (the sandbox answers 3 s
-late), and the run started again at once must send another row within 2 s of its start
-(measured from the run's start in this process, and from starting a process: imports included).
+Then a resumed run: a run is killed while a purchase is on its way (the sandbox commits and
+answers it 3 s late, so the resumed run's first listing does not show it: a doubt to settle),
+and the run started again at once must send another row within 2 s of its start (measured from
+the run's start in this process, and from starting a process: imports included).
 
     python bench/run_doubts.py --rows 1000 --repeat 3
 """
@@ -63,19 +64,20 @@ def resumed(server, folder: Path, first: int,  # type: ignore[no-untyped-def]
     source = purchase_sheet(folder / f"resume-{first}.xlsx", first, 20)
     env = {**os.environ, "IMPORTER_STATE_DIR": str(folder / f"resume-state-{first}")}
     command = ["run", str(source), "--yes"]
-    server.knobs.latency_ms = 3000
+    server.knobs.answer_after_s = server.knobs.commit_after_s = 3.0  # a slow purchase
     killed = subprocess.Popen([sys.executable, "-m", "importer", *command], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     before = set(server.purchase_requests())
     deadline = time.monotonic() + 120
     while not set(server.purchase_requests()) - before:
         if time.monotonic() > deadline:
+            killed.kill()
             raise SystemExit("the first run never sent a purchase")
         time.sleep(0.01)
     killed.kill()
     killed.wait()
     seen = set(server.purchase_requests())
-    server.knobs.latency_ms = 0
+    server.knobs.answer_after_s = server.knobs.commit_after_s = 0.0
     started = time.monotonic()
     if in_process:
         os.environ["IMPORTER_STATE_DIR"] = env["IMPORTER_STATE_DIR"]

@@ -30,7 +30,8 @@ from importer.sending import locks
 from importer.sending.client import ApiClient, Reply
 from importer.sending.journal import Journal, JournalError, fingerprint, purchase_fingerprint
 from importer.sending.ledger import Ledger
-from importer.sending.submit import Settings, Submitter, Task, done_before, now
+from importer.sending.submit import Submitter
+from importer.sending.tasks import Settings, Task, done_before, now
 from importer.spec import contract
 from importer.text import shown
 
@@ -278,7 +279,7 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
             held.callback(ledger.close)
         settings = Settings(scope, options.settle_window, dry_run, options.force,
                             str(prepared.path))
-        submitter = Submitter(client, journal, settings, should_stop, notify, ledger=ledger)
+        submitter = Submitter(client, journal, settings, should_stop, ledger=ledger)
         loop = _Loop(prepared, submitter, outcomes, report, progress, should_stop, confirming)
         try:
             loop.run(tasks)

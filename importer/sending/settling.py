@@ -10,12 +10,12 @@ about one window, not N. Which outcome a settled doubt gets is `submit`'s busine
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from importer.report import Outcome, Status
 from importer.sending.client import Listing
-
-if TYPE_CHECKING:
-    from importer.sending.submit import Target, Task
+from importer.sending.journal import Entry
+from importer.sending.ledger import Known
+from importer.sending.tasks import Settings, Target, Task, file_name, sent_epoch
 
 FIRST_GAP = 1.0  # seconds to the first look: most commits and listings catch up by then
 MAX_GAP = 10.0
@@ -52,12 +52,12 @@ class Doubts:
         return key in self.by_key
 
     def add(self, doubt: Doubt, now: float) -> None:
-        """A new doubt makes its target's next look come soon again."""
+        """A doubt joins its target's looks already planned (listing for each new doubt would
+        slow the run), or starts them; its window's end is always looked at."""
         self.by_key[doubt.task.key] = doubt
         target = doubt.task.target
-        self._gap[target] = FIRST_GAP
-        self._next[target] = min(self._next.get(target, float("inf")), now + FIRST_GAP,
-                                 doubt.deadline)
+        self._gap.setdefault(target, FIRST_GAP)
+        self._next[target] = min(self._next.get(target, now + FIRST_GAP), doubt.deadline)
 
     def next_at(self) -> float:
         return min(self._next.values(), default=0.0)
@@ -91,3 +91,28 @@ class Doubts:
         gap = min(self._gap.get(target, FIRST_GAP) * 2, MAX_GAP)
         self._gap[target] = gap
         self._next[target] = max(now, min(now + gap, min(left)))
+
+
+def earlier_doubt(task: Task, entry: Entry | None, other: Known | None,
+                   settings: Settings) -> Doubt | None:
+    """A purchase of this block an earlier run of this rollout, or another rollout on this
+    machine, may have made: it is settled before this run may buy the block."""
+    if entry is not None and entry.doubtful:
+        since = sent_epoch(entry)
+        return Doubt(task, since, since + settings.settle_window, at=entry.sent_at,
+                     earlier="an earlier run")
+    if other is not None:
+        return Doubt(task, other.epoch, other.epoch + settings.settle_window,
+                     earlier=file_name(other.file))
+    return None
+
+
+def unknown(doubt: Doubt, why: str) -> Outcome:
+    """UNKNOWN, saying who sent it and why it could not be confirmed."""
+    if doubt.earlier:
+        return Outcome(Status.UNKNOWN, f"May have been bought by {doubt.earlier}, and {why}. "
+                       "It was not sent again; the next run checks again.",
+                       submitted_at=doubt.at)
+    return Outcome(Status.UNKNOWN, f"May have been bought: {doubt.what}, and {why}. It was not "
+                   "sent again; the next run checks again.", doubt.http_status,
+                   doubt.error_code, doubt.at)

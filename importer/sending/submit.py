@@ -17,66 +17,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 
 from importer.report import Outcome, Status, readable_time
 from importer.sending.client import ApiClient, Listing, Reply
 from importer.sending.journal import Entry, Journal
 from importer.sending.ledger import Known, Ledger
-from importer.sending.settling import Doubt, Doubts
-from importer.spec.operations import Operation
+from importer.sending.settling import Doubt, Doubts, earlier_doubt, unknown
+from importer.sending.tasks import (
+    Settings,
+    Target,
+    Task,
+    done,
+    done_before,
+    file_name,
+    iso_time,
+    now,
+    refused,
+    what,
+)
 
-Target = tuple[str, str]  # ("PropertySid" | "AccountSid", sid): where a purchase is listed
-Notify = Callable[[str], None]
-
-
-def now() -> str:
-    """Local time with its offset (ISO 8601), as the journal keeps it.
-
-    time.strftime follows daylight saving and costs a fraction of datetime.astimezone()."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    return f"{stamp[:-2]}:{stamp[-2:]}"
-
-
-@dataclass
-class Task:
-    """One valid row, ready to send."""
-
-    sheet: int
-    position: int  # index into that sheet's outcomes
-    row: int  # Excel row
-    op: Operation
-    block: str  # as the user wrote it
-    key: str  # contract.sid_key(block): the one form blocks are compared in
-    target: Target
-    path: str
-    query: dict[str, str]
-    body: dict
-    fp: str
-    where: str  # "sheet 'Purchase' row 4", for other rows' messages
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def buys(self) -> bool:
-        return not self.op.idempotent
-
-
-@dataclass(frozen=True)
-class Settings:
-    scope: str  # the account on a canonical API origin: what "already done" refers to
-    settle_window: float = 60.0
-    dry_run: bool = False
-    force: bool = False  # configure rows only: a purchase the journal holds as OK is never sent
-    source: str = ""  # the input file, for the ledger's "bought by <file>"
-
-
-def done_before(task: Task, entry: Entry, tail: str = "not sent again.") -> Outcome:
-    """A row the journal holds as OK: what a run does with it (and `validate` says it will)."""
-    did = "bought" if task.buys else "applied"
-    return _done(f"Already {did} by an earlier run ({readable_time(entry.finished_at or '')}); "
-                 f"{tail}")
+__all__ = ["Settings", "Submitter", "Target", "Task", "done_before", "now"]
 
 
 class Submitter:
@@ -85,13 +45,13 @@ class Submitter:
 
     def __init__(self, client: ApiClient, journal: Journal, settings: Settings,
                  should_stop: Callable[[], bool] = lambda: False,
-                 notify: Notify | None = None, sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], None] = time.sleep,
                  ledger: Ledger | None = None) -> None:
         self.client, self.journal, self.settings = client, journal, settings
         self.ledger = ledger
         self.rollout = str(journal.path.resolve())  # the same rollout from any folder
         self.known: dict[str, Known] = {}  # block key -> another rollout's purchase
-        self.should_stop, self.notify, self._sleep = should_stop, notify, sleep
+        self.should_stop, self._sleep = should_stop, sleep
         self.listings: dict[Target, Listing] = {}
         self.bought: dict[str, tuple[Outcome, str]] = {}  # block key -> this run's purchase
         self.mine: dict[Target, set[str]] = {}  # blocks bought in this run, per target
@@ -176,10 +136,10 @@ class Submitter:
             return done_before(task, entry)
         other = self.known.get(task.key)
         if other and other.bought:  # seen bought: owned, whatever a listing shows
-            return _done(f"Already bought on {readable_time(_iso(other.epoch))} by "
-                         f"{_name(other.file)}; not bought again.")
+            return done(f"Already bought on {readable_time(iso_time(other.epoch))} by "
+                         f"{file_name(other.file)}; not bought again.")
         cleared = task.key in self._cleared_keys
-        doubt = None if cleared else _earlier_doubt(task, entry, other, self.settings)
+        doubt = None if cleared else earlier_doubt(task, entry, other, self.settings)
         listing, whole = self._listing(task.target), self._account_listing(task)
         broken = listing if not listing.complete else (
             whole if whole is not None and not whole.complete else None)
@@ -188,7 +148,7 @@ class Submitter:
         if task.key in listing.sids:
             if doubt is not None:
                 return self._confirmed(doubt)
-            return _done(f"Already owned by {task.target[1]}; not bought again.")
+            return done(f"Already owned by {task.target[1]}; not bought again.")
         if whole is not None and task.key in whole.sids:
             return Outcome(Status.SKIPPED, f"Not bought: the account already owns it, under "
                            f"{self._owner(task)}; nothing was sent. Change the row's "
@@ -239,24 +199,24 @@ class Submitter:
             outcome = Outcome(Status.OK, "Bought.", reply.status, "", at)
         elif reply.unauthorized:
             self.unauthorized = reply
-            outcome = _refused(reply, at)
+            outcome = refused(reply, at)
         elif reply.refused and not after_doubt:
-            outcome = _refused(reply, at)
+            outcome = refused(reply, at)
         elif reply.refused and (found := self.list_owned(task.target)).complete:
             # after an earlier doubt, whose window has passed: one look decides
             outcome = (Outcome(Status.OK, "Bought (confirmed by look-up: an earlier attempt "
                                "went through).", reply.status, "", at)
-                       if task.key in found.sids else _refused(reply, at))
+                       if task.key in found.sids else refused(reply, at))
         elif reply.refused or reply.doubtful:
-            doubt = Doubt(task, epoch, epoch + self.settings.settle_window, _what(reply), at,
+            doubt = Doubt(task, epoch, epoch + self.settings.settle_window, what(reply), at,
                           reply.status, reply.error_code)
-            self.answer = _unknown(doubt, "the run stopped before a look-up could show it")
+            self.answer = unknown(doubt, "the run stopped before a look-up could show it")
             self.journal.pending(task.fp, self.answer)
             self.in_flight = self.answer = None
             self._pend(doubt)
             return None
         else:  # never reached the API, or throttled (429) until the retries ran out
-            outcome = Outcome(Status.FAILED, f"Not bought: {_what(reply)}. It is safe to run "
+            outcome = Outcome(Status.FAILED, f"Not bought: {what(reply)}. It is safe to run "
                               "again.", reply.status, reply.error_code, at)
         return self._answered(task, outcome)
 
@@ -282,12 +242,12 @@ class Submitter:
         elif reply.refused:
             if reply.unauthorized:
                 self.unauthorized = reply
-            outcome = _refused(reply, at)
+            outcome = refused(reply, at)
         elif not reply.reached:
-            outcome = Outcome(Status.FAILED, f"Not sent: {_what(reply)}.", None,
+            outcome = Outcome(Status.FAILED, f"Not sent: {what(reply)}.", None,
                               reply.error_code, at)
         else:
-            outcome = Outcome(Status.FAILED, f"Not confirmed: {_what(reply)}, still after "
+            outcome = Outcome(Status.FAILED, f"Not confirmed: {what(reply)}, still after "
                               "retrying. It may have been applied; it is safe to send again.",
                               reply.status, reply.error_code, at)
         return self._answered(task, outcome)
@@ -338,7 +298,7 @@ class Submitter:
         self.looked_up += 1
         checked = (f"a look-up could not be made ({listing.reason})" if not listing.complete
                    else f"look-ups for {self.settings.settle_window:g} s did not show it")
-        outcome = _unknown(doubt, checked)
+        outcome = unknown(doubt, checked)
         self.journal.finished(doubt.task.fp, outcome, now())
         return outcome
 
@@ -347,7 +307,7 @@ class Submitter:
         so no later run depends on a listing for it again."""
         task = doubt.task
         if doubt.earlier and not doubt.at:  # another rollout's purchase
-            outcome = _done(f"Already bought on {readable_time(_iso(doubt.since))} by "
+            outcome = done(f"Already bought on {readable_time(iso_time(doubt.since))} by "
                             f"{doubt.earlier} (confirmed by look-up); not bought again.")
         else:
             if doubt.earlier:
@@ -366,7 +326,7 @@ class Submitter:
     def give_up(self, why: str) -> list[tuple[Task, Outcome]]:
         """The run is stopping: every pending doubt is UNKNOWN (the journal keeps it pending
         or sent, so the next run settles it)."""
-        found = [(d.task, self._record(d.task, _unknown(d, why))) for d in
+        found = [(d.task, self._record(d.task, unknown(d, why))) for d in
                  list(self.doubts.by_key.values())]
         self.doubts = Doubts()
         self._tally()
@@ -426,63 +386,3 @@ class Submitter:
                 return False
             self._sleep(min(left, 0.2))
         return True
-
-
-def _earlier_doubt(task: Task, entry: Entry | None, other: Known | None,
-                   settings: Settings) -> Doubt | None:
-    """A purchase of this block an earlier run of this rollout, or another rollout on this
-    machine, may have made: it is settled before this run may buy the block."""
-    if entry is not None and entry.doubtful:
-        since = _epoch(entry)
-        return Doubt(task, since, since + settings.settle_window, at=entry.sent_at,
-                     earlier="an earlier run")
-    if other is not None:
-        return Doubt(task, other.epoch, other.epoch + settings.settle_window,
-                     earlier=_name(other.file))
-    return None
-
-
-def _unknown(doubt: Doubt, why: str) -> Outcome:
-    if doubt.earlier:
-        return Outcome(Status.UNKNOWN, f"May have been bought by {doubt.earlier}, and {why}. "
-                       "It was not sent again; the next run checks again.",
-                       submitted_at=doubt.at)
-    return Outcome(Status.UNKNOWN, f"May have been bought: {doubt.what}, and {why}. It was not "
-                   "sent again; the next run checks again.", doubt.http_status,
-                   doubt.error_code, doubt.at)
-
-
-def _done(message: str) -> Outcome:
-    return Outcome(Status.SKIPPED, message, done=True)
-
-
-def _refused(reply: Reply, at: str) -> Outcome:
-    return Outcome(Status.REJECTED, reply.message or "The API refused it.", reply.status,
-                   reply.error_code, at)
-
-
-def _what(reply: Reply) -> str:
-    """What an answer (or its absence) was, in words, without a trailing full stop."""
-    text = reply.message.rstrip(". ")
-    if reply.status is None or reply.status < 300:
-        return text
-    return f"the API answered {reply.status} ({text})" if text else (
-        f"the API answered {reply.status}")
-
-
-def _name(file: str) -> str:
-    return Path(file).name if file else "another file"
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
-
-
-def _epoch(entry: Entry) -> float:
-    """When an earlier attempt was sent (journals from older versions only have sent_at)."""
-    if entry.sent_epoch is not None:
-        return entry.sent_epoch
-    try:
-        return datetime.fromisoformat(entry.sent_at).timestamp()
-    except (TypeError, ValueError):
-        return time.time()  # unknown: count the window from now (the safe side)
