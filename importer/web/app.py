@@ -27,6 +27,7 @@ from importer.web.documents import without_paths
 from importer.web.runs import Runs, Target
 from importer.web.workspace import Workspace
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 200 * 1024 * 1024  # far above any real rollout; the loader has its own caps
 
 
@@ -178,8 +179,9 @@ def create_app(settings_: Settings, token: str) -> Flask:
     @app.get("/api/documents/<doc_id>/download")
     def download(doc_id: str) -> Response:
         found = document(doc_id)
-        path = found.save_edited()
-        return _download(path.read_bytes(), f"{Path(found.name).stem}.edited.xlsx")
+        path = found.save_edited()  # sent from disk, not read into memory first
+        return send_file(path, as_attachment=True, download_name=f"{Path(found.name).stem}"
+                         ".edited.xlsx", mimetype=XLSX)
 
     @app.post("/api/credentials")
     def credentials() -> Response:
@@ -239,8 +241,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
             abort(404, "The results are not ready.")
         path = Path(report.results_path)
         return send_file(path, as_attachment=True, download_name=path.name,
-                         mimetype="application/vnd.openxmlformats-officedocument"
-                                  ".spreadsheetml.sheet")
+                         mimetype=XLSX)
 
     export.register(app)  # "Export the blocks you own" (importer.web.export)
     return app
@@ -255,7 +256,7 @@ def _run(runs: Runs, run_id: str):  # type: ignore[no-untyped-def]
 
 def _download(data: bytes, name: str) -> Response:
     return send_file(io.BytesIO(data), as_attachment=True, download_name=name,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                     mimetype=XLSX)
 
 
 def sandbox_target(base_url: str, account_sid: str, auth_token: str, db: Path,

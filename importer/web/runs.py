@@ -71,17 +71,22 @@ class Run:
                 "id": self.id, "document": self.document.id, "state": self.state,
                 "dry_run": self.dry_run, "done": self.done, "total": self.total,
                 "ok": self.ok, "not_ok": self.not_ok, "eta_s": eta, "elapsed_s": elapsed,
-                "cancelling": self.cancel.is_set(), "notices": list(self.notices),
+                "cancelling": self.cancel.is_set(),
+                "notices": [self._plain(n) for n in self.notices],
                 "error": self.error, "version": self.version,
                 "counts": report.counts if report else None,
                 "exit_code": int(exit_code_for(report)) if report else None,
-                "aborted": report.aborted if report else "",
+                "aborted": self._plain(report.aborted) if report else "",
                 "interrupted": report.interrupted if report else False,
-                "notes": report.notes if report else [],
+                "notes": [self._plain(n) for n in report.notes] if report else [],
                 "results": bool(report and report.results_path),
                 "results_name": Path(report.results_path).name if report and
                 report.results_path else "",
             }
+
+    def _plain(self, text: str) -> str:
+        """The core's words, without the workspace's folders (the page never shows them)."""
+        return without_paths(text, self.document.folder.parents[1])
 
     def _update(self, change: Callable[[], None]) -> None:
         with self.changed:
@@ -163,7 +168,7 @@ class Run:
 
     def _fail(self, message: str) -> None:
         self._release()
-        message = without_paths(message, self.document.folder.parents[1])
+        message = self._plain(message)
 
         def change() -> None:
             self.state, self.error = "failed", message
