@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import openpyxl
 import pytest
@@ -169,3 +170,54 @@ def test_the_address_in_the_browsers_history_opens_nothing(browser_type, tmp_pat
         for url in kept:
             with requests.get(url, timeout=10, allow_redirects=False) as answer:
                 assert answer.status_code == 403
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Another local server (a developer's, or a hostile one): it keeps the cookies it gets."""
+
+    cookies: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.cookies.append(self.headers.get("Cookie") or "")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<p>another server</p>")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_another_local_server_gets_a_cookie_that_changes_nothing(page: Page,
+                                                                tmp_path: Path) -> None:
+    recorder = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    source = tmp_path / "one.csv"
+    source.write_text("PropertySid,NumberBlockSid,AnswerPoint\nPRDEMO0001,NB100790,0412 345 678\n")
+    try:
+        first = _serve(tmp_path / "a")
+        second = _serve(tmp_path / "b")
+        one, two = next(first), next(second)
+        page.goto(one)
+        page.goto(two)  # a second launch in the same browser does not log the first out
+        page.goto(one.split("?")[0])
+        expect(page.locator("h1")).to_have_text("Number Block Importer")
+        page.set_input_files("#file", str(source))
+        expect(page.locator("#counts")).to_contain_text("VALID 1")
+
+        page.goto(f"http://127.0.0.1:{recorder.server_address[1]}/")  # cookies ignore ports
+        leaked = _Recorder.cookies[-1]
+        assert leaked.count("importer_") == 2, leaked
+        base = one.split("?")[0]
+        with requests.Session() as thief:
+            headers = {"Cookie": leaked}
+            assert thief.get(f"{base}api/state", headers=headers, timeout=10).ok
+            took = thief.post(f"{base}api/documents", headers=headers, timeout=10,
+                              files={"file": ("x.csv", source.read_bytes())})
+            assert took.status_code == 403
+            docs = thief.get(f"{base}api/state", headers=headers, timeout=10).json()
+            assert len(docs["documents"]) == 1
+    finally:
+        recorder.shutdown()
+        for served in (first, second):
+            served.close()
