@@ -50,13 +50,19 @@ INJECTED = ("#injected-img, #injected-svg, #injected-iframe, #injected-sheet, #i
 
 
 class _HostileApi(BaseHTTPRequestHandler):
-    """An API whose every refusal says markup (configure rows need no listing)."""
+    """An API whose every refusal says markup; it owns no blocks."""
+
+    def do_GET(self) -> None:
+        self._answer(200, {"NumberBlocks": [], "TotalCount": 0})
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"ResponseStatus": {"ErrorCode": "FORBIDDEN", "Message": API_MESSAGE,
-                                              "Errors": []}}).encode()
-        self.send_response(403)
+        self._answer(403, {"ResponseStatus": {"ErrorCode": "FORBIDDEN", "Message": API_MESSAGE,
+                                              "Errors": []}})
+
+    def _answer(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -84,6 +90,9 @@ def _hostile_workbook(folder: Path) -> Path:
                   *MARKUP.values()])
     sheet.append(["PRDEMO0001", "NB090020", "endpoint", "02 9876 5431",
                   "<img src=x id=injected-cell>", "", "", "", ""])
+    purchase = book.create_sheet("Purchase")
+    purchase.append(["PropertySid", "NumberBlockSid", "AnswerPoint", *MARKUP.values()])
+    purchase.append(["PRDEMO0001", "NB100780", "0412 345 678", *MARKUP.values()])
     path = folder / "<img id=injected-name src=x>.xlsx"
     book.save(path)
     return path
@@ -99,10 +108,12 @@ def test_markup_from_files_and_the_api_is_shown_as_text(page: Page, tmp_path: Pa
     for address in _serve(tmp_path, sandbox=False, env=env):
         page.goto(address)
         page.set_input_files("#file", str(_hostile_workbook(tmp_path)))
+        expect(page.locator("#sheet-tabs .tab")).to_have_count(2)
+        page.locator("#sheet-tabs .tab", has_text=SHEET).click()
         expect(page.locator("#counts")).to_contain_text("VALID 1")
         for text in MARKUP.values():  # each header, as the text it is
             expect(page.locator(".tabulator-col-title", has_text=text)).to_have_count(1)
-        expect(page.locator("#sheet-tabs .tab")).to_contain_text(SHEET)
+        expect(page.locator("#sheet-tabs .tab.current")).to_contain_text(SHEET)
         expect(_cell(page, 2, "c4")).to_have_text("<img src=x id=injected-cell>")
         time.sleep(1.5)  # a refresh would have happened by now
         assert page.url.startswith(address.split("?")[0]), page.url
@@ -110,9 +121,17 @@ def test_markup_from_files_and_the_api_is_shown_as_text(page: Page, tmp_path: Pa
         page.click("#to-run")
         expect(page.locator("#run")).to_be_visible()
         expect(page.locator("#run")).to_have_text("Send")
-        page.click("#run")
+        page.click("#run")  # the buy question, as the server words it, and its buttons
+        expect(page.locator("#confirm-text")).to_have_text(re.compile(
+            r"^This will BUY up to 1 number block"))
+        expect(page.locator("#confirm-yes")).to_have_text("Yes, buy them")
+        expect(page.locator("#confirm-yes")).to_be_visible()
+        assert page.eval_on_selector("#confirm-text", "e => getComputedStyle(e, '::after')"
+                                                      ".content") in ("none", "normal")
+        page.click("#confirm-yes")
         expect(page.locator("#step-results")).to_be_visible(timeout=60_000)
         page.click("#back-to-review")
+        page.locator("#sheet-tabs .tab", has_text=SHEET).click()
         expect(_cell(page, 2, "_status")).to_have_text("REJECTED")
         expect(_cell(page, 2, "_message")).to_contain_text("<img id=injected-api src=x>")
         assert page.locator(INJECTED).count() == 0

@@ -219,11 +219,6 @@ def create_app(settings_: Settings, token: str) -> Flask:
     def run_state(run_id: str) -> Response:
         return jsonify(_run(runs, run_id).snapshot())
 
-    @app.get("/api/runs")
-    def all_runs() -> Response:
-        """What the progress stream says, for a page that polls instead."""
-        return jsonify({"runs": [r.snapshot() for r in list(runs.runs.values())]})
-
     @app.get("/api/events")
     def events() -> Response:
         return progress.events(runs, streams)
