@@ -87,6 +87,8 @@ class Workspace:
         try:
             with staged.open("wb") as f:
                 shutil.copyfileobj(stream, f, CHUNK)
+                f.flush()
+                os.fsync(f.fileno())  # whole on disk before it is given its name
             prepared = self._check(staged, filename, folder)
             final = self._keep(staged, folder)
         finally:
@@ -135,11 +137,7 @@ class Workspace:
 
     def open(self, path: Path, name: str) -> Document:
         folder = self.folder_for(name)
-        try:
-            prepared = prepare(path, self._options(folder, path))
-        except ImporterError as exc:
-            raise ValueError(plain(str(exc), path, name)) from None
-        return self._opened(path, name, folder, prepared)
+        return self._opened(path, name, folder, self._check(path, name, folder))
 
     def _uploads(self, folder: Path) -> list[Path]:
         """The uploads kept in a rollout's folder, newest first."""
