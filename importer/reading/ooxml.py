@@ -32,7 +32,6 @@ _PAD = b" " * 32
 _REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 _SAVED = re.compile(rb"<(?:[\w.-]+:)?v(?:\s[^>]*)?>[^<]")
 _TEXT_TYPE = re.compile(rb"""\st=["'](?:str|inlineStr)["']""")
-_R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 class Damaged(Exception):
@@ -51,7 +50,9 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     for sheet in book.iter():
         if sheet.tag.rpartition("}")[2] != "sheet":
             continue
-        target = targets.get(sheet.get(f"{{{_R_NS}}}id") or sheet.get("id"), "")
+        # r:id in the transitional or the Strict (purl.oclc.org) namespace
+        rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), sheet.get("id"))
+        target = targets.get(rid, "")
         if target:
             parts[sheet.get("name", "")] = (target.lstrip("/") if target.startswith("/")
                                             else "xl/" + target)

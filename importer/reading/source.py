@@ -21,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from importer.errors import InputError
+from importer.reading import package
 from importer.text import shown
 
 _ZIP, _CFB = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -86,7 +87,8 @@ def read_input(path: Path, limits: Limits) -> Input:
         os.close(fd)
     if not data:
         raise InputError(f"{name}: the file is empty")
-    return Input(path, data, digest, _format(path, name, data, limits))
+    kind, data = _format(path, name, data, limits)
+    return Input(path, data, digest, kind)
 
 
 def _open(path: Path, name: str) -> int:
@@ -181,8 +183,9 @@ def size_text(size: int) -> str:
     return f"{size / 2**30:,.1f} GB"
 
 
-def _format(path: Path, name: str, data: bytes, limits: Limits) -> Format:
-    """What the bytes are, whatever the file is called."""
+def _format(path: Path, name: str, data: bytes, limits: Limits) -> tuple[Format, bytes]:
+    """What the bytes are, whatever the file is called (and, for a package written unusually,
+    the bytes as readers expect them)."""
     suffix = path.suffix.lower()
     if data.startswith(_CFB):
         head = data[: 1 << 20]
@@ -191,9 +194,13 @@ def _format(path: Path, name: str, data: bytes, limits: Limits) -> Format:
                              "a password and use that")
         if "WordDocument".encode("utf-16-le") in head:
             raise InputError(f"{name}: is a Word document, not a spreadsheet")
-        return Format.XLS
+        return Format.XLS, data
     if data.startswith((_ZIP, _EMPTY_ZIP)):
         return _zip_format(data, name, suffix, limits)
+    if data[:1] == b"\x09" and data[1:2] in b"\x00\x02\x04" and data[2:4] in (
+            b"\x04\x00", b"\x06\x00", b"\x08\x00"):  # a BIFF2-4 BOF record, not inside OLE
+        raise InputError(f"{name}: is an Excel 4 (or older) workbook, which this tool cannot "
+                         "read; open it in Excel or LibreOffice and save it as .xlsx")
     if suffix in (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"):
         head = data[:4096].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<table")):
@@ -204,13 +211,15 @@ def _format(path: Path, name: str, data: bytes, limits: Limits) -> Format:
         else:
             kind = "it may be damaged, or be another kind of file renamed " + suffix
         raise InputError(f"{name}: is not a working Excel file: {kind}")
-    return Format.CSV
+    return Format.CSV, data
 
 
-def _zip_format(data: bytes, name: str, suffix: str, limits: Limits) -> Format:
+def _zip_format(data: bytes, name: str, suffix: str, limits: Limits) -> tuple[Format, bytes]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             _bounded(zf, name, len(data), limits)
+        data = package.standard(data) or data
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
             mimetype = b""
             if "mimetype" in names:
@@ -225,11 +234,11 @@ def _zip_format(data: bytes, name: str, suffix: str, limits: Limits) -> Format:
         raise InputError(f"{name}: the workbook is password-protected; save a copy without "
                          "a password and use that")
     if "xl/workbook.xml" in names:
-        return Format.XLSX
+        return Format.XLSX, data
     if "xl/workbook.bin" in names:
-        return Format.XLSB
+        return Format.XLSB, data
     if b"opendocument.spreadsheet" in mimetype or ("content.xml" in names and not mimetype):
-        return Format.ODS
+        return Format.ODS, data
     others = {"word/document.xml": "a Word document", "ppt/presentation.xml":
               "a PowerPoint presentation"}
     for part, kind in others.items():
