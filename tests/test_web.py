@@ -326,6 +326,12 @@ def test_serve_prints_one_line_with_the_address(tmp_path: Path) -> None:
             assert s.get(f"{match[1]}/api/state", timeout=10).status_code == 403
             assert s.get(f"{match[1]}/?token={match[2]}", timeout=10).status_code == 200
             assert s.get(f"{match[1]}/api/state", timeout=10).json()["target"]["sandbox"]
+        # That address is spent (browsers keep it in their history): a fresh one is printed.
+        fresh = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=([\w-]+)", proc.stdout.readline())
+        assert fresh and fresh[2] != match[2]
+        with requests.Session() as s:
+            assert s.get(f"{match[1]}/?token={match[2]}", timeout=10).status_code == 403
+            assert s.get(f"{fresh[1]}/?token={fresh[2]}", timeout=10).status_code == 200
     finally:
         proc.terminate()  # SIGTERM: stops as Ctrl-C does, cleanly
         proc.communicate(timeout=30)

@@ -73,9 +73,10 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765,
         shown_host = f"[{host}]" if ":" in host else host
         base = f"http://{shown_host}:{server.effective_port}/"
         url = f"{base}?token={token}"
+        # Each address works once (browsers keep it in their history): the next one, printed
+        # as the first was, opens the page in another browser.
         app.extensions["importer"]["sessions"].on_new_token = lambda fresh: announce(
-            f"{base}?token={fresh} (the address before has been used; open this one to use "
-            "the page in another browser)")
+            f"{base}?token={fresh}")
         announce(url)
         if open_browser:
             webbrowser.open(url)
