@@ -192,3 +192,21 @@ def test_sheet_and_file_names_are_shown_escaped(tmp_path: Path) -> None:
         load(path)
     assert str(err.value).endswith("n\\x1bame.xlsx: sheet 'Pur\\u200bchase' has a header but "
                                    "no data rows")
+
+
+@pytest.mark.parametrize(("path", "said"), [
+    (".", ".: is a folder, not a spreadsheet"),
+    ("", ".: is a folder, not a spreadsheet"),
+    ("~", "~: file not found (~ is not your home folder here; give the full path)"),
+    ("~/rollout.xlsx", "file not found (~ is not your home folder here"),
+])
+def test_odd_paths_get_one_line_and_exit_2(tmp_path: Path, path: str, said: str,
+                                           capsys: pytest.CaptureFixture,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22: `importer validate .` ended in "internal error: ValueError"."""
+    from importer.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", path]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert said in line and "internal error" not in line

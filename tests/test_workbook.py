@@ -275,3 +275,23 @@ def test_the_summary_says_which_reading_options_were_guessed_and_which_given(
     assert value["Encoding"] == "Windows-1252 (guessed)"
     assert value["Delimiter"] == "; (given)"
     assert value["Header row"] == "row 2 (given)"
+
+
+def test_a_chart_sheet_is_named_in_the_summary_and_the_rest_read(tmp_path: Path) -> None:
+    """A chart sheet holds no cells: left out with its reason (an .xlsb chart sheet calamine
+    cannot read sank the readable sheets)."""
+    import xlsxwriter
+
+    source = tmp_path / "chart.xlsx"
+    book = xlsxwriter.Workbook(str(source))
+    ws = book.add_worksheet("Purchase")
+    ws.write_row(0, 0, PURCHASE_HEADER)
+    ws.write_row(1, 0, ["PRDEMO0001", "NB100000", "0412 345 678", "C"])
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"values": "=Purchase!$A$2:$A$2"})
+    book.add_chartsheet("Chart").set_chart(chart)
+    book.close()
+    summary = openpyxl.load_workbook(validated(source, tmp_path / "r.xlsx"))["Summary"]
+    lines = [r[2] for r in summary.iter_rows(values_only=True) if r[0] == "Sheet"]
+    assert lines == ["Purchase: read as purchase, 1 row",
+                     "Chart: left out: a chart sheet (it holds no cells)"]

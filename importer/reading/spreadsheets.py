@@ -18,7 +18,7 @@ from itertools import zip_longest
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from python_calamine import CalamineSheet, CalamineWorkbook, SheetVisibleEnum
+from python_calamine import CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from importer import excel
 from importer.errors import InputError
@@ -70,10 +70,18 @@ def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Boo
     for name in names:
         if name in measured.refused:
             raise InputError(f"{source.name}, sheet {quoted(name)}: {measured.refused[name]}")
-    try:
-        frames = {name: frame(workbook.get_sheet_by_name(name)) for name in names}
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        raise _not_excel(source, exc) from exc
+    frames: dict[str, pd.DataFrame] = {}
+    failure: Exception | None = None
+    for name in names:
+        try:
+            frames[name] = frame(workbook.get_sheet_by_name(name))
+        except Exception as exc:  # calamine raises its own error types for damaged parts
+            if wanted:  # a sheet asked for by name is read, or the file is refused
+                raise _not_excel(source, exc) from exc
+            failure = exc  # a chart sheet, say: read the others, name this one
+            skipped[name] = "could not be read (a chart sheet, or a damaged one)"
+    if failure is not None and not frames:
+        raise _not_excel(source, failure) from failure
     formulas = {name: e.formulas for name, e in measured.extents.items() if e.formulas}
     book = Book(frames, hidden, formulas, skipped=skipped)
     if source.format is Format.XLSX:
@@ -167,11 +175,14 @@ def _choose(source: Input, workbook: CalamineWorkbook, wanted: tuple[str, ...]
                              f"(sheets: {quoted_list(names)})")
         return list(dict.fromkeys(wanted)), [], {n: "not named with --sheet" for n in names
                                                  if n not in wanted}
-    hidden = [m.name for m in meta if m.visible != SheetVisibleEnum.Visible]
+    charts = {m.name for m in meta if m.typ != SheetTypeEnum.WorkSheet}
+    hidden = [m.name for m in meta if m.visible != SheetVisibleEnum.Visible
+              and m.name not in charts]
+    skipped = {n: "a chart sheet (it holds no cells)" for n in names if n in charts}
     # The sheets this tool added to a results workbook (Summary, Errors) are never input.
+    skipped.update({n: "this tool's own sheet, written afresh" for n in names if n in ours})
     return [m.name for m in meta if m.visible == SheetVisibleEnum.Visible
-            and m.name not in ours], hidden, {n: "this tool's own sheet, written afresh"
-                                              for n in names if n in ours}
+            and m.name not in ours and m.name not in charts], hidden, skipped
 
 
 def _measure(source: Input, scan: Callable[[], Measured], limits: Limits) -> Measured:
