@@ -1,0 +1,194 @@
+// Number Block Importer: sending a file and following its progress, then the page's start.
+// Loaded after app.js (whose helpers it uses); the same rule holds here: every text from a
+// file or the API is inserted with textContent, never as HTML.
+"use strict";
+
+// --- running ------------------------------------------------------------------------------
+
+function showPlan() {
+  const invalid = state.doc.sheets.reduce((n, s) => n + (s.counts.INVALID || 0), 0);
+  const parts = [];
+  if (state.doc.purchases) parts.push(`${state.doc.purchases.toLocaleString()} purchase(s)`);
+  if (state.doc.configures) parts.push(`${state.doc.configures.toLocaleString()} configure row(s)`);
+  let text = parts.length ? `${parts.join(" and ")} will be sent, one at a time.` : "No valid rows to send.";
+  if (invalid) text += ` ${invalid.toLocaleString()} invalid row(s) will not be sent; fix them first or send the rest now.`;
+  $("run-plan").textContent = text;
+}
+
+async function startRun(dryRun, confirmed = false) {
+  say("run-status", "");
+  try {
+    const run = await api(`/api/documents/${state.doc.id}/runs`, { json: { dry_run: dryRun, confirmed } });
+    follow(run);
+  } catch (error) {
+    if (error.status === 409 && error.body.confirm) {
+      $("confirm-text").textContent = error.body.confirm;
+      const dialog = $("confirm");
+      dialog.returnValue = "";
+      dialog.showModal();
+      dialog.addEventListener("close", () => {
+        if (dialog.returnValue === "yes") startRun(dryRun, true);
+        else say("run-status", "Nothing was sent.");
+      }, { once: true });
+      return;
+    }
+    say("run-status", error.message, true);
+  }
+}
+
+$("dry-run").addEventListener("click", () => startRun(true));
+$("run").addEventListener("click", () => startRun(false));
+$("to-run").addEventListener("click", () => show("run"));
+$("cancel").addEventListener("click", async () => {
+  if (state.run) await api(`/api/runs/${state.run.id}/cancel`, { json: {} }).catch(() => {});
+});
+$("back-to-review").addEventListener("click", () => show("review"));
+
+function seconds(s) {
+  if (s === null || s === undefined) return "";
+  if (s < 60) return `${Math.round(s)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+function showRun(run) {
+  state.run = run;
+  $("progress-card").hidden = false;
+  $("dry-run").disabled = $("run").disabled = ["starting", "running"].includes(run.state);
+  $("progress-title").textContent = run.state === "done" ? "Finished" : run.state === "failed"
+    ? "Could not run" : run.cancelling ? "Stopping after the row being sent…" : run.dry_run ? "Dry run…" : "Sending…";
+  const bar = $("progress-bar");
+  bar.max = Math.max(run.total, 1);
+  bar.value = run.done;
+  const eta = run.eta_s !== null && run.state === "running" ? ` · about ${seconds(run.eta_s)} left` : "";
+  $("progress-text").textContent = run.error ? run.error
+    : `${run.done.toLocaleString()} of ${run.total.toLocaleString()} rows · OK ${run.ok.toLocaleString()} · not OK ${run.not_ok.toLocaleString()}${eta}`;
+  const notices = $("notices");
+  notices.textContent = "";
+  for (const text of run.notices) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    notices.append(li);
+  }
+  $("cancel").hidden = !["starting", "running"].includes(run.state);
+  if (["done", "failed"].includes(run.state)) finished(run);
+  enableSteps();
+}
+
+// Progress: one stream per browser, whatever the number of tabs (a browser opens only six
+// connections to a server, and Cancel needs one). The tab holding the lock is the leader: it
+// keeps the one stream open and passes every snapshot on to the other tabs; when it closes,
+// another takes over. Without these browser features, or when the server has no stream to
+// spare (it answers 429 and EventSource gives up), the tab asks once a second instead.
+const CHANNEL = window.BroadcastChannel ? new BroadcastChannel("importer-progress") : null;
+
+function heard(snapshot) {
+  const mine = state.run && snapshot.id === state.run.id;
+  const started = !mine && state.doc && snapshot.document === state.doc.id
+    && ["starting", "running"].includes(snapshot.state)
+    && !(state.run && ["starting", "running"].includes(state.run.state));
+  if (mine || started) showRun(snapshot);
+  if (started) show("run");
+}
+
+if (CHANNEL) CHANNEL.onmessage = (message) => heard(message.data);
+
+function lead() {
+  return new Promise(() => {  // never resolves: the lock is held while this tab lives
+    const open = () => {
+      const events = new EventSource("/api/events");
+      events.onmessage = (message) => {
+        const snapshot = JSON.parse(message.data);
+        CHANNEL.postMessage(snapshot);
+        heard(snapshot);
+      };
+      events.onerror = () => {
+        if (events.readyState !== EventSource.CLOSED) return;  // it reconnects by itself
+        pollActive();
+        setTimeout(open, 10000);
+      };
+    };
+    open();
+  });
+}
+
+if (CHANNEL && navigator.locks) navigator.locks.request("importer-progress-stream", lead);
+
+function follow(run) {
+  show("run");
+  showRun(run);
+  if (!(CHANNEL && navigator.locks)) poll(run.id);
+}
+
+// Asks about the run this tab shows (no stream, or none to spare) until it has ended.
+function pollActive() {
+  if (state.run && ["starting", "running"].includes(state.run.state)) poll(state.run.id);
+}
+
+function poll(runId) {
+  clearInterval(state.poll);
+  state.poll = setInterval(async () => {
+    try {
+      const snapshot = await api(`/api/runs/${runId}`);
+      if (CHANNEL) CHANNEL.postMessage(snapshot);
+      heard(snapshot);
+      if (["done", "failed"].includes(snapshot.state)) clearInterval(state.poll);
+    } catch (error) { /* keep trying: the server may be busy */ }
+  }, 1000);
+}
+
+// The session lives while a tab is open (the server forgets one unused for an hour).
+setInterval(() => { api("/api/state").catch(() => {}); }, 240000);
+
+async function finished(run) {
+  if (state.finishedShown === run.id) return;
+  state.finishedShown = run.id;
+  if (run.state === "failed") return;
+  $("final-title").textContent = run.exit_code === 0 ? "Done: every row went through"
+    : run.interrupted ? "Stopped: the rows not reached were not sent"
+    : run.aborted ? "Stopped early" : "Done, with rows that need you";
+  showCounts($("final-counts"), run.counts);
+  const notes = $("final-notes");
+  notes.textContent = "";
+  for (const text of [run.aborted ? `Why it stopped: ${run.aborted}.` : "", ...(run.notes || [])]) {
+    if (!text) continue;
+    const li = document.createElement("li");
+    li.textContent = text;
+    notes.append(li);
+  }
+  const link = $("results-link");
+  link.hidden = !run.results;
+  link.href = `/api/runs/${run.id}/results`;
+  link.textContent = `Download the results workbook (${run.results_name})`;
+  await reloadDocument();
+  enableSteps();
+  show("results");
+  // A 401 during the run took the account away: the form is back, with what the API said.
+  const now = await api("/api/state");
+  showTarget(now.target);
+  if (!now.target.ready) show("start");
+}
+
+// --- start --------------------------------------------------------------------------------
+
+for (const button of document.querySelectorAll(".steps .step")) {
+  button.addEventListener("click", () => show(button.dataset.step));
+}
+
+(async function start() {
+  say("message-bar", HINT);
+  const current = await api("/api/state");
+  showTarget(current.target);
+  showRecent(current.recent);
+  const docs = current.documents;
+  if (docs.length) {
+    openDocument(docs[docs.length - 1]);
+    const runs = current.runs.filter((r) => r.document === docs[docs.length - 1].id);
+    if (runs.length) {
+      const last = runs[runs.length - 1];
+      if (["done", "failed"].includes(last.state)) { state.run = last; showRun(last); show("review"); }
+      else follow(last);
+    }
+  } else {
+    show("start");
+  }
+})();
