@@ -97,3 +97,21 @@ def test_configure_only_runs_do_not_wait_for_each_other(tmp_path: Path,
     b = _start(["run", str(configures(tmp_path / "b.xlsx", range(90010, 90015))), "--json"],
                _env(sandbox))
     assert a.wait(timeout=60) == 0 and b.wait(timeout=60) == 0
+
+
+def test_two_spellings_of_one_api_share_the_account_lock(tmp_path: Path,
+                                                         sandbox: SandboxServer) -> None:
+    sandbox.knobs.latency_ms = 800  # the first run outlasts the second's start
+    port = sandbox.base_url.rsplit(":", 1)[1]
+    first = _start(["run", str(purchases(tmp_path / "a.xlsx", range(100000, 100005))), "--yes",
+                    "--json"], {**_env(sandbox), "IMPORTER_BASE_URL": f"http://localhost:{port}"})
+    _wait_for(lambda: _purchases_received(sandbox) >= 1)
+    refused = subprocess.run([sys.executable, "-m", "importer", "run",
+                              str(purchases(tmp_path / "b.xlsx", range(100000, 100005))),
+                              "--yes", "--json", "--base-url", f"http://127.0.0.1:{port}/"],
+                             env=_env(sandbox), capture_output=True, text=True, timeout=60,
+                             check=False)
+    assert refused.returncode == 2, refused.stdout
+    assert "this API account for purchases" in json.loads(refused.stdout)["error"]
+    assert first.wait(timeout=60) == 0
+    assert _purchases_received(sandbox) == 5
