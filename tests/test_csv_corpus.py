@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from importer.cli import main
-from importer.reading.delimited import read_csv
+from importer.reading.delimited import read_csv, records
 from importer.reading.loading import LIMITS
 from importer.reading.source import read_input
 from tests.libreoffice import convert
@@ -93,3 +95,25 @@ def test_zero_width_spaces_in_every_header_one_short_line(capsys: pytest.Capture
     (line,) = capsys.readouterr().err.splitlines()
     assert code == 2 and len(line.partition("zero-width-headers.csv: ")[2]) <= 200, line
     assert "and 3 more like it" in line and "zero width space" in line
+
+
+_CELL = st.text(alphabet=st.sampled_from('ab ,;"\n\r\té€'), max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_CELL, min_size=2, max_size=4), min_size=1, max_size=5),
+       st.sampled_from([",", ";", "\t"]), st.sampled_from(["\r\n", "\n", "\r"]))
+def test_what_excel_writes_is_read_back_cell_for_cell(rows: list[list[str]], sep: str,
+                                                      end: str) -> None:
+    """Excel quotes a field holding the separator, a quote, a line break or a leading space,
+    doubling its quotes: whatever the cells and line ends, the reading gives them back (a
+    line break inside a cell as LF, as Excel keeps it)."""
+    def field(value: str) -> str:
+        if any(c in value for c in (sep, '"', "\n", "\r")) or value[:1] == " ":
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    text = end.join(sep.join(field(v) for v in row) for row in rows) + end
+    read = [row for _, row, problems in records(text, sep) if not problems]
+    expected = [[v.replace("\r\n", "\n").replace("\r", "\n") for v in row] for row in rows]
+    assert read == expected

@@ -14,13 +14,15 @@ Delimiters: comma, semicolon, tab, pipe, Excel's `sep=` first line, or as given.
 from __future__ import annotations
 
 import codecs
+import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import zip_longest
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from importer.errors import InputError
 from importer.reading.source import Input, Limits
@@ -64,40 +66,54 @@ def read_csv(source: Input, limits: Limits, encoding: str | None = None,
     given = {name for name, value in (("encoding", encoding), ("delimiter", delimiter)) if value}
     reading = Reading(pd.DataFrame(), used, sep, given)
     rows: list[list[str]] = []
+    lines: list[int] = []
     width = 0
     for line, row, problems in records(text, sep):
         line += first_line - 1
-        lengths = list(map(len, row))
-        if max(lengths) > limits.field_chars:
-            col = max(range(len(row)), key=lengths.__getitem__)
-            raise InputError(f"{source.name}: line {line}, column {column_letter(col)} holds "
-                             f"{lengths[col]:,} characters, more than the "
-                             f"{limits.field_chars:,} this tool reads in one cell")
         data = len(row)
-        while data and not row[data - 1].strip():
-            data -= 1
-        width = max(width, data)
+        if not row[-1].strip():  # fields that only pad a line out are not data
+            while data and not row[data - 1].strip():
+                data -= 1
+        if data > width:
+            width = data
+            if width > limits.columns:
+                raise InputError(f"{source.name}: has {width:,} columns, more than the "
+                                 f"{limits.columns:,} an Excel sheet holds")
         rows.append(row)
+        lines.append(line)
         if len(rows) > limits.rows:
             raise InputError(f"{source.name}: has more than {limits.rows:,} rows, more than an "
                              "Excel sheet holds; split it into smaller files")
-        if width > limits.columns:
-            raise InputError(f"{source.name}: has {width:,} columns, more than the "
-                             f"{limits.columns:,} an Excel sheet holds")
         if width * len(rows) > limits.cells:
             raise InputError(f"{source.name}: line {line} reaches column "
                              f"{column_letter(width - 1)}, more than this tool reads in a file "
                              f"of this length ({limits.cells:,} cells)")
-        reading.problems += [(line, len(rows) - 1, col, why) for col, why in problems]
+        if problems:
+            reading.problems += [(line, len(rows) - 1, col, why) for col, why in problems]
     reading.frame = _frame(rows, width)
+    for col in reading.frame.columns:  # a cell past the cap (the text is read already)
+        lengths = reading.frame[col].str.len()
+        if lengths.max() > limits.field_chars:
+            at = int(lengths.idxmax())
+            raise InputError(f"{source.name}: line {lines[at]}, column {column_letter(col)} "
+                             f"holds {int(lengths.max()):,} characters, more than the "
+                             f"{limits.field_chars:,} this tool reads in one cell")
     return reading
 
 
 def _frame(rows: list[list[str]], width: int) -> pd.DataFrame:
-    columns = zip_longest(*(row[:width] for row in rows), fillvalue="")
-    cells = {i: pd.array([v if v != "" else None for v in col], dtype="str")
-             for i, col in enumerate(columns)}
+    """Rows -> text columns (through Arrow: a Python loop per cell costs a second a million),
+    short rows padded, empty fields as missing, as pandas reads a CSV."""
+    padded = [row if len(row) == width else (row + [""] * (width - len(row)))[:width]
+              for row in rows]
+    cells = {}
+    for i, col in enumerate(zip(*padded, strict=True) if padded and width else []):
+        text = pa.array(col, pa.large_string())
+        cells[i] = pd.array(pc.if_else(pc.equal(text, ""), _NULL, text), dtype="str")
     return pd.DataFrame(cells, index=pd.RangeIndex(len(rows)), columns=pd.RangeIndex(width))
+
+
+_NULL = pa.scalar(None, pa.large_string())
 
 
 def decode(source: Input, encoding: str | None = None) -> tuple[str, str]:
@@ -204,25 +220,34 @@ def _physical(text: str) -> Iterator[str]:
         yield text[start:]
 
 
+_NO_LIMIT = 2**31 - 1
 Record = tuple[int, list[str], list[tuple[int, str]]]  # (first line, fields, problems)
 
 
 def records(text: str, sep: str) -> Iterator[Record]:
     """Each record with the line it starts on and the fields whose quote was never closed.
 
-    A line without a quote is split as it is (the common case, and fast); a line with quotes
-    is joined with the next ones while a quote opened at the start of a field is still open,
-    as LibreOffice does it, and its fields scanned from there.
+    Runs of lines without quotes, or with only closed quoted fields, go through the csv module
+    (the common case, and fast: every rule agrees on them); any other line is joined with the
+    next ones while a quote opened at the start of a field is still open, as LibreOffice does
+    it, and its fields scanned from there.
     """
+    if csv.field_size_limit() < _NO_LIMIT:  # process-wide; our own cap is checked after
+        csv.field_size_limit(_NO_LIMIT)
     lines = list(_physical(text))
+    well = _well_formed(sep).fullmatch
     i = 0
     while i < len(lines):
-        line = lines[i]
-        if '"' not in line:
-            yield i + 1, line.split(sep), []
-            i += 1
+        j = i
+        while j < len(lines) and ('"' not in lines[j] or well(lines[j])):
+            j += 1
+        if j > i:  # every rule reads these lines as the csv module does: one fast pass
+            for k, row in enumerate(csv.reader(lines[i:j], delimiter=sep), i + 1):
+                yield k, row or [""], []  # a blank line is a row of one empty field
+            i = j
             continue
-        end = i + 1 if _well_formed(sep).fullmatch(line) else _logical_end(lines, i, sep)
+        line = lines[i]
+        end = _logical_end(lines, i, sep)
         fields, problems, closed = _fields("\n".join(lines[i:end]), sep)
         if closed:
             yield i + 1, fields, problems
