@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from importer.pipeline import Options
 from importer.sandbox import Knobs, SandboxServer
-from importer.web import Settings, create_app, security
+from importer.web import Settings, create_app, progress, security
 from importer.web.app import sandbox_target
 from importer.web.runs import Target
 from importer.web.workspace import safe_name
@@ -215,6 +215,25 @@ def test_no_edit_undo_or_upload_over_a_file_while_it_runs(tmp_path: Path,
 
 
 # --- 2: streams never take the threads that Cancel needs ---------------------------------------
+
+def test_a_stream_without_news_ends_and_frees_its_place(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "IDLE_SECONDS", 0.3)
+    monkeypatch.setattr(progress, "HEARTBEAT_SECONDS", 0.05)
+    c = _logged_in(_app(tmp_path))
+    streams = c.application.extensions["importer"]["streams"]
+    started = time.monotonic()
+    for _ in range(progress.MAX_STREAMS + 1):  # one after another: each place is given back
+        response = c.get("/api/events", buffered=True)
+        assert response.status_code == 200 and b"retry:" in response.data
+        assert streams.open == 0
+    assert time.monotonic() - started < 5
+    held = [c.get("/api/events", buffered=False) for _ in range(progress.MAX_STREAMS)]
+    assert c.get("/api/events").status_code == 429  # all places taken: poll instead
+    for response in held:
+        response.close()
+    assert streams.open == 0
+
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, requests.Session]]:

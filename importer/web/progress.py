@@ -46,9 +46,9 @@ class Streams:
             self.open -= 1
 
 
-def events(runs: Runs, streams: Streams, idle: float = IDLE_SECONDS,
-           lifetime: float = LIFETIME_SECONDS) -> Response:
+def events(runs: Runs, streams: Streams) -> Response:
     """Every run's snapshot when it changes; 429 when the streams are taken (poll instead)."""
+    idle, lifetime, beat = IDLE_SECONDS, LIFETIME_SECONDS, HEARTBEAT_SECONDS
     if not streams.enter():
         response = jsonify({"error": "Too many progress streams; asking now and then instead."})
         response.status_code = 429
@@ -59,7 +59,7 @@ def events(runs: Runs, streams: Streams, idle: float = IDLE_SECONDS,
         started = last_news = time.monotonic()
         yield f"retry: {RETRY_MS}\n\n"
         while (now := time.monotonic()) - last_news < idle and now - started < lifetime:
-            changed = runs.changes(seen, HEARTBEAT_SECONDS)
+            changed = runs.changes(seen, beat)
             for snapshot in changed:
                 yield f"data: {json.dumps(snapshot)}\n\n"
             if changed:
