@@ -210,3 +210,52 @@ def test_odd_paths_get_one_line_and_exit_2(tmp_path: Path, path: str, said: str,
     assert main(["validate", path]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert said in line and "internal error" not in line
+
+
+_LONG = "Ünïcødé sheet name that goes on"  # 31 characters
+_ZW = "\u200b"
+
+
+def _book(path: Path, sheets: dict[str, list[list[str]]], hidden: bool = False) -> Path:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    for name, rows in sheets.items():
+        ws = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            ws.write_row(r, 0, row)
+        if hidden:
+            ws.hide()
+    if hidden:
+        book.add_worksheet("Shown")  # one sheet must stay visible
+    book.close()
+    return path
+
+
+@pytest.mark.parametrize("case", ["hidden", "not-named", "dup-columns", "missing-near",
+                                  "other-op", "headers-zw"])
+def test_every_reader_message_is_one_short_line(tmp_path: Path, case: str) -> None:
+    """Issue 21 item 4: whatever the file holds, at most ~200 characters after the file name."""
+    many = {f"{_LONG[:28]}{i:03d}": [["x"]] for i in range(40)}
+    long = "H" * 500
+    sheets: tuple[str, ...] = ()
+    operation = None
+    if case in ("hidden", "not-named"):
+        path = _book(tmp_path / "b.xlsx", many, hidden=case == "hidden")
+        sheets = ("Nope", *[f"Missing {i} " * 5 for i in range(9)]) if case == "not-named" else ()
+    else:
+        header = {
+            "dup-columns": [f"NumberBlockSid {_ZW}", "Number Block Sid" + " " * 200, long],
+            "missing-near": [f"Property{_ZW}Sid", f"Number{_ZW}BlockSid", long],
+            "other-op": ["PropertySid", "NumberBlockSid", "AnswerPoint", "Description",
+                         "RoutingMethod", "Flow", "Application", "EndpointNumber"],
+            "headers-zw": [f"{_ZW}{h}{'y' * 60}" for h in ("PropertySid", "NumberBlockSid")] * 5,
+        }[case]
+        path = _book(tmp_path / "b.xlsx", {"Purchase": [header, ["PRDEMO0001"] * len(header)]})
+        operation = "purchase" if case == "other-op" else None
+    with pytest.raises(InputError) as err:
+        load(path, operation, sheets)
+    message = str(err.value)
+    assert "\n" not in message
+    after = message.split(": ", 1)[1]  # the file's (and sheet's) name apart
+    assert len(after) <= 200, (len(after), message)

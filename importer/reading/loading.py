@@ -22,7 +22,7 @@ from importer.reading import exported
 from importer.reading.delimited import read_csv
 from importer.reading.marks import legal_sheet_name
 from importer.reading.source import Format, Input, Limits, read_input
-from importer.reading.spreadsheets import CONTROL, Book, read_workbook
+from importer.reading.spreadsheets import CONTROL, Book, few, read_workbook
 from importer.report import Issue, Severity
 from importer.spec.operations import (
     OPERATIONS,
@@ -36,7 +36,6 @@ from importer.text import (
     describe_invisible,
     did_you_mean,
     quoted,
-    quoted_list,
     shorten,
     shown,
     visible,
@@ -160,16 +159,16 @@ def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...]
     name = source.name
     if not loaded:
         if not frames:
-            raise InputError(f"{name}: every sheet is hidden ({quoted_list(hidden)}); name the one "
+            raise InputError(f"{name}: every sheet is hidden ({few(hidden)}); name the one "
                              "to read with --sheet")
         what = ("every sheet is empty" if all(_trim(raw).empty for raw in frames.values())
-                else "no sheet has a header row naming known columns (e.g. NumberBlockSid, "
-                "AccountSid, AnswerPoint, RoutingMethod)")
-        more = (f"; hidden sheets ({quoted_list(hidden)}) are read only when named with --sheet"
+                else "no sheet has a header row naming known columns" + (
+                    "" if hidden else " (e.g. NumberBlockSid, AnswerPoint)"))
+        more = (f"; hidden sheets ({few(hidden, 2)}) are read only when named with --sheet"
                 if hidden else "")
         raise InputError(f"{name}: {what}{more}")
     if not any(len(s.data) for s in loaded):
-        names = quoted_list([s.name for s in loaded])
+        names = few([s.name for s in loaded])
         what = "sheet {} has a header" if len(loaded) == 1 else "sheets {} have headers"
         raise InputError(f"{name}: {what.format(names)} but no data rows")
     # Purchases run first so configure rows can rely on blocks bought in the same run.
@@ -332,8 +331,8 @@ def _columns(where: str, raw: pd.DataFrame, header_row: int, op: Operation
             first = columns[field_name]
             raise InputError(
                 f"{where}: columns {column_letter(first)} "
-                f"({shown(shorten(str(raw.iat[header_row, first])))}) and "
-                f"{column_letter(int(pos))} ({shown(shorten(str(cell)))}) both mean "
+                f"({shown(shorten(str(raw.iat[header_row, first]), 30))}) and "
+                f"{column_letter(int(pos))} ({shown(shorten(str(cell), 30))}) both mean "
                 f"{field_name}; keep one of them")
         else:
             columns[field_name] = int(pos)
@@ -355,7 +354,7 @@ def _require(where: str, raw: pd.DataFrame, header_row: int, op: Operation,
                 hints.append(hint)
                 break
     them = "it" if len(missing) == 1 else "them"
-    hint = f"; {'; '.join(hints)}" if hints else ""
+    hint = f"; {hints[0]}" if hints else ""  # the first near miss: one line, not a list
     raise InputError(f"{where}: no {', no '.join(missing)} column; {op.name} needs {them} "
                      f"(header row {header_row + 1}){hint}")
 
@@ -379,7 +378,7 @@ def near_header(header: pd.Series, wanted: str, taken: set[int]) -> str:
             continue
         if found := _near_miss(str(cell), {header_key(wanted): wanted}):
             where = (f"the header of column {column_letter(int(pos))} "
-                     f"({quoted(shorten(str(cell)))})")
+                     f"({quoted(shorten(str(cell), 40))})")
             field_name, why = found
             return (f"{where} {why}; retype it as {field_name}" if why
                     else f"{where}: did you mean {field_name}?")
@@ -428,7 +427,8 @@ def _contradictions(where: str, raw: pd.DataFrame, header_row: int, op: Operatio
             continue
         why = (f"--operation {op.name} was given" if forced
                else f"the sheet's name says {op.name}")
-        listed = ", ".join(shown(shorten(h)) for h in present)
+        listed = ", ".join(shown(shorten(h, 30)) for h in present[:4]) + (
+            f" and {len(present) - 4} more" if len(present) > 4 else "")
         them = f"a {other} column" if len(present) == 1 else f"{other} columns"
         raise InputError(f"{where}: {why}, but it has {them} ({listed}) that "
                          f"{op.name} does not use; use --operation {other}, or remove "

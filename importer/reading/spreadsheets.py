@@ -25,7 +25,7 @@ from importer.errors import InputError
 from importer.reading import biff, marks, odf, ooxml
 from importer.reading.extent import Extent, Measured
 from importer.reading.source import NOT_EXCEL, Format, Input, Limits
-from importer.text import quoted, quoted_list
+from importer.text import quoted, quoted_list, shorten
 
 # Excel's error values, as a cell holding a formula's failed result shows them (and a CSV
 # saved from it holds them): a cell holding one is named, never read as empty.
@@ -158,6 +158,13 @@ def _open(source: Input, data: bytes) -> CalamineWorkbook:
         raise _not_excel(source, exc) from exc
 
 
+def few(names: list[str], shown_at_most: int = 3) -> str:
+    """`'A', 'B', 'C' and 7 more`: names in a one-line message, however many there are."""
+    more = len(names) - shown_at_most
+    listed = quoted_list([shorten(n, 40) for n in names[:shown_at_most]])
+    return f"{listed} and {more} more" if more > 0 else listed
+
+
 def _choose(source: Input, workbook: CalamineWorkbook, wanted: tuple[str, ...]
             ) -> tuple[list[str], list[str], dict[str, str]]:
     """The sheets to read (the named ones, else the visible ones), the hidden left out, and
@@ -171,8 +178,8 @@ def _choose(source: Input, workbook: CalamineWorkbook, wanted: tuple[str, ...]
     if wanted:
         missing = [w for w in wanted if w not in names]
         if missing:
-            raise InputError(f"{source.name}: no sheet named {quoted_list(missing)} "
-                             f"(sheets: {quoted_list(names)})")
+            raise InputError(f"{source.name}: no sheet named {few(missing, 2)} (sheets: "
+                             f"{few(names)})")
         return list(dict.fromkeys(wanted)), [], {n: "not named with --sheet" for n in names
                                                  if n not in wanted}
     charts = {m.name for m in meta if m.typ != SheetTypeEnum.WorkSheet}
