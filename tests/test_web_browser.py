@@ -143,6 +143,10 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
     page.click("#run")
     expect(page.locator("#progress-text")).to_contain_text(re.compile(r"\d+ of 13 rows"))
     expect(page.locator("#progress-title")).to_have_text("Sending…")
+    page.click('.steps [data-step="review"]')  # nothing can be changed while it is sent
+    expect(page.locator("#undo")).to_be_disabled()
+    _cell(page, 4, phone).click()
+    expect(_cell(page, 4, phone).locator("input")).to_have_count(0)
     page.close()
     page = page.context.new_page()
     page.goto(address.split("?")[0])

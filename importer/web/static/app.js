@@ -6,7 +6,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { doc: null, sheet: 0, table: null, run: null, target: null, poll: null };
+// busy: a run of the file on screen is in progress; the server takes no change to it then.
+const state = { doc: null, sheet: 0, table: null, run: null, target: null, poll: null, busy: false };
 // Unsafe requests carry this page's own secret (a cookie alone authorises no change).
 const PAGE = document.querySelector('meta[name="importer-page"]');
 const HINT = "Click a red or yellow cell to see what is wrong; click any cell to change it.";
@@ -252,7 +253,8 @@ function buildTable() {
     { title: "Message", field: "_message", frozen: true, width: 320, formatter: plainCell, headerSort: false },
     ...sheet.columns.map((c) => ({
       title: c.field, titleFormatter: textTitle, titleFormatterParams: { text: c.title },
-      field: c.field, editor: "input", formatter: textCell, headerSort: false,
+      field: c.field, editor: "input", editable: () => !state.busy, formatter: textCell,
+      headerSort: false,
       minWidth: 90, maxWidth: 360, cssClass: c.name ? "" : "ignored",
       headerTooltip: () => textElement(c.name || "not used by the importer"),
     })),
@@ -328,7 +330,7 @@ function showSheetHeader() {
   $("doc-name").textContent = state.doc.name;
   $("doc-note").textContent = state.doc.edits ? `${state.doc.edits} change(s) in this page` : "";
   showCounts($("counts"), sheet.counts);
-  $("undo").disabled = !state.doc.edits;
+  $("undo").disabled = !state.doc.edits || state.busy;
   const issues = sheet.sheet_issues || [];
   $("sheet-issues").hidden = !issues.length;
   $("sheet-issues").textContent = issues.join(" ");

@@ -52,8 +52,11 @@ function seconds(s) {
 
 function showRun(run) {
   state.run = run;
+  const active = ["starting", "running"].includes(run.state);
+  state.busy = active && state.doc !== null && run.document === state.doc.id;
+  $("undo").disabled = !(state.doc && state.doc.edits) || state.busy;
   $("progress-card").hidden = false;
-  $("dry-run").disabled = $("run").disabled = ["starting", "running"].includes(run.state);
+  $("dry-run").disabled = $("run").disabled = active;
   $("progress-title").textContent = run.state === "done" ? "Finished" : run.state === "failed"
     ? "Could not run" : run.cancelling ? "Stopping after the row being sent…" : run.dry_run ? "Dry run…" : "Sending…";
   const bar = $("progress-bar");
