@@ -234,7 +234,9 @@ def records(text: str, sep: str) -> Iterator[Record]:
     """
     if csv.field_size_limit() < _NO_LIMIT:  # process-wide; our own cap is checked after
         csv.field_size_limit(_NO_LIMIT)
-    lines = list(_physical(text))
+    lines = _BREAK.split(text)
+    if lines[-1] == "":  # the line end of the last line
+        lines.pop()
     well = _well_formed(sep).fullmatch
     i = 0
     while i < len(lines):
