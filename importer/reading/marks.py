@@ -27,9 +27,9 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
-from xml.parsers import expat
 
 from importer import excel
+from importer.reading import xmlsafe
 
 if TYPE_CHECKING:
     import xlsxwriter
@@ -205,17 +205,11 @@ def _from_property(meta: bytes) -> set[str]:
     return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
 
-def _no_dtd(*_: object) -> None:
-    raise ValueError("a DTD in workbook metadata")
-
-
 def _parse(data: bytes, start: Callable[[str, dict[str, str]], None],
            end: Callable[[str], None] | None = None,
            chars: Callable[[str], None] | None = None) -> None:
-    """Stream `data` through expat; any DTD (and so any entity declaration) is refused."""
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartDoctypeDeclHandler = _no_dtd
-    parser.EntityDeclHandler = _no_dtd
+    """Stream `data` through the package's one safe parser (no DTD, so no entities)."""
+    parser = xmlsafe.parser(namespace_separator=" ")
     parser.StartElementHandler = start
     if end is not None:
         parser.EndElementHandler = end

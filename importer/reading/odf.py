@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
+from importer.reading import xmlsafe
 from importer.reading.extent import Extent, Measured, SheetTooBig, check, fits
 from importer.reading.source import Limits
 
@@ -107,8 +108,7 @@ class _Parser:
         self.text: list[str] = []
         self.note = 0  # inside a comment (office:annotation): not the cell's text
         self.error = False  # the cell holds an error value
-        self.parser = expat.ParserCreate()
-        self.parser.buffer_text = True
+        self.parser = xmlsafe.parser()
         self.parser.StartElementHandler = self.start
         self.parser.EndElementHandler = self.end
         self.parser.CharacterDataHandler = self.chars

@@ -17,12 +17,12 @@ import zipfile
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from xml.etree import ElementTree
 from xml.parsers import expat
 
 import numpy as np
 
 from importer import excel
+from importer.reading import xmlsafe
 from importer.reading.extent import Extent, Measured, SheetTooBig, check, column_number, fits
 from importer.reading.source import Limits
 
@@ -40,22 +40,31 @@ class Damaged(Exception):
 
 def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> its XML part in the zip, from workbook.xml and its relationships."""
+    sheets: list[tuple[str, str]] = []  # (name, relationship id)
+    targets: dict[str, str] = {}
+
+    def in_book(tag: str, attrs: dict[str, str]) -> None:
+        if tag.rpartition(" ")[2] == "sheet":  # r:id in the transitional or Strict namespace
+            rid = next((v for k, v in attrs.items() if k.rpartition(" ")[2] == "id"), "")
+            sheets.append((attrs.get("name", ""), rid))
+
+    def in_rels(tag: str, attrs: dict[str, str]) -> None:
+        if attrs.get("Id"):
+            targets[attrs["Id"]] = attrs.get("Target", "")
+
     try:
-        book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError) as exc:
+        for part, handler in (("xl/workbook.xml", in_book),
+                              ("xl/_rels/workbook.xml.rels", in_rels)):
+            parser = xmlsafe.parser(namespace_separator=" ")
+            parser.StartElementHandler = handler
+            parser.Parse(zf.read(part), True)
+    except (KeyError, expat.ExpatError, zipfile.BadZipFile, OSError) as exc:
         raise Damaged(str(exc)) from exc
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter() if r.get("Id")}
     parts = {}
-    for sheet in book.iter():
-        if sheet.tag.rpartition("}")[2] != "sheet":
-            continue
-        # r:id in the transitional or the Strict (purl.oclc.org) namespace
-        rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), sheet.get("id"))
+    for name, rid in sheets:
         target = targets.get(rid, "")
         if target:
-            parts[sheet.get("name", "")] = (target.lstrip("/") if target.startswith("/")
-                                            else "xl/" + target)
+            parts[name] = (target.lstrip("/") if target.startswith("/") else "xl/" + target)
     return parts
 
 
@@ -202,8 +211,7 @@ def careful_extent(xml: bytes, strings: SharedStrings) -> Careful:
     characters), and where each placed cell is, for `cut`."""
     found = Careful()
     found.extent.errors = []
-    parser = expat.ParserCreate()
-    parser.buffer_text = True
+    parser = xmlsafe.parser()
     state = _CellState()
 
     def start(name: str, attrs: dict[str, str]) -> None:
@@ -331,8 +339,7 @@ def shared_strings(zf: zipfile.ZipFile, limit: int) -> SharedStrings:
     long: dict[int, int] = {}
     text: list[str] = []
     depth = {"si": 0, "rPh": 0, "t": 0}
-    parser = expat.ParserCreate()
-    parser.buffer_text = True
+    parser = xmlsafe.parser()
 
     def start(name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(":")[2]

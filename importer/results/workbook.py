@@ -71,7 +71,7 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
         for item, result, name in zip(checked, report.sheets, names, strict=True):
             _sheet(book.add_worksheet(name), styles, item, result.outcomes)
         for (_, raw), name in zip(left_out, every[len(checked):], strict=True):
-            _copy(book.add_worksheet(name), raw)
+            _copy(book.add_worksheet(name), styles, raw)
         renamed = dict(zip([c.sheet.name for c in checked] + [n for n, _ in left_out], every,
                            strict=True))
         write_summary(book.add_worksheet(SUMMARY), styles, report, checked, renamed)
@@ -84,12 +84,20 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
         raise ImporterError(f"{path}: cannot write the results workbook ({exc})") from exc
 
 
-def _copy(ws: Worksheet, raw: pd.DataFrame) -> None:
-    """A sheet the tool left out (instructions, notes), back as it was read: text as text."""
+def _copy(ws: Worksheet, styles: look.Styles, raw: pd.DataFrame) -> None:
+    """A sheet the tool left out (instructions, notes), back as it was read: text as text, in
+    columns that fit (long text wraps), printed one page wide."""
+    widths = [_fit(_lengths(raw[c]), None, MESSAGE_CAP) for c in raw.columns]
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width, styles.wrap)
     for r, values in enumerate(raw.to_numpy(dtype=object)):
+        lines = 1
         for c, value in enumerate(values):
             if value.__class__ is str:
                 ws.write_string(r, c, value[:excel.CELL_CHARS])
+                lines = max(lines, look.lines(value, look.per_line(widths[c])))
+        look.tall(ws, r, lines)
+    look.print_setup(ws, landscape=False)
 
 
 @dataclass
