@@ -156,6 +156,8 @@ def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...]
     reading.sheets += [(n, "left out: hidden (name it with --sheet to read it)", None)
                        for n in hidden]
     reading.sheets += [(n, f"left out: {why}", None) for n, why in book.skipped.items()]
+    rank = {n: i for i, n in enumerate(book.order)}  # the Summary lists them as the file does
+    reading.sheets.sort(key=lambda s: rank.get(s[0], len(rank)))
     name = source.name
     if not loaded:
         if not frames:

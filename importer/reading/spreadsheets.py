@@ -50,6 +50,7 @@ class Book:
     notes: dict[str, list[tuple[int, int, str, str]]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # sheets not read, and why
     csv: bool = False  # one sheet, which is the file
+    order: list[str] = field(default_factory=list)  # every sheet's name, in the file's order
 
 
 def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Book:
@@ -61,8 +62,9 @@ def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Boo
         data = measured.patched or data
     workbook = _open(source, data)
     names, hidden, skipped = _choose(source, workbook, wanted)
+    order = list(workbook.sheet_names)
     if not names:
-        return Book({}, hidden, skipped=skipped)
+        return Book({}, hidden, skipped=skipped, order=order)
     if source.format is Format.XLSX:
         measured = _measure(source, lambda: ooxml.measure(data, names, limits), limits)
         if measured.patched is not None:
@@ -83,7 +85,7 @@ def read_workbook(source: Input, wanted: tuple[str, ...], limits: Limits) -> Boo
     if failure is not None and not frames:
         raise _not_excel(source, failure) from failure
     formulas = {name: e.formulas for name, e in measured.extents.items() if e.formulas}
-    book = Book(frames, hidden, formulas, skipped=skipped)
+    book = Book(frames, hidden, formulas, skipped=skipped, order=order)
     if source.format is Format.XLSX:
         for name, sheet in frames.items():
             extent = measured.extents.get(name) or Extent()
