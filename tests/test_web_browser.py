@@ -1,7 +1,8 @@
 """The user's path through `importer serve` in a real browser: Debian's Chromium driven by
 Playwright (pytest-playwright) through `executable_path`, against `importer serve --sandbox`
 started as a user starts it. The two screenshots in the README are taken here, so they show the
-page as it is."""
+page as it is: into a temporary folder, or into docs/screenshots only when asked
+(`IMPORTER_SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest tests/test_web_browser.py`)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ expect, Page = playwright.expect, playwright.Page
 
 ROOT = Path(__file__).resolve().parents[1]
 MISTAKES = ROOT / "samples" / "mistakes.xlsx"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # As root in a container Chromium needs --no-sandbox; the rest keep it off this closed network.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -98,6 +98,7 @@ def _grid_statuses(page: Page) -> dict[int, str]:
 
 def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
                                                     tmp_path: Path) -> None:
+    shots = Path(os.environ.get("IMPORTER_SCREENSHOTS") or tmp_path / "screenshots")
     page.goto(address)
     assert "token" not in page.url  # swapped for a cookie and taken out of the address bar
 
@@ -118,8 +119,8 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
     expect(scientific).to_have_class(re.compile("cell-error"))
     assert "scientific notation" in (scientific.get_attribute("title") or "")
     assert page.locator(".cell-error").count() >= 8
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "web-grid.png"))
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "web-grid.png"))
     scientific.click()
     expect(page.locator("#message-bar")).to_contain_text("Row 8: Excel turned this into "
                                                          "scientific notation")
@@ -166,7 +167,7 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
     written = {row: r["Status"] for row, r in enumerate(sheet_rows(path, "Purchase"), 2)}
     assert shown == written and len(written) == 16
     assert written[7] == "OK"  # the fixed row went out
-    page.screenshot(path=str(SCREENSHOTS / "web-finished.png"))
+    page.screenshot(path=str(shots / "web-finished.png"))
 
 
 def test_cancel_finishes_the_row_in_flight_and_says_what_was_not_sent(
