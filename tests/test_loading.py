@@ -321,3 +321,21 @@ def test_a_ragged_csv_is_as_wide_as_its_data(tmp_path: Path) -> None:
     far = _csv([["title"], HEADER, *ROWS * 50, [*ROWS[0], *[""] * 5_000, "x"]])
     with pytest.raises(InputError, match=r"line 103 reaches column GJM, more than this tool "):
         load(_write(tmp_path, "far.csv", far.encode("utf-8")), limits=_small(cells=100_000))
+
+
+def test_every_guess_can_be_given_instead(tmp_path: Path) -> None:
+    """--encoding, --delimiter, --header-row: a Mac Roman file with LF line ends reads as
+    cp1252 mojibake unless told; a pipe in the text would not be taken for the separator."""
+    from importer.reading.loading import ReadOptions
+
+    text = "Notes\n" + "|".join(HEADER) + "\n" + "|".join([*ROWS[0][:3], "Café"]) + "\n"
+    path = _write(tmp_path, "mac.txt", text.encode("mac_roman"))
+    guessed = load(path, given=ReadOptions(delimiter="|", header_row=2))
+    assert guessed[0].data["Campaign"].tolist() == ["CafŽ"]  # é is 0x8E in Mac Roman: cp1252 Ž
+    (sheet,) = load(path, given=ReadOptions(encoding="mac_roman", delimiter="|", header_row=2))
+    assert sheet.data["Campaign"].tolist() == ["Café"] and sheet.header_row == 1
+    assert ("Encoding", "mac_roman", True) in sheet.file.options
+    with pytest.raises(InputError, match=r"--encoding nope is not an encoding this tool knows"):
+        load(path, given=ReadOptions(encoding="nope"))
+    with pytest.raises(InputError, match=r"row 1 \(--header-row\) names no known column"):
+        load(path, given=ReadOptions(delimiter="|", header_row=1))
