@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from importer.sandbox import SandboxServer
-from tests.test_reliability import _env, _start, configures, purchases
+from tests.test_reliability import _env, _start, _wait_for_journal, configures, purchases
 from tests.util import sheet_rows
 
 
@@ -91,12 +91,16 @@ def test_two_files_buying_for_one_account_never_both_send(tmp_path: Path,
 
 def test_configure_only_runs_do_not_wait_for_each_other(tmp_path: Path,
                                                         sandbox: SandboxServer) -> None:
-    sandbox.knobs.latency_ms = 200
+    """b starts while a is sending and finishes first: it never waited for a's account lock."""
+    sandbox.knobs.latency_ms = 1000  # a: 5 rows, at least 5 s; b: 1 row
     a = _start(["run", str(configures(tmp_path / "a.xlsx", range(90000, 90005))), "--json"],
                _env(sandbox))
-    b = _start(["run", str(configures(tmp_path / "b.xlsx", range(90010, 90015))), "--json"],
+    _wait_for_journal(tmp_path / "a.journal.sqlite", 1)  # a is sending its first row
+    b = _start(["run", str(configures(tmp_path / "b.xlsx", range(90010, 90011))), "--json"],
                _env(sandbox))
-    assert a.wait(timeout=60) == 0 and b.wait(timeout=60) == 0
+    assert b.wait(timeout=60) == 0
+    assert a.poll() is None, "b finished only after a: the runs did not overlap"
+    assert a.wait(timeout=60) == 0
 
 
 def test_two_spellings_of_one_api_share_the_account_lock(tmp_path: Path,
