@@ -119,10 +119,14 @@ def test_listing_reads_every_page(sandbox: SandboxServer,
 
 def test_rate_cap(tmp_path: Path, api_env: SandboxServer,
                   capsys: pytest.CaptureFixture[str]) -> None:
+    source = configures(tmp_path / "c.xlsx", range(90000, 90006))
     started = time.monotonic()
-    code, summary, _ = cli(capsys, "run", configures(tmp_path / "c.xlsx", range(90000, 90006)),
-                           "--json", "--rate", "10")
-    assert code == 0 and time.monotonic() - started >= 0.5
+    code, summary, _ = cli(capsys, "run", source, "--json", "--rate", "10")
+    elapsed = time.monotonic() - started
+    # 6 requests at 10 a second: 5 gaps of 0.1 s. Without the cap this takes ~0.1 s; a cap
+    # several times slower than asked (e.g. 2 a second: 2.5 s) fails too.
+    assert code == 0 and summary["counts"]["OK"] == 6
+    assert 0.5 <= elapsed < 2.5, elapsed
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
