@@ -72,7 +72,8 @@ def test_cells_are_what_libreoffice_reads(libreoffice: dict[str, list[list[str]]
     ("mixed-endings.csv", 3, 0, ""),
     ("formula-payloads.csv", 5, 0, ""),  # split where LibreOffice splits them, all sent as text
     ("quote-then-text.csv", 2, 1, "opens a quote"),
-    ("unclosed-quote.csv", 2, 1, "Campaign: line 2 opens a quote (\") that is never closed"),
+    ("unclosed-quote.csv", 2, 1, "Campaign on line 2 of the file opens a quote (\") that "
+                                 "is never closed"),
     ("control-character.csv", 2, 1, "invisible character (control character, U+0007) at "
                                     "position 4"),
 ])

@@ -163,7 +163,7 @@ def test_an_unclosed_quote_is_its_rows_problem_and_the_rest_is_read(tmp_path: Pa
     errors = openpyxl.load_workbook(tmp_path / "out.results.xlsx")["Errors"]
     found = [r for r in errors.iter_rows(min_row=2, values_only=True) if r[5] == "unclosed_quote"]
     assert [(r[1], r[2]) for r in found] == [(3, "AnswerPoint")]
-    assert "line 3 opens a quote" in found[0][6]
+    assert "on line 3 of the file opens a quote" in found[0][6]
 
 
 def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:

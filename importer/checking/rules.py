@@ -270,7 +270,8 @@ EXCEL_ERROR = Rule("excel_error", lambda s: ~s.str.upper().isin(ERROR_VALUES),
 # A control character (a bell, an escape) nobody can see, in free text (the other kinds' own
 # rules name it); tab and line breaks are text.
 CONTROL_CHARACTER = Rule("control_character", lambda s: ~s.str.contains(CONTROL, regex=True),
-                         "{column}: {why}; delete it.", describe_invisible, distinct=False)
+                         "{column} {why}; delete it.",
+                         lambda v: describe_invisible(v).removeprefix("it "), distinct=False)
 
 
 def rules_for(field: Field, allowed_prefixes: tuple[str, ...] = ()) -> list[Rule]:

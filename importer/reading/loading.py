@@ -206,7 +206,7 @@ def _read(source: Input, wanted: tuple[str, ...], limits: Limits, given: ReadOpt
     csv = read_csv(source, limits, given.encoding, given.delimiter)
     name = _csv_sheet_name(source.path)
     book = Book({name: csv.frame}, csv=True)
-    book.notes[name] = [(row, col, "unclosed_quote", f"line {line} {why}")
+    book.notes[name] = [(row, col, "unclosed_quote", f"on line {line} of the file {why}")
                         for line, row, col, why in csv.problems]
     sep = {"\t": "tab", " ": "space"}.get(csv.delimiter, csv.delimiter)
     how = [("Format", "CSV", False), ("Encoding", csv.encoding, "encoding" in csv.given),
@@ -288,7 +288,7 @@ def _notes(sheet: Sheet, notes: list[tuple[int, int, str, str]]) -> None:
             label = _column_name(sheet, col0)
             sheet.issues.append(Issue(sheet.name, row0 + 1, label,
                                       shorten(str(sheet.raw.iat[row0, col0])), code,
-                                      f"{label}: {why}."))
+                                      f"{label} {why}."))
 
 
 def _control_characters(sheet: Sheet) -> None:
@@ -308,8 +308,9 @@ def _control_characters(sheet: Sheet) -> None:
             label = _column_name(sheet, int(pos))
             value = str(body.at[at, pos])
             sheet.issues.append(Issue(sheet.name, at + 1, label, shorten(shown(value)),
-                                      "control_character", f"{label}: "
-                                      f"{describe_invisible(value)}; delete it."))
+                                      "control_character", f"{label} "
+                                      f"{describe_invisible(value).removeprefix('it ')}; "
+                                      "delete it."))
 
 
 def _columns(where: str, raw: pd.DataFrame, header_row: int, op: Operation
