@@ -298,3 +298,28 @@ def test_a_chart_sheet_is_named_in_the_summary_and_the_rest_read(tmp_path: Path)
                      "Chart: left out: a chart sheet (it holds no cells)",
                      "Notes: left out: no header row naming known columns (copied here "
                      "unchanged)"]
+
+
+def test_results_keep_the_templates_drop_downs_help_and_text_formats(tmp_path: Path) -> None:
+    """People fix failed rows in the results workbook: it helps them as the template did."""
+    out = validated(SAMPLES / "rollout.xlsx", tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(out)
+    assert "Instructions" in book.sheetnames  # the template's, left out and come back
+    ws = book["Configure"]
+    letters = {c.value.rstrip(" *"): c.column_letter for c in ws[1] if isinstance(c.value, str)}
+    rules = {}
+    for dv in ws.data_validations.dataValidation:
+        for cells in dv.sqref.ranges:
+            rules[openpyxl.utils.get_column_letter(cells.min_col)] = dv
+    assert rules[letters["RoutingMethod"]].formula1 == '"endpoint,flow,application"'
+    help_ = rules[letters["EndpointNumber"]]
+    assert help_.promptTitle == "EndpointNumber" and len(help_.prompt or "") > 20
+    assert letters["Status"] not in rules  # the tool's own columns carry no rule
+
+    def text(letter: str) -> bool:
+        index = openpyxl.utils.column_index_from_string(letter)
+        return any(d.min <= index <= d.max and d.number_format == "@"
+                   for d in ws.column_dimensions.values())
+
+    assert text(letters["NumberBlockSid"]) and text(letters["EndpointNumber"])
+    assert not text(letters["Status"]) and not text(letters["Recording"])

@@ -40,6 +40,8 @@ class Styles:
         self.status = {s: fmt(bg_color=bg, font_color=fg, bold=True)
                        for s, (bg, fg) in STATUS_COLOURS.items()}
         self.wrap = fmt(text_wrap=True)
+        self.text = fmt(num_format="@")  # id and phone columns, as the template has them
+        self.text_wrap = fmt(num_format="@", text_wrap=True)
         self.when = fmt(num_format="d mmm yyyy hh:mm:ss", align="left")
         self.heading = fmt(bold=True, font_size=12, bottom=1)
         self.label = fmt(bold=True)

@@ -225,19 +225,25 @@ def instructions(ops: tuple[Operation, ...], intro: tuple[Line, ...] | None = No
 
 
 def guide(book: xlsxwriter.Workbook, ws: Worksheet, op: Operation,
-          positions: Mapping[str, int], first_row: int,
-          widths: Mapping[int, float] | None = None) -> None:
+          positions: Mapping[str, int], first_row: int, format_text: bool = True) -> None:
     """The template's help on a sheet laid out by its user (a download of an edited file, a
     results workbook): each known column, wherever it is, gets its drop-down or range and its
-    help text from `first_row` (0-based) down, and id and phone columns the Text format."""
+    help text from `first_row` (0-based) down, and (unless the caller sets its columns' formats
+    itself, see `text_columns`) id and phone columns the Text format."""
     text = book.add_format({"num_format": "@"})  # xlsxwriter keeps one copy of equal formats
     for f in op.fields:
         c = positions.get(f.name)
         if c is None:
             continue
-        if f.kind in TEXT_KINDS:  # a column's width and format are set together
-            ws.set_column(c, c, (widths or {}).get(c), text)
+        if format_text and f.kind in TEXT_KINDS:
+            ws.set_column(c, c, None, text)
         ws.data_validation(first_row, c, LAST_ROW, c, _validation(op, f))
+
+
+def text_columns(op: Operation, positions: Mapping[str, int]) -> set[int]:
+    """The columns (of `positions`) a template formats as Text: ids, phones, free text."""
+    return {positions[f.name] for f in op.fields
+            if f.kind in TEXT_KINDS and f.name in positions}
 
 
 def add_instructions(book: xlsxwriter.Workbook, name: str, ops: tuple[Operation, ...]) -> None:

@@ -33,6 +33,7 @@ from importer.results import look
 from importer.results.look import STATUS_COLOURS as STATUS_COLOURS
 from importer.results.summary import STATUS_MEANING as STATUS_MEANING
 from importer.results.summary import write_summary
+from importer.results.templates import guide, text_columns
 from importer.spec.operations import RESULT_COLUMNS
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
         every = assign_sheet_names([c.sheet.name for c in checked] + [n for n, _ in left_out])
         names = every[:len(checked)]
         for item, result, name in zip(checked, report.sheets, names, strict=True):
-            _sheet(book.add_worksheet(name), styles, item, result.outcomes)
+            _sheet(book, book.add_worksheet(name), styles, item, result.outcomes)
         for (_, raw), name in zip(left_out, every[len(checked):], strict=True):
             _copy(book.add_worksheet(name), styles, raw)
         renamed = dict(zip([c.sheet.name for c in checked] + [n for n, _ in left_out], every,
@@ -140,7 +141,8 @@ def _comment(ws: Worksheet, r: int, c: int, lines: list[str]) -> None:
     ws.write_comment(r, c, text, {"x_scale": 2.5, "y_scale": max(1.2, rows / 4.5)})
 
 
-def _sheet(ws: Worksheet, styles: look.Styles, checked: Checked, outcomes: list[Outcome]) -> None:
+def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checked: Checked,
+           outcomes: list[Outcome]) -> None:
     sheet = checked.sheet
     lay = _layout(sheet)
     header, status = sheet.header_row, lay.status
@@ -149,7 +151,11 @@ def _sheet(ws: Worksheet, styles: look.Styles, checked: Checked, outcomes: list[
     cells = sheet.raw[lay.keep].to_numpy(dtype=object)
     notes = _notes(checked, lay, body, longest)
     by_row = dict(zip(sheet.data.index, outcomes, strict=True))
-    widths = _widths(ws, styles, cells[header], lay, longest, outcomes)
+    positions = {name: lay.out[lay.keep.index(pos)] for name, pos in sheet.columns.items()
+                 if pos in lay.keep}
+    widths = _widths(ws, styles, cells[header], lay, longest, outcomes,
+                     text_columns(sheet.operation, positions))
+    guide(book, ws, sheet.operation, positions, header + 1, format_text=False)
     _page_setup(ws, header, len(cells) - 1, lay, widths)
 
     write, out = ws.write_string, lay.out
@@ -250,12 +256,15 @@ def _fit(longest: int, header: object, cap: int) -> int:
 
 
 def _widths(ws: Worksheet, styles: look.Styles, header: object, lay: _Layout, longest: list[int],
-            outcomes: list[Outcome]) -> list[int]:
-    """Set every column's width (and wrapping where text is longer); return the widths."""
+            outcomes: list[Outcome], text: set[int]) -> list[int]:
+    """Set every column's width (and wrapping where text is longer, and the Text format of id
+    and phone columns, as in the template); return the widths."""
     widths = [0] * lay.width
     for k, c in enumerate(lay.out):
         widths[c] = _fit(longest[k], header[k], WIDTH_CAP)  # type: ignore[index]
-        ws.set_column(c, c, widths[c], styles.wrap if longest[k] + 2 > WIDTH_CAP else None)
+        wrap = longest[k] + 2 > WIDTH_CAP
+        ws.set_column(c, c, widths[c], (styles.text_wrap if wrap else styles.text) if c in text
+                      else styles.wrap if wrap else None)
     message = max((len(o.message) for o in outcomes), default=0)
     code = max((len(o.error_code) for o in outcomes), default=0)
     fitted = [(lay.status, 11, None), (lay.status + 1, _fit(message, "Message", MESSAGE_CAP),
