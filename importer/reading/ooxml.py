@@ -1,12 +1,10 @@
 """xlsx sheets measured before calamine reads them, and cut back to their data when stray cells
 far away would make its grid huge.
 
-`quick_extent` runs on every sheet read: numpy over the unzipped XML, streamed in chunks (about
-0.3 s per 100,000 rows of 20 columns, against 3.5 s for calamine's read). It is exact for the way
-spreadsheet programs write sheets (every cell `<c r="B7" ...`, no namespace prefixes) and gives
-up on anything else. `careful_extent` then parses the XML (expat) with the shared strings, so
-it knows which cells hold only spaces, and `cut` drops the placed cells outside the data, so
-calamine reads only what is there and every value is still read by calamine.
+`quick_extent` runs on every sheet read: the byte scan of `quickscan`, which gives up on XML
+written in ways it does not know. `careful_extent` then parses the XML (expat) with the shared
+strings, so it knows which cells hold only spaces, and `cut` drops the placed cells outside the
+data, so calamine reads only what is there and every value is still read by calamine.
 """
 
 from __future__ import annotations
@@ -22,16 +20,13 @@ from xml.parsers import expat
 import numpy as np
 
 from importer import excel
-from importer.reading import xmlsafe
+from importer.reading import quickscan, xmlsafe
 from importer.reading.extent import Extent, Measured, SheetTooBig, check, column_number, fits
+from importer.reading.quickscan import Quick
 from importer.reading.source import Limits
 
 _CHUNK = 1 << 22
-_CARRY_LIMIT = 1 << 26  # a chunk with no cell end in 64 MB is not a sheet the quick scan knows
-_PAD = b" " * 32
 _REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
-_SAVED = re.compile(rb"<(?:[\w.-]+:)?v(?:\s[^>]*)?>[^<]")
-_TEXT_TYPE = re.compile(rb"""\st=["'](?:str|inlineStr)["']""")
 
 
 class Damaged(Exception):
@@ -90,108 +85,9 @@ def read_part(zf: zipfile.ZipFile, part: str, limit: int) -> bytes:
     return b"".join(chunks(zf, part, limit))
 
 
-@dataclass
-class Quick:
-    """What the quick scan found: the extent (None if it could not vouch for it), the size."""
-
-    extent: Extent | None
-    size: int = 0
-
-
 def quick_extent(zf: zipfile.ZipFile, part: str, limit: int) -> Quick:
-    """Bounds of the cells a reader places, found without parsing: None when the XML is
-    written in a way this scan does not know (it is then parsed properly)."""
-    extent = Extent()
-    carry = b""
-    size = 0
-    for piece in chunks(zf, part, limit):
-        size += len(piece)
-        data = carry + piece if carry else piece
-        cut = data.rfind(b"</row>")
-        cut = cut + 6 if cut >= 0 else data.rfind(b"</c>") + 4
-        if cut < 4:
-            if len(data) > _CARRY_LIMIT:
-                return Quick(None, size)
-            carry = data
-            continue
-        carry = data[cut:]
-        if not _scan(data, cut, extent):
-            return Quick(None, size)
-    if carry.strip() and not _scan(carry, len(carry), extent):
-        return Quick(None, size)
-    return Quick(extent, size)
-
-
-def _scan(data: bytes, end: int, extent: Extent) -> bool:
-    """Note the cells of data[:end] in `extent`; False if anything is written unusually."""
-    a = np.frombuffer(data[:end] + _PAD, np.uint8)
-    colons = np.flatnonzero(a[:end] == 58)
-    if len(colons):  # a prefixed element (`<x:c`, `<x:row`): parse it properly
-        after = a[colons + 1]
-        if np.any((after == 99) & np.isin(a[colons + 2], (32, 47, 62))) or np.any(
-                (after == 114) & (a[colons + 2] == 111) & (a[colons + 3] == 119)):
-            return False
-    lt = np.flatnonzero(a[:end] == 60)
-    name = a[lt + 1]
-    starts = lt[name == 99]
-    follow = a[starts + 2]
-    if np.any((follow == 62) | (follow == 47)):  # `<c>` or `<c/>`: no reference
-        return False
-    cells = starts[follow == 32]
-    if not np.all((a[cells + 3] == 114) & (a[cells + 4] == 61) & (a[cells + 5] == 34)):
-        return False  # `r` not the first attribute (or missing)
-    if not len(cells):
-        return True
-    rows, cols, ok = _refs(a, cells + 6)
-    if not ok:
-        return False
-    # Every cell counts, self-closing ones too (calamine places none of those): an upper
-    # bound is all this scan needs, and formatted empty cells cost bytes like any other.
-    extent.place(int(rows.max()), int(cols.max()), data=False)
-    if data.find(b't="e"', 0, end) >= 0:
-        extent.has_errors = True
-    formulas = lt[(name == 102) & np.isin(a[lt + 2], (32, 47, 62))]
-    if len(formulas):
-        owner = np.searchsorted(cells, formulas) - 1
-        for f, i in zip(formulas.tolist(), owner.tolist(), strict=True):
-            if i >= 0 and not _saved(data, int(cells[i]), f):
-                extent.formulas.append((int(rows[i]) - 1, int(cols[i]) - 1))
-    return True
-
-
-def _refs(a: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Row and column numbers of the references starting at positions `s` (`B7"`); False
-    when one is not a plain reference within Excel's grid."""
-    letters = [a[s + k].astype(np.int64) - 64 for k in range(4)]
-    is2 = (letters[1] >= 1) & (letters[1] <= 26)
-    is3 = is2 & (letters[2] >= 1) & (letters[2] <= 26)
-    if np.any(is3 & (letters[3] >= 1) & (letters[3] <= 26)) or np.any(
-            (letters[0] < 1) | (letters[0] > 26)):
-        return s, s, False
-    cols = np.where(is3, letters[0] * 676 + letters[1] * 26 + letters[2],
-                    np.where(is2, letters[0] * 26 + letters[1], letters[0]))
-    d = s + 1 + is2 + is3
-    rows = np.zeros(len(s), np.int64)
-    digits = np.zeros(len(s), np.int64)
-    live = np.ones(len(s), bool)
-    for k in range(8):
-        digit = a[d + k].astype(np.int64) - 48
-        live &= (digit >= 0) & (digit <= 9)
-        rows = np.where(live, rows * 10 + digit, rows)
-        digits += live
-    ok = np.all((a[d + digits] == 34) & (digits >= 1) & (digits <= 7))
-    return rows, cols, bool(ok)
-
-
-def _saved(data: bytes, cell: int, formula: int) -> bool:
-    """Whether the formula cell starting at `cell` holds the result Excel saved for it."""
-    close = data.find(b"</c>", formula)
-    body = data[formula: close if close >= 0 else len(data)]
-    if _SAVED.search(body):
-        return True
-    # An empty text result (`=""`) is saved as an empty value of type str.
-    tag = data[cell: data.find(b">", cell) + 1]
-    return bool(_TEXT_TYPE.search(tag)) and b"<v" in body
+    """The quick byte scan (`quickscan`) of one sheet part, unzipped in chunks."""
+    return quickscan.scan(chunks(zf, part, limit))
 
 
 @dataclass
