@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import socket
 import subprocess
@@ -176,6 +177,16 @@ def test_a_refused_upload_leaves_nothing_and_replaces_nothing(tmp_path: Path,
         assert _upload(c, b"junk", name).status_code == 400
     assert _files(root) == before
     assert c.get(f"/api/runs/{run['id']}/results").data == results
+
+
+def test_uploads_left_by_a_killed_server_are_cleared(tmp_path: Path) -> None:
+    old, new = (tmp_path / "workspace" / "incoming" / name for name in ("old1", "new1"))
+    for staged in (old, new):
+        staged.mkdir(parents=True)
+        (staged / "half.xlsx").write_bytes(b"PK")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    _app(tmp_path)
+    assert not old.exists() and new.exists()  # a recent one may be another server's
 
 
 def test_an_upload_of_the_same_name_is_kept_beside_the_first(tmp_path: Path) -> None:

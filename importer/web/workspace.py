@@ -35,6 +35,7 @@ DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
 KEEP_LOADED = 2  # documents whose rows stay in memory (the one in use and the one before)
 IDLE_SECONDS = 300.0  # a document untouched this long leaves memory
 CHUNK = 1 << 20
+STALE_SECONDS = 3600.0
 CHECKS = 2  # files checked at once (each takes memory in proportion to it)
 
 
@@ -66,6 +67,15 @@ class Workspace:
         self.lock = threading.Lock()
         # Checking a file takes memory in proportion to it: only this many at once.
         self.checking = threading.BoundedSemaphore(checks)
+        self._clear_incoming()
+
+    def _clear_incoming(self) -> None:
+        """Uploads left half-checked by a server that was killed (an hour old: a second server
+        on this workspace may be checking one right now)."""
+        for staged in (self.root / "incoming").glob("*"):
+            with contextlib.suppress(OSError):
+                if time.time() - staged.stat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(staged, ignore_errors=True)
 
     def folder_for(self, name: str) -> Path:
         """One folder per rollout, as the CLI keeps one journal: x.xlsx and its results
