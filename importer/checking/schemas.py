@@ -20,7 +20,8 @@ from pandera.errors import SchemaErrors
 
 from importer import excel
 from importer.checking.rules import Rule, on_distinct, rules_for
-from importer.reading.loading import Sheet, header_hint
+from importer.reading.headers import header_hint
+from importer.reading.loading import Sheet
 from importer.report import Issue, Severity
 from importer.spec.contract import sid_keys
 from importer.spec.operations import OPERATIONS, Operation

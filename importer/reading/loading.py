@@ -1,12 +1,9 @@
 """Files -> text DataFrames: every cell as the sheet holds it, Excel row numbers kept.
 
-The file is read once (readers), spreadsheets through calamine as text, each sheet bounded by
-its data (workbooks), CSV with its encoding and delimiter detected (delimited). The header is
-the row (among the first few) naming the most known columns, so title rows above it are fine;
-a sheet whose best row names fewer than two (an instructions or summary sheet) has no header.
-Hidden sheets are read only when named. Which operation a sheet is for comes from
-`--operation`, the sheet's name, or its columns; columns that belong only to the other
-operation make that a clear error rather than rows quietly checked against the wrong rules.
+The file is read once (source), spreadsheets through calamine as text, each sheet bounded by
+its data (spreadsheets), CSV read as LibreOffice reads the same bytes (delimited). Which row is
+the header and which operation a sheet is for is `headers`' business. Hidden sheets are read
+only when named; every sheet left out is noted with the reason, to come back in the results.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ import pandas as pd
 
 from importer import excel
 from importer.errors import InputError
-from importer.reading import exported
+from importer.reading import exported, headers
 from importer.reading.delimited import read_csv
 from importer.reading.marks import legal_sheet_name
 from importer.reading.source import Format, Input, Limits, read_input
@@ -26,7 +23,6 @@ from importer.reading.spreadsheets import CONTROL, Book, few, read_workbook
 from importer.report import Issue, Severity
 from importer.spec.operations import (
     OPERATIONS,
-    RESULT_KEYS,
     Operation,
     header_index,
     header_key,
@@ -34,11 +30,9 @@ from importer.spec.operations import (
 from importer.text import (
     column_letter,
     describe_invisible,
-    did_you_mean,
     quoted,
     shorten,
     shown,
-    visible,
 )
 
 # What one input may cost. Nothing a real rollout needs comes near these; each is refused with
@@ -57,29 +51,6 @@ LIMITS = Limits(file_bytes=MAX_FILE_BYTES, unpacked_bytes=MAX_UNPACKED_BYTES, ro
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
-HEADER_SEARCH_ROWS = 30
-# Every operation needs NumberBlockSid and AccountSid/PropertySid, so a real header names at
-# least two known columns; one known word in a title or instructions row is not a header.
-MIN_HEADER_FIELDS = 2
-
-_ALL_FIELDS: dict[str, str] = {}
-for _op in OPERATIONS.values():
-    _ALL_FIELDS.update(header_index(_op))
-_ONLY = {
-    name: {f.name for f in op.fields} - {f.name for o in OPERATIONS.values() if o is not op
-                                         for f in o.fields}
-    for name, op in OPERATIONS.items()
-}
-# The columns that say a sheet is for an operation: its required ones, and the routing ones.
-_DEFINING = {
-    name: {f.name for f in op.fields if f.required or f.name in op.routing_fields
-           or f.name == op.routing_field} & _ONLY[name]
-    for name, op in OPERATIONS.items()
-}
-_SHEET_NAMES = {"purchase": "purchase", "purchases": "purchase", "buy": "purchase",
-                "configure": "configure", "configuration": "configure", "config": "configure"}
-
-
 @dataclass
 class ReadOptions:
     """What the person said about how to read the file (None: guessed), for every shell."""
@@ -231,17 +202,17 @@ def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, re
     if header_at is not None:
         header_row, matched = _given_header(where, raw, forced, header_at)
     else:
-        header_row, matched = _find_header(raw, forced)
+        header_row, matched = headers.find_header(raw, forced)
     if header_row is None:
         if required:
-            hint = _header_hint(raw) or " (e.g. NumberBlockSid, AnswerPoint)"
+            hint = headers.no_header_hint(raw) or " (e.g. NumberBlockSid, AnswerPoint)"
             raise InputError(f"{where}: no header row naming known columns in the first "
-                             f"{HEADER_SEARCH_ROWS} rows{hint}")
+                             f"{headers.HEADER_SEARCH_ROWS} rows{hint}")
         return None
-    op = forced or _operation_for(where, name, set(matched.values()))
-    columns, ignored, results = _columns(where, raw, header_row, op)
-    _contradictions(where, raw, header_row, op, forced is not None)
-    _require(where, raw, header_row, op, columns)
+    op = forced or headers.operation_for(where, name, set(matched.values()))
+    columns, ignored, results = headers.columns(where, raw, header_row, op)
+    headers.contradictions(where, raw, header_row, op, forced is not None)
+    headers.require(where, raw, header_row, op, columns)
     body = raw.iloc[header_row + 1:]
     rows = pd.RangeIndex(header_row + 2, len(raw) + 1)
     cells = {}
@@ -271,12 +242,13 @@ def _given_header(where: str, raw: pd.DataFrame, forced: Operation | None, row: 
     if row > len(raw):
         raise InputError(f"{where}: --header-row {row} is below the last row with data "
                          f"({len(raw)})")
-    index = header_index(forced) if forced else _ALL_FIELDS
+    index = header_index(forced) if forced else headers.ALL_FIELDS
     matched = {p: index[k] for p, cell in raw.iloc[row - 1].items()
                if isinstance(cell, str) and (k := header_key(cell)) in index}
     if not matched:
+        hint = headers.no_header_hint(raw.iloc[row - 1:row])
         raise InputError(f"{where}: row {row} (--header-row) names no known column (e.g. "
-                         f"NumberBlockSid, AnswerPoint){_header_hint(raw.iloc[row - 1:row])}")
+                         f"NumberBlockSid, AnswerPoint){hint}")
     return row - 1, matched
 
 
@@ -311,131 +283,6 @@ def _control_characters(sheet: Sheet) -> None:
                                       "control_character", f"{label} "
                                       f"{describe_invisible(value).removeprefix('it ')}; "
                                       "delete it."))
-
-
-def _columns(where: str, raw: pd.DataFrame, header_row: int, op: Operation
-             ) -> tuple[dict[str, int], list[str], list[int]]:
-    """Field name -> position; headers ignored; positions of result columns (ours)."""
-    index = header_index(op)
-    columns: dict[str, int] = {}
-    ignored: list[str] = []
-    results: list[int] = []
-    for pos, cell in raw.iloc[header_row].items():
-        if pd.isna(cell) or not str(cell).strip():
-            continue
-        key = header_key(cell)
-        field_name = index.get(key)
-        if field_name is None:
-            if key in RESULT_KEYS:
-                results.append(int(pos))
-            else:
-                ignored.append(str(cell))
-        elif field_name in columns:
-            first = columns[field_name]
-            raise InputError(
-                f"{where}: columns {column_letter(first)} "
-                f"({shown(shorten(str(raw.iat[header_row, first]), 30))}) and "
-                f"{column_letter(int(pos))} ({shown(shorten(str(cell), 30))}) both mean "
-                f"{field_name}; keep one of them")
-        else:
-            columns[field_name] = int(pos)
-    return columns, ignored, results
-
-
-def _require(where: str, raw: pd.DataFrame, header_row: int, op: Operation,
-             columns: dict[str, int]) -> None:
-    """Every required column present, else say which, and what in the header comes close."""
-    missing = [f.name for f in op.fields if f.required and f.name not in columns]
-    if not any(name in columns for name in op.one_of):
-        missing.append(" or ".join(op.one_of))
-    if not missing:
-        return
-    hints = []
-    for name in missing:
-        for choice in name.split(" or "):
-            if hint := near_header(raw.iloc[header_row], choice, set(columns.values())):
-                hints.append(hint)
-                break
-    them = "it" if len(missing) == 1 else "them"
-    hint = f"; {hints[0]}" if hints else ""  # the first near miss: one line, not a list
-    raise InputError(f"{where}: no {', no '.join(missing)} column; {op.name} needs {them} "
-                     f"(header row {header_row + 1}){hint}")
-
-
-def _near_miss(text: str, index: dict[str, str]) -> tuple[str, str] | None:
-    """(field, why) when `text` would name a field of `index` (header key -> field) but for an
-    invisible character (`why` names it) or a near miss in spelling (`why` is '')."""
-    cleaned = visible(text)
-    key = header_key(cleaned)
-    if cleaned != text and key in index:
-        return index[key], describe_invisible(text).removeprefix("it ")
-    near = None if key in index else did_you_mean(key, list(index))
-    return (index[near], "") if near else None
-
-
-def near_header(header: pd.Series, wanted: str, taken: set[int]) -> str:
-    """'' or why a header cell that is not `wanted` looks like it: an invisible or look-alike
-    character in it, or a near miss in spelling."""
-    for pos, cell in header.items():
-        if int(pos) in taken or pd.isna(cell) or not str(cell).strip():
-            continue
-        if found := _near_miss(str(cell), {header_key(wanted): wanted}):
-            where = (f"the header of column {column_letter(int(pos))} "
-                     f"({quoted(shorten(str(cell), 40))})")
-            field_name, why = found
-            return (f"{where} {why}; retype it as {field_name}" if why
-                    else f"{where}: did you mean {field_name}?")
-    return ""
-
-
-def header_hint(header: str, op: Operation, taken: set[str] = frozenset()) -> str:  # type: ignore[assignment]
-    """For an ignored header: '' or ' Did you mean X?', or the hidden character named that
-    keeps it from matching. Fields the sheet already has are not suggested."""
-    index = {k: name for k, name in header_index(op).items() if name not in taken}
-    if not (found := _near_miss(header, index)):
-        return ""
-    field_name, why = found
-    return (f" Its header {why}; retype it as {field_name} to use the column." if why
-            else f" Did you mean {field_name}?")
-
-
-def _header_hint(raw: pd.DataFrame) -> str:
-    """When no header is found: what in the first rows comes close to one (a hidden character
-    in a header, a near miss in spelling), the first such cell named and the others counted."""
-    for pos in range(min(HEADER_SEARCH_ROWS, len(raw))):
-        near = [(str(cell), found) for cell in raw.iloc[pos].dropna()
-                if (found := _near_miss(str(cell), _ALL_FIELDS))]
-        if near:
-            (cell, (field_name, why)), more = near[0], len(near) - 1
-            has = f"; row {pos + 1} has {quoted(shorten(cell, 40))}"
-            if not why:
-                return f"{has}: did you mean {field_name}?"
-            also = f" and {more} more like it" if more else ""
-            return (f"{has}{also}: {why.removeprefix('contains ')}; retype "
-                    f"{'them' if more else 'it'}")
-    return ""
-
-
-def _contradictions(where: str, raw: pd.DataFrame, header_row: int, op: Operation,
-                    forced: bool) -> None:
-    """A sheet holding the columns that define the other operation is not for this one:
-    checking it against this operation's rules would pass rows that cannot be sent right."""
-    keys = {header_key(c): str(c) for c in raw.iloc[header_row].dropna() if str(c).strip()}
-    for other, defining in _DEFINING.items():
-        if other == op.name:
-            continue
-        index = header_index(OPERATIONS[other])
-        present = [keys[k] for k in keys if index.get(k) in _ONLY[other]]
-        if not any(index.get(header_key(h)) in defining for h in present):
-            continue
-        why = (f"--operation {op.name} was given" if forced
-               else f"the sheet's name says {op.name}")
-        listed = ", ".join(shown(shorten(h, 30)) for h in present[:4]) + (
-            f" and {len(present) - 4} more" if len(present) > 4 else "")
-        them = f"a {other} column" if len(present) == 1 else f"{other} columns"
-        raise InputError(f"{where}: {why}, but it has {them} ({listed}) that "
-                         f"{op.name} does not use; use --operation {other}, or remove "
-                         f"{'it' if len(present) == 1 else 'them'}")
 
 
 def _too_long(where: str, sheet: Sheet, long_cells: list[tuple[int, int, int]]) -> None:
@@ -521,27 +368,3 @@ def _trim(raw: pd.DataFrame) -> pd.DataFrame:
     raw = raw.iloc[: last_row + 1, : last_col + 1].reset_index(drop=True)
     raw.columns = range(raw.shape[1])
     return raw
-
-
-def _find_header(raw: pd.DataFrame, forced: Operation | None) -> tuple[int | None, dict]:
-    index = header_index(forced) if forced else _ALL_FIELDS
-    best, best_row, best_matched = 0, None, {}
-    for pos in range(min(HEADER_SEARCH_ROWS, len(raw))):
-        matched = {p: index[k] for p, cell in raw.iloc[pos].items()
-                   if isinstance(cell, str) and (k := header_key(cell)) in index}
-        if len(set(matched.values())) > best:
-            best, best_row, best_matched = len(set(matched.values())), pos, matched
-    if best < MIN_HEADER_FIELDS:
-        return None, {}
-    return best_row, best_matched
-
-
-def _operation_for(where: str, sheet_name: str, fields: set[str]) -> Operation:
-    if (named := _SHEET_NAMES.get(header_key(sheet_name))) is not None:
-        return OPERATIONS[named]
-    hits = [name for name, only in _ONLY.items() if fields & only]
-    if len(hits) == 1:
-        return OPERATIONS[hits[0]]
-    why = ("it has columns of both" if hits else "its columns fit both")
-    raise InputError(f"{where}: cannot tell whether this sheet is for purchase or configure "
-                     f"({why}); name the sheet Purchase or Configure, or pass --operation")
