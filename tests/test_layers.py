@@ -1,4 +1,5 @@
-"""The package's layers hold: import-linter's contracts in pyproject.toml."""
+"""The package's layers hold: import-linter's contracts in pyproject.toml, and the layout's size
+rules (a few modules at the top, none too long to read)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,12 @@ def test_every_subpackage_says_what_it_is_for() -> None:
     for init in PACKAGE.glob("*/__init__.py"):
         doc = init.read_text(encoding="utf-8").lstrip()
         assert doc.startswith('"""') and len(doc.split('"""')[1]) > 60, init
+
+
+def test_few_modules_at_the_top_and_none_too_long() -> None:
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= 12, top
+    ours = [*PACKAGE.rglob("*.py"), *(PACKAGE / "web" / "static").glob("*.js")]
+    long = {str(p.relative_to(ROOT)): n for p in ours
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450}
+    assert not long, f"modules over 450 lines: {long}"
