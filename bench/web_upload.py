@@ -14,6 +14,7 @@ way to the first screen (it is written only at the end of a run or when asked).
 from __future__ import annotations
 
 import io
+import re
 import statistics
 import sys
 import tempfile
@@ -44,6 +45,11 @@ def main() -> int:
         workspace = Path(tmp) / "workspace"
         client = create_app(Settings(workspace, None, Options()), TOKEN).test_client()
         assert client.get(f"/?token={TOKEN}").status_code == 303
+        # As the page does: its own secret on every request that changes something.
+        page_html = client.get("/").get_data(True)
+        secret = re.search(r'name="importer-page" content="([^"]+)"', page_html)
+        assert secret is not None
+        client.environ_base["HTTP_X_IMPORTER_PAGE"] = secret[1]
         shown: list[dict] = []
 
         def ours() -> None:

@@ -130,12 +130,8 @@ def export_blocks(client: ApiClient, request: Request, target: Path, *,
         "cells are empty: "
         "fill in only what should change (an empty cell is never sent)."]
     book = _book(request, rows, exported_at, notes)
-    try:
-        written = files.write_atomically(target, lambda tmp: write_book(tmp, book),
-                                         overwrite=overwrite)
-    except OSError as exc:
-        raise ImporterError(f"{shown(target)}: cannot write the export "
-                            f"({files.why_not_writable(exc)})", str(exc)) from exc
+    written = files.write_file(target, lambda tmp: write_book(tmp, book), "export",
+                               overwrite=overwrite)
     return Exported(written, len(rows), exported_at, notes)
 
 

@@ -96,6 +96,21 @@ def _grid_statuses(page: Page) -> dict[int, str]:
             for i in range(rows.count())}
 
 
+def _start_forty_purchases(page: Page, address: str, tmp_path: Path) -> None:
+    """Upload 40 purchases, send them, and return once the first has gone (the sandbox answers
+    each in 300 ms, so the run is still going)."""
+    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
+        f"PRDEMO0001,NB{100700 + i},0412 345 678" for i in range(40)]
+    source = tmp_path / "forty.csv"
+    source.write_text("\n".join(rows) + "\n")
+    page.goto(address)
+    page.set_input_files("#file", str(source))
+    expect(page.locator("#counts")).to_contain_text("VALID 40")
+    page.click("#to-run")
+    page.click("#run")
+    expect(page.locator("#progress-text")).to_contain_text(re.compile(r"[1-9]\d* of 40"))
+
+
 def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
                                                     tmp_path: Path) -> None:
     shots = Path(os.environ.get("IMPORTER_SCREENSHOTS") or tmp_path / "screenshots")
@@ -172,17 +187,8 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
 
 def test_cancel_finishes_the_row_in_flight_and_says_what_was_not_sent(
         page: Page, tmp_path: Path) -> None:
-    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
-        f"PRDEMO0001,NB{100700 + i},0412 345 678" for i in range(40)]
-    source = tmp_path / "forty.csv"
-    source.write_text("\n".join(rows) + "\n")
     for address in _serve(tmp_path, "--sandbox-latency-ms", "300"):
-        page.goto(address)
-        page.set_input_files("#file", str(source))
-        expect(page.locator("#counts")).to_contain_text("VALID 40")
-        page.click("#to-run")
-        page.click("#run")
-        expect(page.locator("#progress-text")).to_contain_text(re.compile(r"[1-9]\d* of 40"))
+        _start_forty_purchases(page, address, tmp_path)
         page.click("#cancel")
         expect(page.locator("#step-results")).to_be_visible(timeout=60_000)
         expect(page.locator("#final-title")).to_contain_text("Stopped")

@@ -26,6 +26,7 @@ from tests.test_web_browser import (  # noqa: F401  (the Chromium fixtures)
     CHROMIUM_ARGS,
     _cell,
     _serve,
+    _start_forty_purchases,
     browser_context_args,
     browser_type_launch_args,
 )
@@ -141,17 +142,8 @@ def test_markup_from_files_and_the_api_is_shown_as_text(page: Page, tmp_path: Pa
 
 def test_cancel_answers_at_once_with_the_page_open_in_six_tabs(page: Page,
                                                               tmp_path: Path) -> None:
-    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
-        f"PRDEMO0001,NB{100700 + i},0412 345 678" for i in range(40)]
-    source = tmp_path / "forty.csv"
-    source.write_text("\n".join(rows) + "\n")
     for address in _serve(tmp_path, "--sandbox-latency-ms", "300"):
-        page.goto(address)
-        page.set_input_files("#file", str(source))
-        expect(page.locator("#counts")).to_contain_text("VALID 40")
-        page.click("#to-run")
-        page.click("#run")
-        expect(page.locator("#progress-text")).to_contain_text(re.compile(r"[1-9]\d* of 40"))
+        _start_forty_purchases(page, address, tmp_path)
         tabs = [page]
         for _ in range(5):
             tab = page.context.new_page()

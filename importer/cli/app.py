@@ -22,6 +22,7 @@ from importer import config as config_module
 from importer.errors import ExitCode, ImporterError
 from importer.pipeline import Options
 from importer.sending.locks import Busy
+from importer.spec import contract
 from importer.spec.operations import OPERATIONS
 from importer.text import shorten, shown
 
@@ -174,3 +175,20 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def api_options(sandbox_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Which API and account: the same options for `run` and `export`."""
+    def add(command: Callable[..., Any]) -> Callable[..., Any]:
+        options = [
+            click.option("--sandbox", is_flag=True, help=sandbox_help),
+            click.option("--base-url", help="API base URL (default: $IMPORTER_BASE_URL or "
+                         f"{contract.BASE_URL})."),
+            click.option("--account-sid", help="AccountSid to log in with (default: "
+                         "$IMPORTER_ACCOUNT_SID). The token comes only from "
+                         "$IMPORTER_AUTH_TOKEN or the config file."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return add

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from importer import config as config_module
-from importer.cli.app import cli, guard
+from importer.cli.app import api_options, cli, guard
 from importer.errors import ExitCode, UsageError
 from importer.export import SORTS, Request, export_blocks, sandbox_state, target_path
 from importer.results import files
@@ -38,13 +38,7 @@ _SQLITE = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database
 @click.option("--sort", type=click.Choice(SORTS), default=contract.ITEM_ID, show_default=True,
               help="Order of the rows.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
-@click.option("--sandbox", is_flag=True,
-              help="Export from the built-in sandbox API (demo credentials).")
-@click.option("--base-url", help=f"API base URL (default: $IMPORTER_BASE_URL or "
-              f"{contract.BASE_URL}).")
-@click.option("--account-sid", help="AccountSid to log in with (default: "
-              "$IMPORTER_ACCOUNT_SID). The token comes only from $IMPORTER_AUTH_TOKEN or "
-              "the config file.")
+@api_options("Export from the built-in sandbox API (demo credentials).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="Config file (default: $IMPORTER_CONFIG or "
               f"{config_module.CONFIG_FILES[0]}).")

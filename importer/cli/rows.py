@@ -15,13 +15,12 @@ import click
 from tqdm import tqdm
 
 from importer import config as config_module
-from importer.cli.app import cli, common, guard, make_options, sending_options
+from importer.cli.app import api_options, cli, common, guard, make_options, sending_options
 from importer.errors import ExitCode, UsageError
 from importer.pipeline import Prepared, prepare, run, validate
 from importer.report import Outcome, RunReport, Status, exit_code_for
 from importer.results import files
 from importer.sending.client import ApiClient, Credentials
-from importer.spec import contract
 from importer.text import shorten, shown
 
 PROBLEMS_SHOWN = 10
@@ -45,13 +44,7 @@ def validate_cmd(file: Path, out: Path | None, overwrite: bool, operation: str |
 
 @cli.command("run")
 @common
-@click.option("--sandbox", is_flag=True,
-              help="Start the built-in sandbox API and send there (demo credentials).")
-@click.option("--base-url", help=f"API base URL (default: $IMPORTER_BASE_URL or "
-              f"{contract.BASE_URL}).")
-@click.option("--account-sid", help="AccountSid to log in with (default: "
-              "$IMPORTER_ACCOUNT_SID). The token comes only from $IMPORTER_AUTH_TOKEN or "
-              "the config file.")
+@api_options("Start the built-in sandbox API and send there (demo credentials).")
 @click.option("--journal", type=click.Path(path_type=Path),
               help="Journal file (default: <file>.journal.sqlite beside the results).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before buying number blocks.")

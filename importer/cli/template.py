@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from importer.cli.app import cli, guard
-from importer.errors import ExitCode, ImporterError, UsageError
+from importer.errors import ExitCode, UsageError
 from importer.results import files
 from importer.results.templates import TEMPLATES, write_template
 from importer.text import shown
@@ -26,12 +26,8 @@ def template_cmd(name: str, out: Path, overwrite: bool) -> int:
                              "name, or allow replacing it (--overwrite)")
         if not out.parent.is_dir():
             raise UsageError(f"{shown(out)}: the folder {shown(out.parent)} does not exist")
-        try:
-            written = files.write_atomically(out, lambda tmp: write_template(name, tmp),
-                                             overwrite=overwrite)
-        except OSError as exc:
-            raise ImporterError(f"{shown(out)}: cannot write the template "
-                                f"({files.why_not_writable(exc)})", str(exc)) from exc
+        written = files.write_file(out, lambda tmp: write_template(name, tmp), "template",
+                                   overwrite=overwrite)
         click.echo(f"template: {shown(written)}")
         return ExitCode.OK
 

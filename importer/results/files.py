@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from importer.errors import UsageError
+from importer.errors import ImporterError, UsageError
 from importer.text import shown
 
 _RESULTS_STEM = re.compile(r"\.results(-\d+)?$")
@@ -139,6 +139,17 @@ def write_atomically(target: Path, write: Callable[[Path], None], *, overwrite: 
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def write_file(target: Path, write: Callable[[Path], None], what: str, *,
+               overwrite: bool = False) -> Path:
+    """`write_atomically`, with a file that cannot be written said in one line naming it and
+    `what` it is (a template, an export) and why (ImporterError)."""
+    try:
+        return write_atomically(target, write, overwrite=overwrite)
+    except OSError as exc:
+        raise ImporterError(f"{shown(target)}: cannot write the {what} "
+                            f"({why_not_writable(exc)})", str(exc)) from exc
 
 
 def _publish(tmp: Path, target: Path, *, overwrite: bool, renumber: bool) -> Path:
