@@ -200,10 +200,9 @@ def test_a_fixed_cell_turns_its_row_valid_and_undo_brings_it_back(client: FlaskC
     doc = _upload(client)
     titles = {c["title"]: c["field"] for c in doc["sheets"][0]["columns"]}
     phone = next(f for t, f in titles.items() if t.startswith("AnswerPoint"))
-    started = time.perf_counter()
     response = client.patch(f"/api/documents/{doc['id']}/cells", headers=SAME_ORIGIN,
                             json={"sheet": 0, "row": 7, "column": phone, "value": "0412 345 777"})
-    assert response.status_code == 200 and time.perf_counter() - started < 2
+    assert response.status_code == 200  # how fast: bench/web_upload.py
     changed = {r["_row"]: r for r in response.json["rows"]}
     assert changed[7]["_status"] == "VALID" and phone not in changed[7]["_marks"]
     assert response.json["sheet"]["counts"] == {"VALID": 7, "INVALID": 9}
