@@ -129,7 +129,8 @@ def test_rate_cap(tmp_path: Path, api_env: SandboxServer,
     # 10 a second: rows are journalled just before the cap's wait, so the first gap may be
     # short; every later one is at least 0.1 s (without the cap: milliseconds), and none is
     # several times longer than asked.
-    assert len(gaps) == 5 and min(gaps[1:]) >= 0.09 and max(gaps) < 0.4, gaps
+    assert len(gaps) == 5 and min(gaps[1:]) >= 0.07 and sum(gaps[1:]) >= 0.38, gaps
+    assert max(gaps) < 0.4, gaps
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
