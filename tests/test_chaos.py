@@ -61,6 +61,10 @@ def test_chaos_rollout_converges_exactly_once_and_never_lies(tmp_path: Path) -> 
         pair[0].kill()
         for proc in pair:
             proc.communicate(timeout=300)
+        # Each results workbook is true of the moment it was written: checked before later runs
+        # buy what it truthfully says it did not.
+        for results in tmp_path.glob("chaos.results*.xlsx"):
+            _check_truth(results, server.purchase_counts())
         for kill_after in sorted(rng.sample(range(ROWS, 2 * ROWS - 50), 1)):
             proc = _start(["run", str(source), *RUN], env)
             try:
@@ -68,8 +72,6 @@ def test_chaos_rollout_converges_exactly_once_and_never_lies(tmp_path: Path) -> 
             finally:
                 proc.kill()
                 proc.communicate(timeout=30)
-        for results in tmp_path.glob("chaos.results*.xlsx"):
-            _check_truth(results, server.purchase_counts())
         for _ in range(8):
             done = subprocess.run([sys.executable, "-m", "importer", "run", str(source), *RUN,
                                    "--json"], env=env, capture_output=True, text=True,

@@ -57,7 +57,9 @@ class Submitter:
         self.mine: dict[Target, set[str]] = {}  # blocks bought in this run, per target
         self.doubts = Doubts()
         self.cleared: list[Task] = []  # earlier doubts a listing after the window cleared
-        self._cleared_keys: set[str] = set()
+        # Earlier runs' doubts a complete listing after their window did not show: bought now,
+        # but still doubts if the block cannot be listed again (a late commit may land).
+        self._cleared: dict[str, Doubt] = {}
         self.looked_up = 0  # doubts settled by look-up in this run
         self.settling_seconds = 0.0  # time with at least one doubt pending
         self._busy_since: float | None = None
@@ -138,16 +140,16 @@ class Submitter:
         if other and other.bought:  # seen bought: owned, whatever a listing shows
             return done(f"Already bought on {readable_time(iso_time(other.epoch))} by "
                          f"{file_name(other.file)}; not bought again.")
-        cleared = task.key in self._cleared_keys
+        cleared = self._cleared.get(task.key)
         doubt = None if cleared else earlier_doubt(task, entry, other, self.settings)
         listing, whole = self._listing(task.target), self._account_listing(task)
         broken = listing if not listing.complete else (
             whole if whole is not None and not whole.complete else None)
         if broken is not None:
-            return self._unlisted(task, broken, doubt)
+            return self._unlisted(task, broken, doubt or cleared)
         if task.key in listing.sids:
-            if doubt is not None:
-                return self._confirmed(doubt)
+            if (doubt or cleared) is not None:
+                return self._confirmed(doubt or cleared)
             return done(f"Already owned by {task.target[1]}; not bought again.")
         if whole is not None and task.key in whole.sids:
             return Outcome(Status.SKIPPED, f"Not bought: the account already owns it, under "
@@ -161,7 +163,7 @@ class Submitter:
             return None
         if self.settings.dry_run:
             return Outcome(Status.VALID, "Would be bought.")
-        return self._buy(task, after_doubt=doubt is not None or cleared)
+        return self._buy(task, after_doubt=doubt is not None or cleared is not None)
 
     def _unlisted(self, task: Task, listing: Listing, doubt: Doubt | None) -> Outcome:
         owner = "the account" if listing is self.listings.get(self.account) else task.target[1]
@@ -277,7 +279,7 @@ class Submitter:
                 self.doubts.remove(doubt.task.key)  # only once recorded (a journal may fail)
                 if outcome is None:
                     self.cleared.append(doubt.task)
-                    self._cleared_keys.add(doubt.task.key)
+                    self._cleared[doubt.task.key] = doubt
                 else:
                     settled.append((doubt.task, self._record(doubt.task, outcome)))
             self.doubts.looked(target, time.time())
