@@ -408,3 +408,32 @@ def test_its_results_workbook_uploaded_again_carries_on(tmp_path: Path) -> None:
         assert final["counts"].get("OK", 0) == 0, final
         requests = server.purchase_requests()
         assert requests["NB100500"] == requests["NB100501"] == 1
+
+
+def test_the_page_hears_how_many_purchases_are_being_confirmed(tmp_path: Path) -> None:
+    """Every purchase answered 503 after it was made is a doubt settled by look-up while the
+    run goes on: the run's snapshots say how many are being confirmed, and none is resent."""
+    from importer.sandbox import Knobs
+
+    knobs = Knobs(fail_after_commit_rate=1.0, listing_lag_s=0.3)
+    with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite"), knobs=knobs) as server:
+        target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
+                                tmp_path / "sandbox.sqlite", 5.0, 0)
+        client = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+        source = tmp_path / "three.csv"
+        source.write_text("PropertySid,NumberBlockSid,AnswerPoint\n" + "".join(
+            f"PRDEMO0001,NB{100800 + i},0412 345 678\n" for i in range(3)))
+        doc = _upload(client, source)
+        run_id = client.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN,
+                             json={"dry_run": False}).json["id"]
+        seen, deadline = set(), time.monotonic() + 60
+        while time.monotonic() < deadline:
+            snapshot = client.get(f"/api/runs/{run_id}").json
+            seen.add(snapshot["confirming"])
+            if snapshot["state"] in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        counts = snapshot["counts"]
+        assert snapshot["state"] == "done" and counts["OK"] >= 1, counts
+        assert counts["OK"] + counts["UNKNOWN"] == 3, counts  # looked up, never resent
+        assert max(seen) >= 1 and snapshot["confirming"] == 0

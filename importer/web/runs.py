@@ -51,6 +51,7 @@ class Run:
     total: int = 0
     ok: int = 0
     not_ok: int = 0
+    confirming: int = 0  # purchases being confirmed by look-up while the run goes on
     started: float = field(default_factory=time.monotonic)
     notices: list[str] = field(default_factory=list)
     report: RunReport | None = None
@@ -71,6 +72,7 @@ class Run:
                 "id": self.id, "document": self.document.id, "state": self.state,
                 "dry_run": self.dry_run, "done": self.done, "total": self.total,
                 "ok": self.ok, "not_ok": self.not_ok, "eta_s": eta, "elapsed_s": elapsed,
+                "confirming": self.confirming,
                 "cancelling": self.cancel.is_set(),
                 "notices": [self._plain(n) for n in self.notices],
                 "error": self.error, "version": self.version,
@@ -117,6 +119,11 @@ class Run:
                 self.not_ok += 1
         self._update(change)
 
+    def _confirming(self, pending: int) -> None:
+        def change() -> None:
+            self.confirming = pending
+        self._update(change)
+
     def _notify(self, text: str) -> None:
         def change() -> None:
             self.notices = [*self.notices, shown(text)][-NOTICES_KEPT:]
@@ -147,7 +154,7 @@ class Run:
             self._update(running)
             report = run(prepared, client, scope=target.scope, progress=self._progress,
                          should_stop=self.cancel.is_set, notify=self._notify,
-                         dry_run=self.dry_run)
+                         dry_run=self.dry_run, confirming=self._confirming)
             document.take_results(report)
             self._release()
             if client.refused is not None and self.on_refused is not None:

@@ -63,8 +63,10 @@ function showRun(run) {
   bar.max = Math.max(run.total, 1);
   bar.value = run.done;
   const eta = run.eta_s !== null && run.state === "running" ? ` · about ${seconds(run.eta_s)} left` : "";
+  const confirming = run.confirming && run.state === "running"
+    ? ` · ${run.confirming.toLocaleString()} being confirmed` : "";
   $("progress-text").textContent = run.error ? run.error
-    : `${run.done.toLocaleString()} of ${run.total.toLocaleString()} rows · OK ${run.ok.toLocaleString()} · not OK ${run.not_ok.toLocaleString()}${eta}`;
+    : `${run.done.toLocaleString()} of ${run.total.toLocaleString()} rows · OK ${run.ok.toLocaleString()} · not OK ${run.not_ok.toLocaleString()}${confirming}${eta}`;
   const notices = $("notices");
   notices.textContent = "";
   for (const text of run.notices) {
