@@ -8,107 +8,29 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
-import pytest
 
+from tests.browser import (  # noqa: F401  (the Chromium fixtures)
+    MISTAKES,
+    ROOT,
+    Page,
+    browser_context_args,
+    browser_type_launch_args,
+    cell,
+    expect,
+    field,
+    grid_statuses,
+    needs_chromium,
+    serve,
+    slow_address,
+    start_forty_purchases,
+    type_into,
+)
 from tests.util import sheet_rows
 
-playwright = pytest.importorskip("playwright.sync_api")
-expect, Page = playwright.expect, playwright.Page
-
-ROOT = Path(__file__).resolve().parents[1]
-MISTAKES = ROOT / "samples" / "mistakes.xlsx"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# As root in a container Chromium needs --no-sandbox; the rest keep it off this closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get "
-                                "install chromium; .ci/run installs it)")
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict) -> dict:
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 850},
-            "accept_downloads": True}
-
-
-def _serve(tmp_path: Path, *extra: str, sandbox: bool = True,
-           env: dict[str, str] | None = None) -> Iterator[str]:
-    """`importer serve` as a user starts it; yields the address it prints."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "importer", "serve", *(["--sandbox"] if sandbox else []),
-         "--no-browser", "--port", "0", "--workspace", str(tmp_path / "workspace"), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **(env or {})})
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        found = re.search(r"http://127\.0\.0\.1:\d+/\?token=[\w-]+", line)
-        assert found, f"{line}{proc.stderr.read() if proc.stderr else ''}"
-        yield found[0]
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
-
-
-@pytest.fixture
-def address(tmp_path: Path) -> Iterator[str]:
-    """A served page whose sandbox answers slowly enough to watch a run progress."""
-    yield from _serve(tmp_path, "--sandbox-latency-ms", "400")
-
-
-def _cell(page: Page, row: int, field: str):  # type: ignore[no-untyped-def]
-    return page.locator(f'.tabulator-row:has(.tabulator-cell[tabulator-field="_row"]'
-                        f':text-is("{row}")) .tabulator-cell[tabulator-field="{field}"]')
-
-
-def _field(page: Page, title: str) -> str:
-    header = page.locator(".tabulator-col", has_text=title).first
-    field = header.get_attribute("tabulator-field")
-    assert field, title
-    return field
-
-
-def _type_into(page: Page, row: int, field: str, value: str) -> None:
-    cell = _cell(page, row, field)
-    cell.click()
-    box = cell.locator("input")
-    box.fill(value)
-    box.press("Enter")
-
-
-def _grid_statuses(page: Page) -> dict[int, str]:
-    rows = page.locator(".tabulator-row")
-    return {int(rows.nth(i).locator('[tabulator-field="_row"]').inner_text()):
-            rows.nth(i).locator('[tabulator-field="_status"]').inner_text().strip()
-            for i in range(rows.count())}
-
-
-def _start_forty_purchases(page: Page, address: str, tmp_path: Path) -> None:
-    """Upload 40 purchases, send them, and return once the first has gone (the sandbox answers
-    each in 300 ms, so the run is still going)."""
-    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
-        f"PRDEMO0001,NB{100700 + i},0412 345 678" for i in range(40)]
-    source = tmp_path / "forty.csv"
-    source.write_text("\n".join(rows) + "\n")
-    page.goto(address)
-    page.set_input_files("#file", str(source))
-    expect(page.locator("#counts")).to_contain_text("VALID 40")
-    page.click("#to-run")
-    page.click("#run")
-    expect(page.locator("#progress-text")).to_contain_text(re.compile(r"[1-9]\d* of 40"))
+pytestmark = needs_chromium
 
 
 def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
@@ -128,9 +50,9 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
     expect(page.locator("#sheet-tabs .tab")).to_have_count(2)
     expect(page.locator("#counts")).to_contain_text("VALID 6")
     expect(page.locator("#counts")).to_contain_text("INVALID 10")
-    phone = _field(page, "AnswerPoint")
-    expect(_cell(page, 3, phone)).to_have_text("412345678")  # a number cell, kept as written
-    scientific = _cell(page, 8, phone)
+    phone = field(page, "AnswerPoint")
+    expect(cell(page, 3, phone)).to_have_text("412345678")  # a number cell, kept as written
+    scientific = cell(page, 8, phone)
     expect(scientific).to_have_class(re.compile("cell-error"))
     assert "scientific notation" in (scientific.get_attribute("title") or "")
     assert page.locator(".cell-error").count() >= 8
@@ -144,14 +66,14 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
     # Only the rows with problems; fix one and watch it pass; undo; fix it again.
     page.check("#problems-only")
     expect(page.locator(".tabulator-row")).to_have_count(10)
-    _type_into(page, 7, phone, "0412 345 777")
-    expect(_cell(page, 7, "_status")).to_have_text("VALID")
+    type_into(page, 7, phone, "0412 345 777")
+    expect(cell(page, 7, "_status")).to_have_text("VALID")
     expect(page.locator("#counts")).to_contain_text("VALID 7")
     page.click("#undo")
-    expect(_cell(page, 7, "_status")).to_have_text("INVALID")
+    expect(cell(page, 7, "_status")).to_have_text("INVALID")
     expect(page.locator("#counts")).to_contain_text("INVALID 10")
-    _type_into(page, 7, phone, "0412 345 777")
-    expect(_cell(page, 7, "_status")).to_have_text("VALID")
+    type_into(page, 7, phone, "0412 345 777")
+    expect(cell(page, 7, "_status")).to_have_text("VALID")
 
     # Send against the sandbox: progress while it runs, and the run outlives the tab.
     page.click("#to-run")
@@ -161,8 +83,8 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
     expect(page.locator("#progress-title")).to_have_text("Sending…")
     page.click('.steps [data-step="review"]')  # nothing can be changed while it is sent
     expect(page.locator("#undo")).to_be_disabled()
-    _cell(page, 4, phone).click()
-    expect(_cell(page, 4, phone).locator("input")).to_have_count(0)
+    cell(page, 4, phone).click()
+    expect(cell(page, 4, phone).locator("input")).to_have_count(0)
     page.close()
     page = page.context.new_page()
     page.goto(address.split("?")[0])
@@ -177,8 +99,8 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
     path = tmp_path / "results.xlsx"
     results.value.save_as(path)
     page.click("#back-to-review")
-    expect(_cell(page, 2, "_status")).to_have_text("OK")
-    shown = _grid_statuses(page)
+    expect(cell(page, 2, "_status")).to_have_text("OK")
+    shown = grid_statuses(page)
     written = {row: r["Status"] for row, r in enumerate(sheet_rows(path, "Purchase"), 2)}
     assert shown == written and len(written) == 16
     assert written[7] == "OK"  # the fixed row went out
@@ -187,8 +109,8 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
 
 def test_cancel_finishes_the_row_in_flight_and_says_what_was_not_sent(
         page: Page, tmp_path: Path) -> None:
-    for address in _serve(tmp_path, "--sandbox-latency-ms", "300"):
-        _start_forty_purchases(page, address, tmp_path)
+    for address in serve(tmp_path, "--sandbox-latency-ms", "300"):
+        start_forty_purchases(page, address, tmp_path)
         page.click("#cancel")
         expect(page.locator("#step-results")).to_be_visible(timeout=60_000)
         expect(page.locator("#final-title")).to_contain_text("Stopped")
@@ -199,7 +121,7 @@ def test_cancel_finishes_the_row_in_flight_and_says_what_was_not_sent(
 
 
 def test_a_file_dropped_on_the_page_is_checked(page: Page, tmp_path: Path) -> None:
-    for address in _serve(tmp_path):
+    for address in serve(tmp_path):
         page.goto(address)
         dropped = page.evaluate_handle(
             """([name, bytes]) => {

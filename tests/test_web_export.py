@@ -11,27 +11,26 @@ import openpyxl
 import pytest
 
 from importer.reading import exported
-from tests.test_web_browser import (  # noqa: F401  (the browser fixtures, shared)
-    CHROMIUM,
-    _cell,
-    _field,
-    _serve,
-    _type_into,
+from tests.browser import (  # noqa: F401  (the browser fixtures, shared)
     browser_context_args,
     browser_type_launch_args,
+    cell,
+    field,
+    needs_chromium,
+    serve,
+    type_into,
 )
 from tests.util import sheet_rows
 
 playwright = pytest.importorskip("playwright.sync_api")
 expect, Page = playwright.expect, playwright.Page
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get "
-                                "install chromium; .ci/run installs it)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def address(tmp_path: Path) -> Iterator[str]:
-    yield from _serve(tmp_path)
+    yield from serve(tmp_path)
 
 
 def test_export_edit_and_send_only_the_change(page: Page, address: str, tmp_path: Path) -> None:
@@ -59,9 +58,9 @@ def test_export_edit_and_send_only_the_change(page: Page, address: str, tmp_path
     assert ws.cell(1, 16).value == exported.RECORD_HEADER and ws.column_dimensions["P"].hidden
     assert len(sheet_rows(saved, "Configure")) == 100
 
-    source = _field(page, "Source")
-    _type_into(page, 2, source, "spring-radio")
-    expect(_cell(page, 2, "_status")).to_have_text("VALID")
+    source = field(page, "Source")
+    type_into(page, 2, source, "spring-radio")
+    expect(cell(page, 2, "_status")).to_have_text("VALID")
     page.click("#to-run")
     expect(page.locator("#run-plan")).to_contain_text("1 configure row(s) will be sent")
     page.click("#run")

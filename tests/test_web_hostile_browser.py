@@ -21,20 +21,21 @@ import openpyxl
 import pytest
 import requests
 
-from tests.test_web_browser import (  # noqa: F401  (the Chromium fixtures)
+from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     CHROMIUM,
     CHROMIUM_ARGS,
-    _cell,
-    _serve,
-    _start_forty_purchases,
     browser_context_args,
     browser_type_launch_args,
+    cell,
+    needs_chromium,
+    serve,
+    start_forty_purchases,
 )
 
 playwright = pytest.importorskip("playwright.sync_api")
 expect, Page = playwright.expect, playwright.Page
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+pytestmark = needs_chromium
 
 MARKUP = {
     "style": '<style>#run{visibility:hidden} #confirm-text::after{content:"Nothing is sent"}'
@@ -106,7 +107,7 @@ def test_markup_from_files_and_the_api_is_shown_as_text(page: Page, tmp_path: Pa
             else None)
     env = {"IMPORTER_BASE_URL": hostile_api, "IMPORTER_ACCOUNT_SID": "AC1",
            "IMPORTER_AUTH_TOKEN": "t0ken", "IMPORTER_CONFIG": str(tmp_path / "none.toml")}
-    for address in _serve(tmp_path, sandbox=False, env=env):
+    for address in serve(tmp_path, sandbox=False, env=env):
         page.goto(address)
         page.set_input_files("#file", str(_hostile_workbook(tmp_path)))
         expect(page.locator("#sheet-tabs .tab")).to_have_count(2)
@@ -115,7 +116,7 @@ def test_markup_from_files_and_the_api_is_shown_as_text(page: Page, tmp_path: Pa
         for text in MARKUP.values():  # each header, as the text it is
             expect(page.locator(".tabulator-col-title", has_text=text)).to_have_count(1)
         expect(page.locator("#sheet-tabs .tab.current")).to_contain_text(SHEET)
-        expect(_cell(page, 2, "c4")).to_have_text("<img src=x id=injected-cell>")
+        expect(cell(page, 2, "c4")).to_have_text("<img src=x id=injected-cell>")
         time.sleep(1.5)  # a refresh would have happened by now
         assert page.url.startswith(address.split("?")[0]), page.url
         assert page.locator(INJECTED).count() == 0
@@ -133,8 +134,8 @@ def test_markup_from_files_and_the_api_is_shown_as_text(page: Page, tmp_path: Pa
         expect(page.locator("#step-results")).to_be_visible(timeout=60_000)
         page.click("#back-to-review")
         page.locator("#sheet-tabs .tab", has_text=SHEET).click()
-        expect(_cell(page, 2, "_status")).to_have_text("REJECTED")
-        expect(_cell(page, 2, "_message")).to_contain_text("<img id=injected-api src=x>")
+        expect(cell(page, 2, "_status")).to_have_text("REJECTED")
+        expect(cell(page, 2, "_message")).to_contain_text("<img id=injected-api src=x>")
         assert page.locator(INJECTED).count() == 0
         assert page.locator("body").is_visible()
     assert not refused, refused  # the page itself needs no inline style or script
@@ -142,8 +143,8 @@ def test_markup_from_files_and_the_api_is_shown_as_text(page: Page, tmp_path: Pa
 
 def test_cancel_answers_at_once_with_the_page_open_in_six_tabs(page: Page,
                                                               tmp_path: Path) -> None:
-    for address in _serve(tmp_path, "--sandbox-latency-ms", "300"):
-        _start_forty_purchases(page, address, tmp_path)
+    for address in serve(tmp_path, "--sandbox-latency-ms", "300"):
+        start_forty_purchases(page, address, tmp_path)
         tabs = [page]
         for _ in range(5):
             tab = page.context.new_page()
@@ -166,7 +167,7 @@ def test_the_address_in_the_browsers_history_opens_nothing(browser_type, tmp_pat
     """Chromium records the address with its key in its history (redirects included): the key
     must be spent by then."""
     profile = tmp_path / "profile"
-    for address in _serve(tmp_path):
+    for address in serve(tmp_path):
         context = browser_type.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = context.new_page()
@@ -206,8 +207,8 @@ def test_another_local_server_gets_a_cookie_that_changes_nothing(page: Page,
     source = tmp_path / "one.csv"
     source.write_text("PropertySid,NumberBlockSid,AnswerPoint\nPRDEMO0001,NB100790,0412 345 678\n")
     try:
-        first = _serve(tmp_path / "a")
-        second = _serve(tmp_path / "b")
+        first = serve(tmp_path / "a")
+        second = serve(tmp_path / "b")
         one, two = next(first), next(second)
         page.goto(one)
         page.goto(two)  # a second launch in the same browser does not log the first out

@@ -10,44 +10,44 @@ from pathlib import Path
 import pytest
 
 from importer.sandbox import SandboxServer
-from tests.test_web_browser import (  # noqa: F401  (the Chromium fixtures)
-    CHROMIUM,
+from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     MISTAKES,
-    _cell,
-    _field,
-    _serve,
-    _type_into,
     browser_context_args,
     browser_type_launch_args,
+    cell,
+    field,
+    needs_chromium,
+    serve,
+    type_into,
 )
 
 playwright = pytest.importorskip("playwright.sync_api")
 expect, Page = playwright.expect, playwright.Page
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+pytestmark = needs_chromium
 RED = re.compile(r"\bcell-error\b")
 
 
 def test_marks_follow_every_edit_and_undo(page: Page, tmp_path: Path) -> None:
-    for address in _serve(tmp_path):
+    for address in serve(tmp_path):
         page.goto(address)
         page.set_input_files("#file", str(MISTAKES))
         expect(page.locator("#counts")).to_contain_text("INVALID 10")
-        phone = _field(page, "AnswerPoint")
+        phone = field(page, "AnswerPoint")
 
         # A fix: the row turns VALID and its red mark and hover text go at once.
-        scientific = _cell(page, 8, phone)
+        scientific = cell(page, 8, phone)
         expect(scientific).to_have_class(RED)
-        _type_into(page, 8, phone, "0412 345 888")
-        expect(_cell(page, 8, "_status")).to_have_text("VALID")
+        type_into(page, 8, phone, "0412 345 888")
+        expect(cell(page, 8, "_status")).to_have_text("VALID")
         expect(scientific).not_to_have_class(RED)
         assert scientific.get_attribute("title") is None
 
         # A mistake: the row turns INVALID and the cell is red with the reason.
-        good = _cell(page, 2, phone)
+        good = cell(page, 2, phone)
         expect(good).not_to_have_class(RED)
-        _type_into(page, 2, phone, "12")
-        expect(_cell(page, 2, "_status")).to_have_text("INVALID")
+        type_into(page, 2, phone, "12")
+        expect(cell(page, 2, "_status")).to_have_text("INVALID")
         expect(good).to_have_class(RED)
         assert good.get_attribute("title")
 
@@ -57,17 +57,17 @@ def test_marks_follow_every_edit_and_undo(page: Page, tmp_path: Path) -> None:
         configure = page.locator("#counts").inner_text()
         page.click("#undo")
         expect(page.locator("#sheet-tabs .tab.current")).to_contain_text("Purchase")
-        expect(_cell(page, 2, "_status")).to_have_text("VALID")
-        expect(_cell(page, 2, phone)).not_to_have_class(RED)
-        expect(_cell(page, 8, "_status")).to_have_text("VALID")
+        expect(cell(page, 2, "_status")).to_have_text("VALID")
+        expect(cell(page, 2, phone)).not_to_have_class(RED)
+        expect(cell(page, 8, "_status")).to_have_text("VALID")
         page.locator("#sheet-tabs .tab").nth(1).click()
         expect(page.locator("#sheet-tabs .tab.current")).to_contain_text("Configure")
         assert page.locator("#counts").inner_text() == configure
         page.locator("#sheet-tabs .tab").nth(0).click()
         page.click("#undo")
-        expect(_cell(page, 8, "_status")).to_have_text("INVALID")
-        expect(_cell(page, 8, phone)).to_have_class(RED)
-        assert "scientific notation" in (_cell(page, 8, phone).get_attribute("title") or "")
+        expect(cell(page, 8, "_status")).to_have_text("INVALID")
+        expect(cell(page, 8, phone)).to_have_class(RED)
+        assert "scientific notation" in (cell(page, 8, phone).get_attribute("title") or "")
 
 
 def test_a_wrong_token_can_be_corrected_in_the_page(page: Page, tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_a_wrong_token_can_be_corrected_in_the_page(page: Page, tmp_path: Path) 
     with SandboxServer(db_path=str(tmp_path / "api.sqlite")) as api:
         env = {"IMPORTER_BASE_URL": api.base_url, "IMPORTER_ACCOUNT_SID": api.account_sid,
                "IMPORTER_AUTH_TOKEN": "wrong-token", "IMPORTER_CONFIG": str(tmp_path / "no")}
-        for address in _serve(tmp_path, sandbox=False, env=env):
+        for address in serve(tmp_path, sandbox=False, env=env):
             page.goto(address)
             expect(page.locator("#target")).to_contain_text("Live API")
             expect(page.locator("#change-account")).to_be_visible()
