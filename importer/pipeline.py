@@ -176,6 +176,16 @@ def done_earlier(prepared: Prepared, scope: str) -> dict[tuple[int, int], Outcom
             if (e := entries.get(t.fp)) is not None and e.status == Status.OK}
 
 
+def skipped_before(prepared: Prepared, scope: str) -> dict[tuple[int, int], Outcome]:
+    """(sheet index, row position) -> SKIPPED for each row a run would not send although it
+    has been read: unchanged since the export, or done by an earlier run for `scope`. What the
+    web grid shows before a run, as `validate` writes it."""
+    skips = {(s, i): o for s, checked in enumerate(prepared.checked)
+             for i, o in enumerate(_first_outcomes(checked)[0])
+             if o is not None and o.status is Status.SKIPPED}
+    return {**skips, **done_earlier(prepared, scope)}
+
+
 def finish(report: RunReport, prepared: Prepared) -> RunReport:
     """Write the results workbook, whole or not at all. Where it cannot be written (the disk
     filled up, the folder became read-only, the file is open in Excel on Windows), the

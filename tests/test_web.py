@@ -437,3 +437,41 @@ def test_the_page_hears_how_many_purchases_are_being_confirmed(tmp_path: Path) -
         assert snapshot["state"] == "done" and counts["OK"] >= 1, counts
         assert counts["OK"] + counts["UNKNOWN"] == 3, counts  # looked up, never resent
         assert max(seen) >= 1 and snapshot["confirming"] == 0
+
+
+def test_the_grid_shows_rows_done_earlier_as_a_run_would_skip_them(tmp_path: Path) -> None:
+    """Before a run, rows the rollout's journal holds as done for the account runs go to are
+    SKIPPED in the grid ("a run skips it"), as `importer validate` says, not "would be sent";
+    an edited row is checked again like any other."""
+    with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
+        target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
+                                tmp_path / "sandbox.sqlite", 5.0, 2)
+        c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+        doc = _upload(c)
+        before = sum(s["counts"].get("VALID", 0) for s in doc["sheets"])
+        run = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
+        assert _wait_done(c, run.json["id"])["counts"]["OK"] == 5
+
+        again = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+        key = again.get("/api/state").json["recent"][0]["key"]
+        reopened = again.post(f"/api/recent/{key}", headers=SAME_ORIGIN, json={}).json
+        counts = [s["counts"] for s in reopened["sheets"]]
+        assert sum(c.get("SKIPPED", 0) for c in counts) == 5, counts
+        assert sum(c.get("VALID", 0) for c in counts) == before - 5, counts
+        assert reopened["purchases"] + reopened["configures"] == before - 5  # what is sent
+        skipped = [r for r in _rows(again, reopened) if r["_status"] == "SKIPPED"]
+        assert len(skipped) == counts[0]["SKIPPED"] >= 1
+        assert all("earlier run" in r["_message"] and "a run skips it" in r["_message"]
+                   for r in skipped), skipped
+        assert not any(r["_row"] == s["_row"] for r in _rows(again, reopened, problems=True)
+                       for s in skipped)  # done rows are not problems
+
+        # A block edited is another purchase: checked again, no longer shown as done.
+        first = skipped[0]
+        block = next(k for k, v in first.items() if v == next(
+            v for v in first.values() if isinstance(v, str) and v.startswith("NB")))
+        edited = again.patch(f"/api/documents/{reopened['id']}/cells", headers=SAME_ORIGIN,
+                             json={"sheet": 0, "row": first["_row"], "column": block,
+                                   "value": "NB109999"}).json
+        assert edited["rows"][0]["_status"] == "VALID", edited["rows"][0]
+        assert edited["sheet"]["counts"].get("SKIPPED", 0) == counts[0]["SKIPPED"] - 1

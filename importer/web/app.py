@@ -23,7 +23,7 @@ from importer.sending.client import Credentials, check_base_url
 from importer.sending.locks import Busy
 from importer.text import redact_url, shown
 from importer.web import account, export, progress, security
-from importer.web.documents import without_paths
+from importer.web.documents import Document, without_paths
 from importer.web.runs import Runs, Target
 from importer.web.workspace import Workspace
 
@@ -75,9 +75,14 @@ def create_app(settings_: Settings, token: str) -> Flask:
                 "base_url": redact_url(target.credentials.base_url),
                 "account_sid": shown(target.credentials.account_sid)}
 
-    def document(doc_id: str):  # type: ignore[no-untyped-def]
+    def scoped(found: Document) -> Document:
+        """The document as runs to the current target would see it (rows done for it)."""
+        found.use_scope(state["target"].scope if state["target"] is not None else "")
+        return found
+
+    def document(doc_id: str) -> Document:
         try:
-            return workspace.get(doc_id)
+            return scoped(workspace.get(doc_id))
         except KeyError:
             abort(404, "That file is no longer open here; upload it again.")
 
@@ -112,7 +117,8 @@ def create_app(settings_: Settings, token: str) -> Flask:
         workspace.sweep()
         active = [r.snapshot() for r in runs.runs.values()]
         return jsonify({"target": describe_target(), "recent": workspace.recent(),
-                        "documents": [d.summary() for d in workspace.documents.values()],
+                        "documents": [scoped(d).summary()
+                                      for d in workspace.documents.values()],
                         "runs": active})
 
     @app.get("/templates/<name>.xlsx")
@@ -134,12 +140,12 @@ def create_app(settings_: Settings, token: str) -> Flask:
             found = workspace.add(sent.filename, sent.stream)
         except ValueError as exc:
             abort(400, str(exc))
-        return jsonify(found.summary())
+        return jsonify(scoped(found).summary())
 
     @app.post("/api/recent/<key>")
     def reopen(key: str) -> Response:
         try:
-            return jsonify(workspace.reopen(key).summary())
+            return jsonify(scoped(workspace.reopen(key)).summary())
         except KeyError:
             abort(404, "That file is no longer in the workspace.")
 

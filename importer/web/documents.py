@@ -22,7 +22,7 @@ import pandas as pd
 
 from importer.checking import edits
 from importer.checking.schemas import Checked
-from importer.pipeline import Prepared
+from importer.pipeline import Prepared, skipped_before
 from importer.report import Issue, Outcome, RunReport, Severity, Status
 from importer.results import files
 from importer.results.edited import write_edited
@@ -54,10 +54,12 @@ class Document:
     results: dict[int, dict[int, Outcome]] = field(default_factory=dict)  # after a run
     lock: threading.RLock = field(default_factory=threading.RLock)
     busy: bool = False  # a run of it is in progress: no change is accepted
+    scope: str = ""  # the journal scope of the account runs go to: rows done for it show so
     used: float = field(default_factory=time.monotonic)
     _prepared: Prepared | None = None
     _summary: dict | None = None
     _issues: dict[int, dict[int, list[Issue]]] = field(default_factory=dict)
+    _skips: dict[int, dict[int, Outcome]] | None = None  # rows a run would not send
 
     @property
     def prepared(self) -> Prepared:
@@ -73,6 +75,7 @@ class Document:
                         prepared.options.allowed_prefixes)[0]
                 self._prepared = prepared
                 self._issues.clear()
+                self._skips = None
             return self._prepared
 
     @property
@@ -86,13 +89,38 @@ class Document:
                 self.summary()
                 self._prepared = None
                 self._issues.clear()
+                self._skips = None
+
+    def use_scope(self, scope: str) -> None:
+        """Runs now go to `scope` (the sandbox, or the account given): rows its journal holds
+        as done are shown as a run would treat them."""
+        with self.lock:
+            if scope != self.scope:
+                self.scope, self._skips, self._summary = scope, None, None
+
+    def _shown(self, index: int) -> dict[int, Outcome]:
+        """Row -> the outcome the grid shows instead of the check's verdict: the last run's,
+        else SKIPPED where a run would not send the row (unchanged since the export, or done
+        by an earlier run), as `importer validate` says."""
+        return {**self._skipped(index), **self.results.get(index, {})}
+
+    def _skipped(self, index: int) -> dict[int, Outcome]:
+        if self._skips is None:
+            skips: dict[int, dict[int, Outcome]] = {}
+            for (s, i), outcome in skipped_before(self.prepared, self.scope).items():
+                skips.setdefault(s, {})[int(self.checked[s].sheet.data.index[i])] = outcome
+            self._skips = skips
+        return self._skips.get(index, {})
 
     @property
     def checked(self) -> list[Checked]:
         return self.prepared.checked
 
     def valid_rows(self, operation: str) -> int:
-        return self.prepared.valid_rows(operation)
+        """The rows of `operation` a run would send: not invalid, not done earlier."""
+        with self.lock:
+            return sum(len(c.sheet.data) - len(c.invalid | self._skipped(i).keys())
+                       for i, c in enumerate(self.checked) if c.sheet.operation.name == operation)
 
     # --- what the page shows -------------------------------------------------------------
 
@@ -108,8 +136,8 @@ class Document:
 
     def _totals(self) -> dict:
         """What changes with every edit beyond its sheet: the rows a run would send."""
-        return {"edits": len(self.history), "purchases": self.prepared.valid_rows("purchase"),
-                "configures": self.prepared.valid_rows("configure")}
+        return {"edits": len(self.history), "purchases": self.valid_rows("purchase"),
+                "configures": self.valid_rows("configure")}
 
     def _sheet_summary(self, index: int) -> dict:
         checked = self.checked[index]
@@ -151,7 +179,7 @@ class Document:
         """Rows per status: a run's outcome where there is one, else the check's verdict
         (counted from sets: this runs after every edit, on sheets of 100,000 rows)."""
         checked = self.checked[index]
-        results = self.results.get(index, {})
+        results = self._shown(index)
         counts = Counter(o.status.value for o in results.values())
         invalid = len(checked.invalid - results.keys())
         counts[Status.INVALID.value] += invalid
@@ -160,7 +188,7 @@ class Document:
 
     def _problem_rows(self, index: int) -> list[int]:
         """Rows with an issue, or whose run left them not done."""
-        results = self.results.get(index, {})
+        results = self._shown(index)
         rows = set(self._issues_by_row(index)) | self.checked[index].invalid | {
             r for r, o in results.items()
             if o.status in NOT_DONE or (o.status is Status.SKIPPED and not o.done)}
@@ -170,7 +198,7 @@ class Document:
         checked = self.checked[index]
         sheet = checked.sheet
         issues = self._issues_by_row(index).get(row, [])
-        outcome = self.results.get(index, {}).get(row)
+        outcome = self.results.get(index, {}).get(row) or self._skipped(index).get(row)
         errors = [i.message for i in issues if i.severity is Severity.ERROR]
         warnings = [i.message for i in issues if i.severity is Severity.WARNING]
         if outcome is not None:
@@ -225,6 +253,7 @@ class Document:
         self._issues.pop(index, None)
         for r in changed:  # an edited row's old result no longer describes it
             self.results.get(index, {}).pop(r, None)
+            (self._skips or {}).get(index, {}).pop(r, None)
         if record:
             self.history.append(Edit(index, row, pos, before, value))
         return {"rows": [self._row(index, r) for r in changed],
