@@ -15,13 +15,20 @@ import xlsxwriter
 
 from importer.checking.schemas import Checked
 from importer.reading.marks import assign_sheet_names, mark
+from importer.report import Outcome
 from importer.results.templates import add_instructions, guide
+from importer.spec.operations import RESULT_COLUMNS
 
 INSTRUCTIONS = "Instructions"
+STATUS, MESSAGE = RESULT_COLUMNS[:2]
 
 
-def write_edited(path: Path, sheets: list[Checked]) -> None:
-    """Write `sheets` (and the file's left-out sheets) to `path`."""
+def write_edited(path: Path, sheets: list[Checked],
+                 only: list[dict[int, Outcome]] | None = None) -> None:
+    """Write `sheets` (and the file's left-out sheets) to `path`. With `only` (per sheet, Excel
+    row -> what became of it): those rows alone, each with its Status and Message in the
+    results workbook's columns, which the reader knows are not input ("the rows that need
+    you", to fix and upload again as the same rollout)."""
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                            "strings_to_formulas": False,
                                            "strings_to_urls": False})
@@ -31,13 +38,15 @@ def write_edited(path: Path, sheets: list[Checked]) -> None:
     names = assign_sheet_names([c.sheet.name for c in sheets] + [n for n, _ in left_out]
                                + ([] if has_help else [INSTRUCTIONS]))
     bold = book.add_format({"bold": True})
-    for checked, name in zip(sheets, names, strict=False):
+    for i, (checked, name) in enumerate(zip(sheets, names, strict=False)):
         sheet = checked.sheet
         keep = [c for c in sheet.raw.columns if c not in sheet.result_columns]
         ws = book.add_worksheet(name)
         positions = {f: keep.index(pos) for f, pos in sheet.columns.items() if pos in keep}
         guide(book, ws, sheet.operation, positions, sheet.header_row + 1)
-        _cells(ws, sheet.raw[keep], sheet.header_row, bold)
+        raw = sheet.raw[keep] if only is None else _rows_of(sheet.raw[keep], sheet.header_row,
+                                                            only[i])
+        _cells(ws, raw, sheet.header_row, bold)
         ws.freeze_panes(sheet.header_row + 1, 0)
     for (_, raw), name in zip(left_out, names[len(sheets):], strict=False):
         _cells(book.add_worksheet(name), raw)
@@ -46,6 +55,17 @@ def write_edited(path: Path, sheets: list[Checked]) -> None:
         add_instructions(book, names[-1], ops)
         mark(book, {names[-1]: "instructions"})
     book.close()
+
+
+def _rows_of(raw: pd.DataFrame, header_row: int, outcomes: dict[int, Outcome]) -> pd.DataFrame:
+    """The header rows and the rows in `outcomes` (Excel rows), with Status and Message."""
+    rows = sorted(outcomes)
+    picked = raw.iloc[[*range(header_row + 1), *(r - 1 for r in rows)]].reset_index(drop=True)
+    above: list[str | None] = [None] * header_row
+    picked[len(picked.columns)] = [*above, STATUS, *(outcomes[r].status.value for r in rows)]
+    picked[len(picked.columns)] = [*above, MESSAGE, *(outcomes[r].message for r in rows)]
+    picked.columns = range(len(picked.columns))
+    return picked
 
 
 def _cells(ws: xlsxwriter.worksheet.Worksheet, raw: pd.DataFrame, header_row: int = -1,

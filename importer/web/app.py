@@ -22,7 +22,7 @@ from importer.results.workbook import STATUS_COLOURS
 from importer.sending.client import Credentials, check_base_url
 from importer.sending.locks import Busy
 from importer.text import redact_url, shown
-from importer.web import account, export, progress, security
+from importer.web import account, export, history, progress, security
 from importer.web.documents import Document, without_paths
 from importer.web.runs import Runs, Target
 from importer.web.workspace import Workspace
@@ -186,8 +186,15 @@ def create_app(settings_: Settings, token: str) -> Flask:
     def download(doc_id: str) -> Response:
         found = document(doc_id)
         path = found.save_edited()  # sent from disk, not read into memory first
-        return send_file(path, as_attachment=True, download_name=f"{Path(found.name).stem}"
-                         ".edited.xlsx", mimetype=XLSX)
+        return send_file(path, as_attachment=True, download_name=path.name, mimetype=XLSX)
+
+    @app.get("/api/documents/<doc_id>/to-fix")
+    def download_to_fix(doc_id: str) -> Response:
+        found = document(doc_id)
+        path = found.save_needing()
+        if path is None:
+            abort(409, "No row needs you: every row is valid or done.")
+        return send_file(path, as_attachment=True, download_name=path.name, mimetype=XLSX)
 
     @app.post("/api/credentials")
     def credentials() -> Response:
@@ -245,6 +252,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
                          mimetype=XLSX)
 
     export.register(app)  # "Export the blocks you own" (importer.web.export)
+    history.register(app)  # earlier runs of a file (importer.web.history)
     return app
 
 

@@ -117,10 +117,13 @@ class Document:
         return self.prepared.checked
 
     def valid_rows(self, operation: str) -> int:
-        """The rows of `operation` a run would send: not invalid, not done earlier."""
+        """The rows of `operation` a run would send: not invalid, not done (by the last run
+        or an earlier one)."""
         with self.lock:
-            return sum(len(c.sheet.data) - len(c.invalid | self._skipped(i).keys())
-                       for i, c in enumerate(self.checked) if c.sheet.operation.name == operation)
+            return sum(len(c.sheet.data) - len(c.invalid | {
+                r for r, o in self._shown(i).items()
+                if o.status is Status.OK or (o.status is Status.SKIPPED and o.done)})
+                for i, c in enumerate(self.checked) if c.sheet.operation.name == operation)
 
     # --- what the page shows -------------------------------------------------------------
 
@@ -269,9 +272,35 @@ class Document:
     def save_edited(self) -> Path:
         """The document as it is now, as an .xlsx beside the upload (every cell text)."""
         with self.lock:
-            target = self.folder / f"{Path(self.name).stem}.edited.xlsx"
+            target = self.folder / f"{files.rollout_stem(Path(self.name))}.edited.xlsx"
             return files.write_atomically(target, lambda tmp: write_edited(
                 tmp, self.checked), overwrite=True)
+
+    def needing(self) -> list[dict[int, Outcome]]:
+        """Per sheet, the rows that need the user (invalid, refused, failed, unknown, or
+        skipped for a reason a fix removes) with what the page says of each."""
+        with self.lock:
+            found: list[dict[int, Outcome]] = []
+            for index, checked in enumerate(self.checked):
+                shown = self._shown(index)
+                rows = {r for r, o in shown.items() if o.status in NOT_DONE
+                        or (o.status is Status.SKIPPED and not o.done)}
+                rows |= {r for r in checked.invalid if r not in shown}
+                found.append({r: Outcome(Status(d["_status"]), d["_message"])
+                              for r in sorted(rows) if (d := self._row(index, r))})
+            return found
+
+    def save_needing(self) -> Path | None:
+        """Only the rows that need the user, each with its status and message, as an .xlsx
+        of this rollout (`x.to-fix.xlsx`: uploaded back, it carries on with the same journal);
+        None when no row needs them."""
+        with self.lock:
+            only = self.needing()
+            if not any(only):
+                return None
+            target = self.folder / f"{files.rollout_stem(Path(self.name))}.to-fix.xlsx"
+            return files.write_atomically(target, lambda tmp: write_edited(
+                tmp, self.checked, only), overwrite=True)
 
     def for_run(self) -> Prepared:
         """What a run sends: the document as edited, saved first so the Summary's file and

@@ -49,6 +49,7 @@ function show(step) {
     button.classList.toggle("current", button.dataset.step === step);
   }
   if (step === "review" && state.table) state.table.redraw(true);
+  if (typeof onStep === "function") onStep(step);  // history.js: downloads and earlier runs
 }
 
 function enableSteps() {
