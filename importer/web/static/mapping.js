@@ -33,6 +33,7 @@ function showMappingRows() {
     values.className = "map-values";
     values.textContent = column.values.join(" · ");
     const choice = document.createElement("td");
+    choice.className = "map-choice";
     const select = document.createElement("select");
     select.name = `c${column.position}`;
     select.dataset.position = String(column.position);
@@ -89,6 +90,7 @@ function showMapping(m) {
   say("map-status", "");
   showMappingRows();
   show("map");
+  document.querySelector('.steps [data-step="start"]').classList.add("current");  // still step 1
 }
 
 $("map-form").addEventListener("submit", async (event) => {

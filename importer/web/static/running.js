@@ -168,6 +168,7 @@ async function finished(run) {
   $("show-problems").hidden = !steps;
   const link = $("results-link");
   link.hidden = !run.results;
+  link.classList.toggle("primary", $("send-now").hidden);  // one main action at a time
   link.href = `/api/runs/${run.id}/results`;
   link.textContent = `Download the results workbook (${run.results_name})`;
   await reloadDocument();
