@@ -50,7 +50,7 @@ def _plain(text: str, root: Path, csv: bool = True) -> None:
 
 def _map(client: FlaskClient, mapping: dict, operation: str, columns: dict[int, str]) -> dict:
     response = client.post(f"/api/pending/{mapping['id']}", headers=SAME_ORIGIN,
-                           json={"operation": operation,
+                           json={"operation": operation, "header_row": mapping["header_row"],
                                  "columns": {str(p): f for p, f in columns.items()}})
     assert response.status_code == 200, response.json
     return response.json
@@ -212,3 +212,26 @@ def test_the_summary_names_the_file_uploaded(client: FlaskClient, tmp_path: Path
     # The upload's own name; the edited copy the page keeps is no business of the Summary.
     assert lines["File"] == "unknown.csv"
     assert lines["Header row"] == "row 1, its columns named by hand (given)"
+
+
+def test_the_header_can_be_read_from_another_row(client: FlaskClient) -> None:
+    data = "Spring rollout,March\nProp,Blk,Phone\nPRDEMO0001,NB100001,0412 345 678\n"
+    _, body = _send(client, "titled.csv", data.encode())
+    mapping = body["mapping"]
+    assert mapping["header_row"] == 1 and mapping["columns"][0]["header"] == "Spring rollout"
+    response = client.post(f"/api/pending/{mapping['id']}", headers=SAME_ORIGIN,
+                           json={"header_row": 2})
+    mapping = response.json["mapping"]
+    assert mapping["header_row"] == 2
+    assert [c["header"] for c in mapping["columns"]] == ["Prop", "Blk", "Phone"]
+    assert mapping["columns"][1]["values"] == ["NB100001"]
+    _plain(mapping["message"], _root(client))
+    stale = client.post(f"/api/pending/{mapping['id']}", headers=SAME_ORIGIN, json={
+        "operation": "purchase", "header_row": 1, "columns": {}})
+    assert stale.status_code == 400 and "Read the header from that row first" in \
+        stale.json["error"]
+    doc = _map(client, mapping, "purchase", {0: "PropertySid", 1: "NumberBlockSid",
+                                             2: "AnswerPoint"})
+    assert doc["sheets"][0]["counts"] == {"VALID": 1}
+    rows = client.get(f"/api/documents/{doc['id']}/sheets/0/rows").json["data"]
+    assert [r["_row"] for r in rows] == [3]

@@ -152,3 +152,24 @@ def test_a_finished_run_says_what_to_do_next(page: Page, tmp_path: Path) -> None
         page.click("#show-problems")
         expect(page.locator("#problems-only")).to_be_checked()
         expect(page.locator(".tabulator-row")).to_have_count(2)
+
+
+def test_the_header_row_can_be_moved(page: Page, tmp_path: Path) -> None:
+    source = _csv(tmp_path, "titled.csv", ["Spring rollout,March",
+                                           "Prop,Blk,Phone number",
+                                           "PRDEMO0001,NB100931,0412 345 678"])
+    for address in serve(tmp_path):
+        page.goto(address)
+        page.set_input_files("#file", str(source))
+        expect(page.locator("#map-rows tr").first).to_contain_text("Spring rollout")
+        page.fill("#map-row", "2")
+        page.click("#map-header button")
+        expect(page.locator("#map-rows tr").first).to_contain_text("Prop")
+        expect(page.locator("#map-row")).to_have_value("2")
+        page.get_by_label("Purchase: Buy a number block").check()
+        expect(page.locator('select[name="c2"]')).to_have_value("AnswerPoint")
+        page.select_option('select[name="c0"]', "PropertySid")
+        page.select_option('select[name="c1"]', "NumberBlockSid")
+        page.screenshot(path="/tmp/web-a-header-row.png", full_page=True)
+        page.click("#map-apply")
+        expect(page.locator("#counts")).to_contain_text("VALID 1")

@@ -217,6 +217,8 @@ def operation_for(where: str, sheet_name: str, fields: set[str], csv: bool = Fal
     what = "file" if csv else "sheet"
     if hits:
         why = "it has columns of both"
+    elif not fields:
+        why = "none of its headers is a column of either"
     else:
         only = " or ".join(f"{next(f.name for f in op.fields if f.name in _DEFINING[n])} ({n})"
                            for n, op in OPERATIONS.items())

@@ -145,7 +145,13 @@ def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...]
                 else "no sheet has a header row naming known columns" + (
                     "" if hidden else " (e.g. NumberBlockSid, AnswerPoint)"))
         more = f"; hidden sheets ({few(hidden, 2)}) are read only when named" if hidden else ""
-        raise InputError(f"{name}: {what}{more}", needs="sheet" if hidden else "")
+        if hidden or what == "every sheet is empty":
+            raise InputError(f"{name}: {what}{more}", needs="sheet" if hidden else "")
+        # The person can say which column is which, in the sheet holding the most cells.
+        sheet_name, raw = max(((n, _trim(r)) for n, r in frames.items()),
+                              key=lambda f: int(f[1].notna().sum().sum()))
+        raise UnclearColumns(f"{name}: {what}", propose(sheet_name, raw, None,
+                                                        tuple(OPERATIONS), book.csv))
     if not any(len(s.data) for s in loaded):
         names = few([s.name for s in loaded])
         what = ("the file has a header" if book.csv else "sheet {} has a header"
@@ -211,10 +217,13 @@ def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, re
         return None
     if mapped is not None:
         forced = OPERATIONS[mapped.operation] if mapped.operation else forced
-        header_row, matched = mapped.header_row - 1, {p: f for p, f in mapped.columns.items()
-                                                     if f}
+        header_row = mapped.header_row - 1
         if not 0 <= header_row < len(raw):
             raise InputError(f"{where}: no row {mapped.header_row} to read the header from")
+        index = header_index(forced) if forced else headers.ALL_FIELDS
+        matched = {p: index[k] for p, cell in raw.iloc[header_row].items()
+                   if isinstance(cell, str) and (k := header_key(cell)) in index}
+        matched = {p: f for p, f in {**matched, **mapped.columns}.items() if f}
     elif header_at is not None:
         header_row, matched = _given_header(where, raw, forced, header_at)
     else:

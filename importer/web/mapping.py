@@ -38,7 +38,13 @@ def describe(pending: Pending) -> dict:
 
 
 def answer(pending: Pending, body: dict) -> tuple[str, ColumnMap]:
-    """The sheet and mapping the page sent (ValueError when it is not one)."""
+    """The sheet and mapping the page sent (ValueError when it is not one): the columns and
+    the operation, or only another row to read the header from."""
+    row = body.get("header_row", pending.proposal.header_row)
+    if not isinstance(row, int) or isinstance(row, bool) or row < 1:
+        raise ValueError("Give the header's row as a number from 1.")
+    if "operation" not in body:  # the header is on another row: the loader reads it there
+        return pending.proposal.sheet, ColumnMap(row)
     operation = body.get("operation")
     if operation not in pending.proposal.operations:
         raise ValueError("Choose what the file is for: purchase or configure.")
@@ -53,4 +59,6 @@ def answer(pending: Pending, body: dict) -> tuple[str, ColumnMap]:
         columns[int(key)] = value
     # Every column of the form is answered: one left blank is not used, whatever its header.
     columns.update({p: "" for p in positions - columns.keys()})
-    return pending.proposal.sheet, ColumnMap(pending.proposal.header_row, operation, columns)
+    if row != pending.proposal.header_row:
+        raise ValueError("Read the header from that row first, then say which column is which.")
+    return pending.proposal.sheet, ColumnMap(row, operation, columns)

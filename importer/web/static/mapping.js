@@ -69,8 +69,8 @@ function showMappingRows() {
 function showMapping(m) {
   state.mapping = m;
   $("map-file").textContent = m.name;
-  $("map-where").textContent = m.sheet ? `sheet “${m.sheet}”, header in row ${m.header_row}`
-    : `header in row ${m.header_row}`;
+  $("map-where").textContent = m.sheet ? `sheet “${m.sheet}”` : "";
+  $("map-row").value = String(m.header_row);
   $("map-message").textContent = m.message;
   const choices = $("map-operations");
   choices.textContent = "";
@@ -93,21 +93,18 @@ function showMapping(m) {
   document.querySelector('.steps [data-step="start"]').classList.add("current");  // still step 1
 }
 
-$("map-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const op = mappingOperation();
-  if (!op) { say("map-status", "Choose what the file is for first.", true); return; }
-  const columns = {};
-  for (const select of $("map-rows").querySelectorAll("select")) columns[select.dataset.position] = select.value;
+// The answer goes to the server, which reads the file again with it: the grid when the rows
+// load, else the form again with what is still unclear.
+async function sendMapping(body, chosen) {
   say("map-status", "Checking the rows…");
   try {
-    const answer = await api(`/api/pending/${state.mapping.id}`, { json: { operation: op.name, columns } });
+    const answer = await api(`/api/pending/${state.mapping.id}`, { json: body });
     if (answer.mapping) {  // still not enough (a required column not given), or another sheet
-      const chosen = op.name;
       showMapping(answer.mapping);
-      const again = document.querySelector(`input[name="map-operation"][value="${chosen}"]`);
+      const again = chosen && document.querySelector(`input[name="map-operation"][value="${chosen}"]`);
       if (again && !answer.mapping.operation) { again.checked = true; showMappingRows(); }
-      say("map-status", answer.mapping.message, true);
+      // A try that did not load says why again by the button; a header moved needs no alarm.
+      say("map-status", body.operation ? answer.mapping.message : "", Boolean(body.operation));
       return;
     }
     state.mapping = null;
@@ -116,6 +113,21 @@ $("map-form").addEventListener("submit", async (event) => {
   } catch (error) {
     say("map-status", error.message, true);
   }
+}
+
+$("map-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const op = mappingOperation();
+  if (!op) { say("map-status", "Choose what the file is for first.", true); return; }
+  const columns = {};
+  for (const select of $("map-rows").querySelectorAll("select")) columns[select.dataset.position] = select.value;
+  sendMapping({ operation: op.name, columns, header_row: state.mapping.header_row }, op.name);
+});
+
+$("map-header").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const picked = document.querySelector('input[name="map-operation"]:checked');
+  sendMapping({ header_row: Number($("map-row").value) }, picked && picked.value);
 });
 
 $("map-cancel").addEventListener("click", async () => {
