@@ -235,3 +235,24 @@ def test_the_header_can_be_read_from_another_row(client: FlaskClient) -> None:
     assert doc["sheets"][0]["counts"] == {"VALID": 1}
     rows = client.get(f"/api/documents/{doc['id']}/sheets/0/rows").json["data"]
     assert [r["_row"] for r in rows] == [3]
+
+
+def test_an_earlier_mapped_file_reopens_with_its_mapping(client: FlaskClient) -> None:
+    _, body = _send(client, "unknown.csv", UNKNOWN.encode())
+    _map(client, body["mapping"], "purchase",
+         {0: "PropertySid", 1: "NumberBlockSid", 2: "AnswerPoint"})
+    (recent,) = client.get("/api/state").json["recent"]
+    assert recent["name"] == "unknown.csv"  # the mapping kept beside it is not an upload
+    again = client.post(f"/api/recent/{recent['key']}", headers=SAME_ORIGIN, json={})
+    assert again.status_code == 200, again.json
+    assert again.json["sheets"][0]["counts"] == {"VALID": 2}
+    assert again.json["sheets"][0]["operation"] == "purchase"
+
+
+def test_uploads_left_waiting_are_let_go(client: FlaskClient) -> None:
+    workspace = client.application.extensions["importer"]["workspace"]
+    _, body = _send(client, "unknown.csv", UNKNOWN.encode())
+    pending = workspace.pending[body["mapping"]["id"]]
+    pending.made -= 7200  # as if the tab had been closed two hours ago
+    client.get("/api/state")
+    assert not workspace.pending and not pending.staged.parent.exists()

@@ -293,10 +293,15 @@ class Workspace:
             _give_back()
 
     def sweep(self) -> None:
-        """Let go of documents untouched for a while (the page asks every few minutes)."""
+        """Let go of documents untouched for a while (the page asks every few minutes), and
+        of uploads left waiting for a mapping for an hour (their tab was closed)."""
         newest = max(self.documents.values(), key=lambda d: d.used, default=None)
         if newest is not None:
             self._evict(newest)
+        stale = [p.id for p in list(self.pending.values())
+                 if time.monotonic() - p.made > STALE_SECONDS]
+        for pending_id in stale:
+            self.drop_pending(pending_id)
 
 
 def _saved_mapping(path: Path) -> dict[str, ColumnMap]:
