@@ -97,3 +97,12 @@ def test_the_command_line_adds_its_flag_to_the_same_fact(
                                 "the sheet Purchase or Configure)")
     code, _, err = cli(capsys, "validate", path, "--operation", "configure")
     assert code == 0, err
+
+
+def test_result_columns_not_mapped_stay_ours(tmp_path: Path) -> None:
+    """A results workbook mapped again: its Status column is the tool's, not the person's."""
+    path = _csv(tmp_path, "Prop,Blk,Phone,Status\nPRDEMO0001,NB1,0412345678,OK\n")
+    mapping = {"in": ColumnMap(1, "purchase", {0: "PropertySid", 1: "NumberBlockSid",
+                                               2: "AnswerPoint", 3: ""})}
+    (sheet,) = load(path, given=ReadOptions(mapping=mapping))
+    assert sheet.result_columns == [3] and sheet.ignored == []

@@ -170,7 +170,7 @@ def test_a_bad_answer_is_refused_in_plain_words(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize(("name", "data", "words"), [
-    ("notes.xlsx", b"just some text, not a workbook\n", "not"),
+    ("notes.xlsx", b"just some text, not a workbook\n", "it is a text (CSV) file"),
     ("empty.csv", b"", "empty"),
     ("words.csv", b"just,some,words\n1,2,3\n", "no header row naming known columns"),
     ("header.csv", b"NumberBlockSid,AnswerPoint,PropertySid\n", "no data rows"),

@@ -70,8 +70,10 @@ def columns(where: str, raw: pd.DataFrame, header_row: int, op: Operation,
             continue
         key = header_key(cell)
         field_name = index.get(key) if named is None else (named or None)
-        if named == "":  # the person said the column is not used
-            if not pd.isna(cell) and str(cell).strip():
+        if named == "":  # the person said the column is not used (a result column is ours)
+            if key in RESULT_KEYS:
+                results.append(int(pos))
+            elif not pd.isna(cell) and str(cell).strip():
                 ignored.append(str(cell))
             continue
         if field_name is None:
