@@ -5,6 +5,7 @@ says what to do next for each status that needs the person."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
@@ -15,6 +16,7 @@ from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     browser_type_launch_args,
     needs_chromium,
     serve,
+    start_forty_purchases,
 )
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -173,3 +175,17 @@ def test_the_header_row_can_be_moved(page: Page, tmp_path: Path) -> None:
         page.screenshot(path="/tmp/web-a-header-row.png", full_page=True)
         page.click("#map-apply")
         expect(page.locator("#counts")).to_contain_text("VALID 1")
+
+
+def test_a_stopped_run_says_the_rows_not_reached_are_still_to_send(page: Page,
+                                                                   tmp_path: Path) -> None:
+    for address in serve(tmp_path, "--sandbox-latency-ms", "300"):
+        start_forty_purchases(page, address, tmp_path)
+        page.click("#cancel")
+        expect(page.locator("#step-results")).to_be_visible(timeout=60_000)
+        skipped = int(re.search(r"SKIPPED (\d+)", page.locator("#final-counts").inner_text())[1])
+        expect(page.locator("#next-steps")).to_contain_text(
+            f"{skipped} rows were skipped and not done (the run stopped, or a purchase they "
+            "need failed): send again to send them.")
+        page.click("#show-problems")
+        expect(page.locator(".tabulator-row")).to_have_count(skipped)
