@@ -189,3 +189,22 @@ def test_a_stopped_run_says_the_rows_not_reached_are_still_to_send(page: Page,
             "need failed): send again to send them.")
         page.click("#show-problems")
         expect(page.locator(".tabulator-row")).to_have_count(skipped)
+
+
+def test_every_status_that_needs_the_person_has_its_line(page: Page, tmp_path: Path) -> None:
+    """The lines for runs hard to cause from a test (FAILED, UNKNOWN): the page's own function
+    given a finished run's snapshot."""
+    for address in serve(tmp_path):
+        page.goto(address)
+        page.evaluate("nextSteps({dry_run: false, skipped_not_done: 1, counts: {OK: 3, "
+                      "INVALID: 2, REJECTED: 1, FAILED: 2, UNKNOWN: 1, SKIPPED: 4}})")
+        lines = page.locator("#next-steps li")
+        expect(lines).to_have_count(5)
+        expect(lines.nth(0)).to_have_text("INVALID 22 rows have mistakes and were not sent: fix "
+                                          "the red cells in Check & fix and send again.")
+        expect(lines.nth(2)).to_have_text("FAILED 22 rows could not be sent (the API or the "
+                                          "network kept failing): send again later; rows that "
+                                          "went through are not sent twice.")
+        expect(lines.nth(3)).to_contain_text("1 purchase could not be confirmed either way: "
+                                             "check it in the Fone Dynamics portal")
+        expect(lines.nth(4)).to_contain_text("1 row was skipped and not done")

@@ -195,7 +195,7 @@ function nextSteps(run) {
   add("INVALID", counts.INVALID, `${rows(counts.INVALID, "row has", "rows have")} mistakes and ${counts.INVALID === 1 ? "was" : "were"} not sent: fix the red cells in Check & fix and send again.`);
   add("REJECTED", counts.REJECTED, `${rows(counts.REJECTED, "row was", "rows were")} refused by the API: read why in the Message column, fix ${counts.REJECTED === 1 ? "it" : "them"} in Check & fix and send again.`);
   add("FAILED", counts.FAILED, `${rows(counts.FAILED, "row", "rows")} could not be sent (the API or the network kept failing): send again later; rows that went through are not sent twice.`);
-  add("UNKNOWN", counts.UNKNOWN, `${rows(counts.UNKNOWN, "purchase", "purchases")} could not be confirmed either way: send again later and the importer looks ${counts.UNKNOWN === 1 ? "it" : "them"} up first; no block is bought twice.`);
+  add("UNKNOWN", counts.UNKNOWN, `${rows(counts.UNKNOWN, "purchase", "purchases")} could not be confirmed either way: check ${counts.UNKNOWN === 1 ? "it" : "them"} in the Fone Dynamics portal, or send again later: the importer looks ${counts.UNKNOWN === 1 ? "it" : "them"} up before buying, and no block is bought twice.`);
   add("SKIPPED", run.skipped_not_done, `${rows(run.skipped_not_done, "row was", "rows were")} skipped and not done (the run stopped, or a purchase ${run.skipped_not_done === 1 ? "it needs" : "they need"} failed): send again to send ${run.skipped_not_done === 1 ? "it" : "them"}.`);
   const list = $("next-steps");
   list.textContent = "";
