@@ -182,6 +182,9 @@ def test_refusals_name_the_upload_not_the_server(client: FlaskClient, name: str,
     assert code in (200, 400) and words in message
     _plain(message, _root(client), csv=name.endswith(".csv"))
     assert name in message
+    if words in ("empty", "no data rows"):  # what to do, in the page's words
+        assert message.endswith("; add the rows to send (a template above has every column), "
+                                "save, and upload it again.")
 
 
 def test_only_hidden_sheets_say_what_to_do_in_excel(client: FlaskClient, tmp_path: Path) -> None:

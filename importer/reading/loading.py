@@ -146,7 +146,7 @@ def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...]
                     "" if hidden else " (e.g. NumberBlockSid, AnswerPoint)"))
         more = f"; hidden sheets ({few(hidden, 2)}) are read only when named" if hidden else ""
         if hidden or what == "every sheet is empty":
-            raise InputError(f"{name}: {what}{more}", needs="sheet" if hidden else "")
+            raise InputError(f"{name}: {what}{more}", needs="sheet" if hidden else "rows")
         # The person can say which column is which, in the sheet holding the most cells.
         sheet_name, raw = max(((n, _trim(r)) for n, r in frames.items()),
                               key=lambda f: int(f[1].notna().sum().sum()))
@@ -156,7 +156,7 @@ def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...]
         names = few([s.name for s in loaded])
         what = ("the file has a header" if book.csv else "sheet {} has a header"
                 if len(loaded) == 1 else "sheets {} have headers")
-        raise InputError(f"{name}: {what.format(names)} but no data rows")
+        raise InputError(f"{name}: {what.format(names)} but no data rows", needs="rows")
     # Purchases run first so configure rows can rely on blocks bought in the same run.
     ordered = sorted(loaded, key=lambda s: s.operation.name != "purchase")
     return Loaded(ordered, source.sha256, len(source.data))
@@ -213,7 +213,8 @@ def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, re
     raw = _trim(raw)
     if raw.empty:
         if required:
-            raise InputError(f"{where}: the {'file' if book.csv else 'sheet'} is empty")
+            raise InputError(f"{where}: the {'file' if book.csv else 'sheet'} is empty",
+                             needs="rows")
         return None
     if mapped is not None:
         forced = OPERATIONS[mapped.operation] if mapped.operation else forced

@@ -46,7 +46,9 @@ CHECKS = 2  # files checked at once (each takes memory in proportion to it)
 WAYS_OUT = {"sheet": "unhide it in Excel (right-click a sheet tab, Unhide), save, and upload "
                      "the file again",
             "operation": "choose it below",
-            "columns": "say below which column is which"}
+            "columns": "say below which column is which",
+            "rows": "add the rows to send (a template above has every column), save, and "
+                    "upload it again"}
 
 
 def safe_name(name: str) -> str:
