@@ -259,3 +259,36 @@ def test_uploads_left_waiting_are_let_go(client: FlaskClient) -> None:
     pending.made -= 7200  # as if the tab had been closed two hours ago
     client.get("/api/state")
     assert not workspace.pending and not pending.staged.parent.exists()
+
+
+def test_a_files_columns_can_be_read_another_way(client: FlaskClient) -> None:
+    _, body = _send(client, "unknown.csv", UNKNOWN.encode())
+    first = _map(client, body["mapping"], "purchase", {0: "PropertySid", 1: "NumberBlockSid",
+                                                       2: "AnswerPoint", 3: "Campaign"})
+    response = client.post(f"/api/documents/{first['id']}/columns", headers=SAME_ORIGIN,
+                           json={"sheet": 0})
+    mapping = response.json["mapping"]
+    # Offered as it is read now, the other operation still there to choose.
+    assert mapping["reading"] == "purchase" and mapping["replaces"] == first["id"]
+    ops = {op["name"]: op for op in mapping["operations"]}
+    assert ops["purchase"]["guesses"] == {"0": "PropertySid", "1": "NumberBlockSid",
+                                          "2": "AnswerPoint", "3": "Campaign"}
+    again = _map(client, mapping, "purchase", {0: "PropertySid", 1: "NumberBlockSid",
+                                               2: "AnswerPoint", 3: ""})
+    assert [c["name"] for c in again["sheets"][0]["columns"]] == [
+        "PropertySid", "NumberBlockSid", "AnswerPoint", None]
+    assert client.get(f"/api/documents/{first['id']}").status_code == 404  # replaced
+    (recent,) = client.get("/api/state").json["recent"]
+    reopened = client.post(f"/api/recent/{recent['key']}", headers=SAME_ORIGIN, json={}).json
+    assert reopened["sheets"][0]["columns"][3]["name"] is None  # the new reading is kept
+
+
+def test_columns_are_not_read_another_way_under_changes(client: FlaskClient) -> None:
+    _, body = _send(client, "unknown.csv", UNKNOWN.encode())
+    doc = _map(client, body["mapping"], "purchase", {0: "PropertySid", 1: "NumberBlockSid",
+                                                     2: "AnswerPoint"})
+    client.patch(f"/api/documents/{doc['id']}/cells", headers=SAME_ORIGIN,
+                 json={"sheet": 0, "row": 2, "column": "c3", "value": "changed"})
+    response = client.post(f"/api/documents/{doc['id']}/columns", headers=SAME_ORIGIN,
+                           json={"sheet": 0})
+    assert response.status_code == 400 and "Download as .xlsx" in response.json["error"]

@@ -208,3 +208,25 @@ def test_every_status_that_needs_the_person_has_its_line(page: Page, tmp_path: P
         expect(lines.nth(3)).to_contain_text("1 purchase could not be confirmed either way: "
                                              "check it in the Fone Dynamics portal")
         expect(lines.nth(4)).to_contain_text("1 row was skipped and not done")
+
+
+def test_the_columns_can_be_read_another_way(page: Page, tmp_path: Path) -> None:
+    source = _csv(tmp_path, "again.csv", ["Property,Block,Phone number,Tag",
+                                          "PRDEMO0001,NB100941,0412 345 678,spring"])
+    for address in serve(tmp_path):
+        page.goto(address)
+        page.set_input_files("#file", str(source))
+        page.get_by_label("Purchase: Buy a number block").check()
+        page.click("#map-apply")
+        expect(page.locator("#counts")).to_contain_text("VALID 1")
+        page.screenshot(path="/tmp/web-a-change-columns.png")
+        page.click("#change-columns")
+        expect(page.get_by_label("Purchase: Buy a number block")).to_be_checked()
+        expect(page.locator('select[name="c2"]')).to_have_value("AnswerPoint")
+        page.click("#map-cancel")  # back to the file as it is read
+        expect(page.locator("#counts")).to_contain_text("VALID 1")
+        page.click("#change-columns")
+        page.select_option('select[name="c3"]', "Campaign")
+        page.click("#map-apply")
+        expect(page.locator("#renamed")).to_contain_text("“Tag” as Campaign")
+        expect(page.locator("#counts")).to_contain_text("VALID 1")

@@ -66,9 +66,12 @@ class UnclearColumns(InputError):
 
 
 def propose(name: str, raw: pd.DataFrame, header_row: int | None,
-            operations: tuple[str, ...], csv: bool) -> Proposal:
+            operations: tuple[str, ...], csv: bool,
+            current: tuple[str, dict[int, str]] | None = None) -> Proposal:
     """The columns of `raw` as the person will be asked about them. Without a known header
-    row: the first row with two cells filled (a header names at least two columns)."""
+    row: the first row with two cells filled (a header names at least two columns).
+    `current` (operation, position -> field): how the sheet is read now, offered as the guess
+    for that operation when the person asks to change it."""
     if header_row is None:
         filled = raw.notna().sum(axis=1)
         header_row = next((int(i) for i, n in enumerate(filled) if n >= 2), 0)
@@ -82,6 +85,8 @@ def propose(name: str, raw: pd.DataFrame, header_row: int | None,
         if text or values:
             columns.append((int(pos), text, values))
     guesses = {op: guess([(p, h) for p, h, _ in columns], OPERATIONS[op]) for op in operations}
+    if current is not None:
+        guesses[current[0]] = dict(current[1])
     return Proposal(name, header_row + 1, columns, operations, guesses, csv)
 
 

@@ -153,6 +153,18 @@ def create_app(settings_: Settings, token: str) -> Flask:
             abort(400, str(exc))
         return jsonify(found.summary())
 
+    @app.post("/api/documents/<doc_id>/columns")
+    def change_columns(doc_id: str) -> Response:
+        """Read a sheet's columns another way: the mapping form, as the sheet is read now."""
+        found = document(doc_id)
+        index = (request.get_json(silent=True) or {}).get("sheet", 0)
+        if not isinstance(index, int) or not 0 <= index < len(found.checked):
+            abort(404, "No such sheet.")
+        try:
+            return jsonify(mapping.describe(workspace.remap(found, index)))
+        except ValueError as exc:
+            abort(400, str(exc))
+
     @app.delete("/api/pending/<pending_id>")
     def drop_pending(pending_id: str) -> Response:
         workspace.drop_pending(pending_id)

@@ -31,6 +31,8 @@ def describe(pending: Pending) -> dict:
         "sheet": None if proposal.csv else proposal.sheet,
         "header_row": proposal.header_row,
         "operation": proposal.operations[0] if len(proposal.operations) == 1 else None,
+        "reading": pending.reading or None,  # the operation chosen already (changing it)
+        "replaces": pending.replaces or None,
         "operations": operations,
         "columns": [{"position": p, "letter": column_letter(p), "header": h, "values": v}
                     for p, h, v in proposal.columns],

@@ -27,9 +27,10 @@ from typing import IO
 
 from importer.errors import ImporterError
 from importer.pipeline import Options, Prepared, prepare
-from importer.reading.mapping import ColumnMap, Proposal, UnclearColumns
+from importer.reading.mapping import ColumnMap, Proposal, UnclearColumns, propose
 from importer.results import files
 from importer.sending.locks import Busy
+from importer.spec.operations import OPERATIONS
 from importer.text import shown
 from importer.web.documents import UPLOAD_SUFFIXES, Document
 
@@ -90,6 +91,8 @@ class Pending:
     message: str
     mapping: dict[str, ColumnMap] = field(default_factory=dict)  # answers to earlier sheets
     made: float = field(default_factory=time.monotonic)
+    replaces: str = ""  # the document whose columns are being changed ("": a new upload)
+    reading: str = ""  # the operation it is read as now (offered first), when changing it
 
 
 class NeedsMapping(Exception):
@@ -153,7 +156,7 @@ class Workspace:
                 shutil.rmtree(staged.parent, ignore_errors=True)
 
     def _accept(self, staged: Path, filename: str, folder: Path,
-                mapping: dict[str, ColumnMap]) -> Document:
+                mapping: dict[str, ColumnMap], replaces: str = "") -> Document:
         """Check the staged upload with `mapping`; keep it when it loads, else keep it aside
         for the person's mapping (NeedsMapping) or refuse it (ValueError)."""
         name = safe_name(filename)
@@ -161,7 +164,7 @@ class Workspace:
             prepared = self._check(staged, filename, folder, mapping)
         except UnclearColumns as exc:
             pending = Pending(secrets.token_hex(8), filename, staged, folder, exc.proposal,
-                              way_out(exc, staged, filename), mapping)
+                              way_out(exc, staged, filename), mapping, replaces=replaces)
             with self.lock:
                 self.pending[pending.id] = pending
             raise NeedsMapping(pending) from None
@@ -180,7 +183,8 @@ class Workspace:
             pending = self.pending.pop(pending_id)
         mapping = {**pending.mapping, sheet: answer}
         try:
-            document = self._accept(pending.staged, pending.name, pending.folder, mapping)
+            document = self._accept(pending.staged, pending.name, pending.folder, mapping,
+                                    pending.replaces)
         except NeedsMapping:
             raise  # still waiting, under a new id
         except Busy:  # checked again in a moment: the upload waits
@@ -191,7 +195,37 @@ class Workspace:
             shutil.rmtree(pending.staged.parent, ignore_errors=True)
             raise
         shutil.rmtree(pending.staged.parent, ignore_errors=True)
+        with self.lock:  # read another way, the document is the new one
+            self.documents.pop(pending.replaces, None)
         return document
+
+    def remap(self, document: Document, index: int) -> Pending:
+        """Change how a document's sheet is read: its kept upload waits again for the
+        person's mapping, offered as it is read now. Refused while it runs, or once it has
+        changes made in the page (they are of the columns as read now)."""
+        with document.lock:
+            if document.busy:
+                raise Busy("the file is being run; change its columns when it has finished")
+            if document.history:
+                raise ValueError("The changes made in this page are of the columns as they "
+                                 "are read now: download it (Download as .xlsx) and upload "
+                                 "that file to read its columns another way.")
+            sheet = document.checked[index].sheet
+            csv = ("Format", "CSV", False) in sheet.file.options
+            current = (sheet.operation.name, {p: f for f, p in sheet.columns.items()})
+            proposal = propose(sheet.name, sheet.raw, sheet.header_row, tuple(OPERATIONS), csv,
+                               current)
+        (self.root / "incoming").mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(dir=self.root / "incoming")) / document.path.name
+        shutil.copyfile(document.path, staged)
+        mapping = _saved_mapping(document.path.parent / MAPPING_FILE)
+        mapping.pop(sheet.name, None)
+        pending = Pending(secrets.token_hex(8), document.name, staged, document.folder,
+                          proposal, "Say which column is which; the rows are checked again.",
+                          mapping, replaces=document.id, reading=current[0])
+        with self.lock:
+            self.pending[pending.id] = pending
+        return pending
 
     def drop_pending(self, pending_id: str) -> None:
         """The person gave up on mapping an upload: nothing of it stays."""

@@ -81,6 +81,7 @@ function showMapping(m) {
     radio.type = "radio";
     radio.name = "map-operation";
     radio.value = op.name;
+    radio.checked = op.name === m.reading;
     radio.addEventListener("change", showMappingRows);
     const text = document.createElement("span");
     text.textContent = `${op.title}: ${op.summary}`;
@@ -131,19 +132,31 @@ $("map-header").addEventListener("submit", (event) => {
 });
 
 $("map-cancel").addEventListener("click", async () => {
+  const back = state.mapping && state.mapping.replaces && state.doc;  // the file stays as read
   if (state.mapping) await api(`/api/pending/${state.mapping.id}`, { method: "DELETE", json: {} }).catch(() => {});
   state.mapping = null;
   say("upload-status", "");
-  show("start");
+  show(back ? "review" : "start");
+});
+
+$("change-columns").addEventListener("click", async () => {
+  try {
+    showMapping((await api(`/api/documents/${state.doc.id}/columns`, { json: { sheet: state.sheet } })).mapping);
+  } catch (error) {
+    say("message-bar", error.message, true);
+  }
 });
 
 // The columns read under another name than their header's: an alias the importer knows, or
 // the mapping given above. Said once above the grid, never silent.
 function showRenamed(sheet) {
-  const el = $("renamed");
   const renamed = sheet.renamed || [];
-  el.hidden = !renamed.length;
-  el.textContent = renamed.length
+  $("renamed-text").textContent = renamed.length
     ? `Columns read under the importer's names: ${renamed.map(([header, name]) => `“${header}” as ${name}`).join(", ")}.`
+    : "";
+  $("change-columns").textContent = renamed.length ? "Change" : "Change how the columns are read";
+  $("change-columns").disabled = Boolean(state.doc.edits) || state.busy;
+  $("change-columns").title = state.doc.edits
+    ? "Changes made in this page are of the columns as read now: download the file and upload it to read them another way."
     : "";
 }
