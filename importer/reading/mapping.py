@@ -13,12 +13,13 @@ own header matching; nothing here keeps a list of columns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 
 import pandas as pd
 
 from importer.errors import InputError
 from importer.spec.operations import OPERATIONS, Operation, header_index, header_key
-from importer.text import did_you_mean, visible
+from importer.text import did_you_mean, shorten, visible
 
 SAMPLE_VALUES = 3  # values shown under each header, so a person can tell the columns apart
 
@@ -81,7 +82,8 @@ def propose(name: str, raw: pd.DataFrame, header_row: int | None,
     for pos in raw.columns:
         cell = header.iat[int(pos)]
         text = "" if pd.isna(cell) else str(cell).strip()
-        values = [str(v) for v in body[pos].dropna() if str(v).strip()][:SAMPLE_VALUES]
+        values = list(islice((shorten(str(v), 60) for v in body[pos].dropna()
+                              if str(v).strip()), SAMPLE_VALUES))  # the first few, however long
         if text or values:
             columns.append((int(pos), text, values))
     guesses = {op: guess([(p, h) for p, h, _ in columns], OPERATIONS[op]) for op in operations}
