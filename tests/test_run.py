@@ -235,7 +235,7 @@ def test_readonly_credentials_are_refused_row_by_row_then_stop(
     (b"just,some,words\n1,2,3\n", "no header row naming known columns"),
     (b"NumberBlockSid,AnswerPoint,PropertySid\n", "has a header but no data rows"),
     (b"AnswerPoint,PropertySid\n0412345678,P1\n", "no NumberBlockSid column"),
-    (b"NumberBlockSid,Campaign\nNB1,x\n", "cannot tell whether this sheet is for purchase or"),
+    (b"NumberBlockSid,Campaign\nNB1,x\n", "cannot tell whether this file is for purchase or"),
 ])
 def test_unusable_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               content: bytes | None, message: str) -> None:

@@ -22,10 +22,10 @@ from importer.results.workbook import STATUS_COLOURS
 from importer.sending.client import Credentials, check_base_url
 from importer.sending.locks import Busy
 from importer.text import redact_url, shown
-from importer.web import account, export, history, progress, security
+from importer.web import account, export, history, mapping, progress, security
 from importer.web.documents import Document, without_paths
 from importer.web.runs import Runs, Target
-from importer.web.workspace import Workspace
+from importer.web.workspace import NeedsMapping, Workspace
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 200 * 1024 * 1024  # far above any real rollout; the loader has its own caps
@@ -138,9 +138,43 @@ def create_app(settings_: Settings, token: str) -> Flask:
             abort(400, "Choose a file to upload.")
         try:
             found = workspace.add(sent.filename, sent.stream)
+        except NeedsMapping as exc:  # the page asks which column is which
+            return jsonify(mapping.describe(exc.pending))
         except ValueError as exc:
             abort(400, str(exc))
         return jsonify(scoped(found).summary())
+
+    @app.post("/api/pending/<pending_id>")
+    def map_columns(pending_id: str) -> Response:
+        """The person's column mapping for an upload the loader could not read alone."""
+        waiting = workspace.pending.get(pending_id)
+        if waiting is None:
+            abort(404, "That upload is no longer waiting; upload the file again.")
+        try:
+            sheet, answer = mapping.answer(waiting, request.get_json(silent=True) or {})
+            found = workspace.map(pending_id, sheet, answer)
+        except NeedsMapping as exc:
+            return jsonify(mapping.describe(exc.pending))
+        except ValueError as exc:
+            abort(400, str(exc))
+        return jsonify(found.summary())
+
+    @app.post("/api/documents/<doc_id>/columns")
+    def change_columns(doc_id: str) -> Response:
+        """Read a sheet's columns another way: the mapping form, as the sheet is read now."""
+        found = document(doc_id)
+        index = (request.get_json(silent=True) or {}).get("sheet", 0)
+        if not isinstance(index, int) or not 0 <= index < len(found.checked):
+            abort(404, "No such sheet.")
+        try:
+            return jsonify(mapping.describe(workspace.remap(found, index)))
+        except ValueError as exc:
+            abort(400, str(exc))
+
+    @app.delete("/api/pending/<pending_id>")
+    def drop_pending(pending_id: str) -> Response:
+        workspace.drop_pending(pending_id)
+        return jsonify({})
 
     @app.post("/api/recent/<key>")
     def reopen(key: str) -> Response:

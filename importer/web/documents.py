@@ -151,7 +151,8 @@ class Document:
         return {"index": index, "name": sheet.name, "operation": sheet.operation.name,
                 "rows": len(sheet.data), "columns": columns, "counts": counts,
                 "problems": len(self._problem_rows(index)),
-                "sheet_issues": [i.message for i in checked.issues if i.row is None]}
+                "sheet_issues": [i.message for i in checked.issues if i.row is None],
+                "renamed": [[header, name] for header, name in sheet.renamed]}
 
     def rows(self, index: int, page: int, size: int, problems: bool) -> dict:
         """One page of rows for the grid (Tabulator's remote pagination)."""
@@ -313,7 +314,8 @@ class Document:
             results = files.next_free(
                 self.folder / f"{files.rollout_stem(self.path)}.results.xlsx")
             sha = self.prepared.sha256 if same else files.sha256(path)
-            return replace(self.prepared, path=path, sha256=sha,
+            shown_as = self.name if same else f"{self.name} (with the changes made in the page)"
+            return replace(self.prepared, path=path, sha256=sha, name=shown_as,
                            started_at=now(), checked=list(self.checked), results_path=results)
 
 
