@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,3 +106,13 @@ def start_forty_purchases(page: Page, address: str, tmp_path: Path) -> None:
     page.click("#run")
     expect(page.locator("#progress-text")).to_contain_text(re.compile(r"[1-9]\d* of 40"))
 
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """A picture of the page to look at: into IMPORTER_SCREENSHOTS when set, else a temporary
+    folder (the README's own pictures are taken only when asked)."""
+    folder = Path(os.environ.get("IMPORTER_SCREENSHOTS") or Path(tempfile.gettempdir()) /
+                  "importer-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / name), full_page=True)
+    return folder / name

@@ -15,6 +15,7 @@ from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     browser_context_args,
     browser_type_launch_args,
     needs_chromium,
+    screenshot,
     serve,
     start_forty_purchases,
 )
@@ -59,7 +60,7 @@ def test_unknown_headers_are_mapped_in_the_page(page: Page, tmp_path: Path) -> N
         expect(page.locator('select[name="c1"]')).to_have_value("NumberBlockSid")
         expect(page.locator('select[name="c2"]')).to_have_value("AnswerPoint")
         expect(page.locator('select[name="c3"]')).to_have_value("")
-        page.screenshot(path="/tmp/web-a-mapping.png", full_page=True)
+        screenshot(page, "mapping.png")
 
         page.click("#map-apply")
         expect(page.locator("#counts")).to_contain_text("VALID 2")
@@ -67,7 +68,7 @@ def test_unknown_headers_are_mapped_in_the_page(page: Page, tmp_path: Path) -> N
         renamed = page.locator("#renamed")
         expect(renamed).to_contain_text("“Phone number” as AnswerPoint")
         expect(renamed).to_contain_text("“Block” as NumberBlockSid")
-        page.screenshot(path="/tmp/web-a-mapped-grid.png")
+        screenshot(page, "mapped-grid.png")
 
         with page.expect_download() as download:
             page.click("#download-edited")
@@ -125,7 +126,7 @@ def test_a_dry_run_says_nothing_was_sent_and_sends_on_request(page: Page,
         expect(page.locator("#final-title")).to_have_text("Dry run done: nothing was sent")
         expect(page.locator("#next-steps")).to_contain_text(
             "2 rows are ready and would be sent: press “Send it” to send them now.")
-        page.screenshot(path="/tmp/web-a-dry-run.png")
+        screenshot(page, "dry-run.png")
         page.click("#send-now")
         expect(page.locator("#final-title")).to_have_text("Done: every row went through")
         expect(page.locator("#final-counts")).to_contain_text("OK 2")
@@ -150,7 +151,7 @@ def test_a_finished_run_says_what_to_do_next(page: Page, tmp_path: Path) -> None
                                       "column, fix it in Check & fix and send again.")
         expect(steps).to_contain_text("1 row has mistakes and was not sent: fix the red cells "
                                       "in Check & fix and send again.")
-        page.screenshot(path="/tmp/web-a-next-steps.png")
+        screenshot(page, "next-steps.png")
         page.click("#show-problems")
         expect(page.locator("#problems-only")).to_be_checked()
         expect(page.locator(".tabulator-row")).to_have_count(2)
@@ -172,7 +173,7 @@ def test_the_header_row_can_be_moved(page: Page, tmp_path: Path) -> None:
         expect(page.locator('select[name="c2"]')).to_have_value("AnswerPoint")
         page.select_option('select[name="c0"]', "PropertySid")
         page.select_option('select[name="c1"]', "NumberBlockSid")
-        page.screenshot(path="/tmp/web-a-header-row.png", full_page=True)
+        screenshot(page, "header-row.png")
         page.click("#map-apply")
         expect(page.locator("#counts")).to_contain_text("VALID 1")
 
@@ -219,7 +220,7 @@ def test_the_columns_can_be_read_another_way(page: Page, tmp_path: Path) -> None
         page.get_by_label("Purchase: Buy a number block").check()
         page.click("#map-apply")
         expect(page.locator("#counts")).to_contain_text("VALID 1")
-        page.screenshot(path="/tmp/web-a-change-columns.png")
+        screenshot(page, "change-columns.png")
         page.click("#change-columns")
         expect(page.get_by_label("Purchase: Buy a number block")).to_be_checked()
         expect(page.locator('select[name="c2"]')).to_have_value("AnswerPoint")
