@@ -61,6 +61,9 @@ class Document:
     _prepared: Prepared | None = None
     _summary: dict | None = None
     _issues: dict[int, dict[int, list[Issue]]] = field(default_factory=dict)
+    # The last sheet view and query answered: the grid asks page after page of the same one.
+    # Kept with the checked sheet and results they were made from, so any change misses.
+    _found: tuple | None = None
 
     @property
     def prepared(self) -> Prepared:
@@ -90,6 +93,7 @@ class Document:
                 self.summary()
                 self._prepared = None
                 self._issues.clear()
+                self._found = None
 
     @property
     def checked(self) -> list[Checked]:
@@ -138,7 +142,7 @@ class Document:
         query finds in its order."""
         with self.lock:
             query = query or Query(problems=problems)
-            rows = finding.select(self._view(index), query)
+            rows = self._select(index, query)[1]
             size = max(1, min(size, 500))
             last = max(1, -(-len(rows) // size))
             page = max(1, min(page, last))
@@ -146,20 +150,28 @@ class Document:
             return {"last_page": last, "last_row": len(rows),
                     "data": [self._row(index, int(r)) for r in chosen]}
 
-    def _view(self, index: int) -> finding.View:
-        checked = self.checked[index]
-        return finding.view_of(checked.sheet.raw, checked.sheet.data.index,
-                               self._positions(index), checked.invalid,
-                               self.results.get(index, {}), self._problem_rows(index),
-                               checked.issues)
+    def _select(self, index: int, query: Query) -> tuple[finding.View, list[int]]:
+        """The sheet's view and the rows the query finds, from the last answer when neither
+        the sheet, its results nor the query changed since."""
+        checked, results = self.checked[index], self.results.get(index)
+        last = self._found
+        if last is not None and last[0] is checked and last[1] is results and last[2] == index:
+            view, rows = last[3], (last[5] if last[4] == query else None)
+        else:
+            view, rows = finding.view_of(
+                checked.sheet.raw, checked.sheet.data.index, self._positions(index),
+                checked.invalid, results or {}, self._problem_rows(index), checked.issues), None
+        if rows is None:
+            rows = finding.select(view, query)
+        self._found = (checked, results, index, view, query, rows)
+        return view, rows
 
     def next_problem(self, index: int, query: Query, after: int | None, size: int
                      ) -> dict | None:
         """The next row with a problem after `after` among the rows the query finds (from the
         top again past the last), its page and its worst cell: the grid scrolls to it."""
         with self.lock:
-            view = self._view(index)
-            rows = finding.select(view, query)
+            view, rows = self._select(index, query)
             bad = set(view.problem_rows)
             if after in set(rows):
                 start = rows.index(after) + 1
@@ -279,7 +291,7 @@ class Document:
         with self.lock:
             self._not_busy()
             pos = _position(column, self._positions(index))
-            rows = finding.select(self._view(index), query)
+            rows = self._select(index, query)[1]
             raw = self.checked[index].sheet.raw
             values = raw.iloc[[r - 1 for r in rows], pos].set_axis(pd.Index(rows))
             found = finding.replacements(values, find, replace_with, whole)

@@ -64,32 +64,46 @@ def query_from(args: Mapping[str, str]) -> Query:
 
 @dataclass
 class View:
-    """One sheet as the finder reads it: the cells shown (Excel row index, c<pos> columns),
-    each row's status, and which rows each problem group holds."""
+    """One sheet as the finder reads it: the cells shown (Excel row index, c<pos> columns, taken
+    from the raw cells only when a query needs them), each row's status, and which rows each
+    problem group holds."""
 
-    cells: pd.DataFrame
+    raw: pd.DataFrame
+    rows: pd.Index
+    positions: list[int]
     status: pd.Series
     problem_rows: list[int]
     groups: dict[str, set[int]] = field(default_factory=dict)
+    _cells: pd.DataFrame | None = None
+
+    @property
+    def cells(self) -> pd.DataFrame:
+        if self._cells is None:
+            cells = self.raw.iloc[self.rows - 1, self.positions]
+            self._cells = cells.set_axis(self.rows, axis=0).set_axis(
+                [f"c{p}" for p in self.positions], axis=1)
+        return self._cells
+
+    @property
+    def fields(self) -> set[str]:
+        return {f"c{p}" for p in self.positions}
 
 
 def view_of(raw: pd.DataFrame, rows: pd.Index, positions: list[int], invalid: frozenset[int],
             results: Mapping[int, Outcome], problem_rows: list[int],
             issues: list[Issue]) -> View:
-    cells = raw.iloc[rows - 1, positions]
-    cells = cells.set_axis(rows, axis=0).set_axis([f"c{p}" for p in positions], axis=1)
     status = pd.Series(Status.VALID.value, index=rows, dtype=object)
     if invalid:
         status.loc[sorted(invalid)] = Status.INVALID.value
-    for row, outcome in results.items():
-        status.at[row] = outcome.status.value
-    return View(cells, status, problem_rows, {k: g["rows"] for k, g in _grouped(
-        issues, results).items()})
+    if results:  # a run's outcomes, in one assignment (20,000 of them after a big run)
+        status.loc[list(results)] = [o.status.value for o in results.values()]
+    return View(raw, rows, positions, status, problem_rows,
+                {k: g["rows"] for k, g in _grouped(issues, results).items()})
 
 
 def select(view: View, query: Query) -> list[int]:
     """The Excel rows the query asks for, in its order."""
-    index = view.cells.index
+    index = view.rows
     keep = pd.Series(True, index=index)
     if query.problems:
         keep &= index.isin(view.problem_rows)
@@ -105,7 +119,7 @@ def select(view: View, query: Query) -> list[int]:
             keep &= view.status == text.upper()
         elif name == "_row":
             keep &= index.astype(str).str.startswith(text.strip())
-        elif name in view.cells.columns:
+        elif name in view.fields:
             keep &= _contains(view.cells[name], text)
     rows = index[keep.to_numpy()]
     if query.sort is None:
@@ -113,7 +127,7 @@ def select(view: View, query: Query) -> list[int]:
     name, descending = query.sort
     if name == "_status":
         key = view.status.loc[rows].map(STATUS_ORDER)
-    elif name in view.cells.columns:
+    elif name in view.fields:
         key = _sort_key(view.cells.loc[rows, name])
     else:  # the row number, or a column the sheet no longer has
         key = pd.Series(rows, index=rows)

@@ -293,6 +293,9 @@ function showProblem(group) {
   bulk.problemText = group ? `${group.count.toLocaleString()} × ${group.reason}` : "";
   $("filter-note").hidden = !bulk.problem;
   $("filter-what").textContent = bulk.problemText;
+  $("filter-what").title = bulk.problemText;  // the whole reason, as text
+  if (group) $("groups-box").open = false;  // room for the rows asked for
+  if (state.table) state.table.setHeight(gridHeight());
   reloadGrid();
 }
 
@@ -362,3 +365,5 @@ document.addEventListener("keydown", (event) => {
     fillDown();
   }
 });
+// The grid fills what the problems list leaves of the window.
+$("groups-box").addEventListener("toggle", () => { if (state.table) state.table.setHeight(gridHeight()); });
