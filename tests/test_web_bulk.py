@@ -271,3 +271,28 @@ def test_set_cells_agrees_with_one_set_cell_after_another() -> None:
     assert many.invalid == one.invalid
     assert many.sheet.raw.equals(one.sheet.raw) and many.sheet.data.equals(one.sheet.data)
     assert befores[0] is None and befores[2] == "4.12E+08"
+
+
+def test_a_runs_refusals_are_grouped_by_the_apis_code_and_filterable(client: FlaskClient,
+                                                                     doc: dict) -> None:
+    """After a run: "490 x belongs to a different property" is the API's code with its count."""
+    from importer.report import Outcome, RunReport, SheetResult, Status
+
+    found = client.application.extensions["importer"]["workspace"].get(doc["id"])
+    refused = {_excel(i) for i in range(0, ROWS, 4)}
+    outcomes = {r: Outcome(Status.REJECTED, "The number block belongs to a different property.",
+                           403, "NUMBER_BELONGS_TO_DIFFERENT_PROPERTY") for r in refused}
+    outcomes[_excel(1)] = Outcome(Status.OK, "OK", 200)
+    found.take_results(RunReport("big.csv", "", "", sheets=[SheetResult(
+        "big", "purchase", list(outcomes.values()), list(outcomes))]))
+    sheet = client.get(f"/api/documents/{doc['id']}").json["sheets"][0]
+    group = next(g for g in sheet["groups"] if g["code"] == "NUMBER_BELONGS_TO_DIFFERENT_PROPERTY")
+    assert group["count"] == len(refused) == 500
+    assert group["reason"] == "The number block belongs to a different property."
+    assert {r["_row"] for r in _all_rows(client, doc, problem=group["key"])} == refused
+    rejected = _all_rows(client, doc, **{"filter[0][field]": "_status",
+                                         "filter[0][value]": "REJECTED"})
+    assert {r["_row"] for r in rejected} == refused
+    # A refused row's check issues are not counted twice: it is in its run's group only.
+    phone = next(g for g in sheet["groups"] if g["code"] == "invalid_phone")
+    assert phone["count"] == len({_excel(i) for i in range(ROWS) if i % 10 == 3} - refused)

@@ -171,3 +171,20 @@ def test_find_and_replace_and_a_problem_group_with_markup_in_the_file(
         expect(page.locator(".tabulator-row")).to_have_count(6)
         assert page.evaluate("window.__pwned") is None
         assert page.locator("#grid img, #groups img").count() == 0
+
+
+def test_a_paste_after_switching_sheets_asks_for_a_cell_and_changes_nothing(
+        page: Page, tmp_path: Path) -> None:
+    """The clicked cell was in the other sheet's grid (same row numbers, same column names)."""
+    for address in serve(tmp_path):
+        _open(page, address)
+        cell(page, 7, field(page, "AnswerPoint")).click()
+        page.keyboard.press("Escape")
+        page.locator("#sheet-tabs .tab").nth(1).click()
+        expect(page.locator("#sheet-tabs .tab.current")).to_contain_text("Configure")
+        before = page.locator("#counts").inner_text()
+        page.locator("#message-bar").click()  # focus off the grid, as after a tab click
+        _paste(page, EXCEL_BLOCK)
+        expect(page.locator("#message-bar")).to_contain_text("Click the cell where the pasted")
+        assert page.locator("#counts").inner_text() == before
+        expect(page.locator("#undo")).to_be_disabled()

@@ -92,13 +92,24 @@ function editableNow() {
 function cellPicked(event, cell) {
   const field = cell.getField();
   const row = cell.getRow().getData()._row;
-  if (event && event.shiftKey && bulk.anchor && bulk.anchor.field === field && row !== bulk.anchor.row) {
+  if (event && event.shiftKey && anchored() && bulk.anchor.field === field && row !== bulk.anchor.row) {
     bulk.end = { row, field };
   } else {
-    bulk.anchor = { row, field };
-    bulk.end = null;
+    pick(row, field);
   }
   showSelection();
+}
+
+// The anchor belongs to the grid it was clicked in: another sheet's grid (same row numbers,
+// same c<pos> names) must not take a paste meant for the first.
+function pick(row, field) {
+  bulk.anchor = { row, field, table: state.table };
+  bulk.end = null;
+}
+
+function anchored() {
+  if (bulk.anchor && bulk.anchor.table !== state.table) bulk.anchor = bulk.end = null;
+  return bulk.anchor;
 }
 
 function activeRows() {
@@ -106,7 +117,7 @@ function activeRows() {
 }
 
 function rangeRows() {
-  if (!bulk.anchor || !bulk.end) return [];
+  if (!anchored() || !bulk.end) return [];
   const rows = activeRows();
   const from = rows.findIndex((r) => r.getData()._row === bulk.anchor.row);
   const to = rows.findIndex((r) => r.getData()._row === bulk.end.row);
@@ -219,7 +230,7 @@ document.addEventListener("paste", (event) => {
   if (!block.length) return;
   const single = block.length === 1 && block[0].length === 1;
   if (single && target && target.matches("input")) return;  // one value into the open editor
-  if (!bulk.anchor) {
+  if (!anchored()) {
     say("message-bar", "Click the cell where the pasted block should start, then paste.", true);
     return;
   }
@@ -239,7 +250,7 @@ function openReplace() {
     option.textContent = column.title;
     select.append(option);
   }
-  if (bulk.anchor && isDataField(bulk.anchor.field)) select.value = bulk.anchor.field;
+  if (anchored() && isDataField(bulk.anchor.field)) select.value = bulk.anchor.field;
   $("replace-scope").textContent = `In every one of the ${bulk.total.toLocaleString()} row(s) the grid finds now (all pages, not only this one), as one change that Undo takes back.`;
   $("replace").showModal();
 }
@@ -314,7 +325,7 @@ function scrollAcross(cell) {
 async function nextProblem() {
   if (!state.table) return;
   const query = new URLSearchParams({ ...gridQuery(), size: String(state.table.getPageSize()) });
-  if (bulk.anchor) query.set("after", String(bulk.anchor.row));
+  if (anchored()) query.set("after", String(bulk.anchor.row));
   let found;
   try {
     found = await api(`${sheetURL()}/next-problem?${query}`);
@@ -327,8 +338,7 @@ async function nextProblem() {
   const row = state.table.getRow(found.row);
   const cell = row && row.getCell(found.field);
   if (cell && isDataField(found.field)) scrollAcross(cell);
-  bulk.anchor = { row: found.row, field: found.field };
-  bulk.end = null;
+  pick(found.row, found.field);
   showSelection();
   const mark = (found.data._marks || {})[found.field];
   say("message-bar", `Row ${found.row}: ${mark ? mark[1] : found.data._message}`);
