@@ -188,3 +188,28 @@ def test_a_paste_after_switching_sheets_asks_for_a_cell_and_changes_nothing(
         expect(page.locator("#message-bar")).to_contain_text("Click the cell where the pasted")
         assert page.locator("#counts").inner_text() == before
         expect(page.locator("#undo")).to_be_disabled()
+
+
+def test_a_click_on_a_title_sorts_and_the_boxes_under_titles_filter(page: Page,
+                                                                   tmp_path: Path) -> None:
+    for address in serve(tmp_path):
+        _open(page, address)
+        block = field(page, "NumberBlockSid")
+        title = page.locator(f'.tabulator-col[tabulator-field="{block}"] .tabulator-col-title')
+        title.click()  # ascending: empty cells last, as Excel sorts
+        title.click()  # descending
+        first = page.locator(f'.tabulator-row .tabulator-cell[tabulator-field="{block}"]').first
+        expect(first).to_have_text("NB999999")
+        rows = page.locator('.tabulator-row .tabulator-cell[tabulator-field="_row"]')
+        expect(rows.last).to_have_text("4")  # the empty NumberBlockSid, last either way
+        phone = field(page, "AnswerPoint")
+        box = page.locator(f'.tabulator-col[tabulator-field="{phone}"] input')
+        box.press_sequentially("e+08")  # as typed: the grid filters on each key
+        expect(page.locator(".tabulator-row")).to_have_count(1)
+        expect(cell(page, 8, "_status")).to_have_text("INVALID")
+        box.fill("")
+        box.press("Enter")
+        expect(page.locator(".tabulator-row")).to_have_count(16)
+        page.locator('.tabulator-col[tabulator-field="_status"] input').click()
+        page.locator(".tabulator-edit-list-item", has_text=re.compile("^VALID$")).click()
+        expect(page.locator(".tabulator-row")).to_have_count(6)
