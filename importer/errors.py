@@ -32,7 +32,15 @@ class ImporterError(Exception):
 
 
 class InputError(ImporterError):
-    """The input file cannot be used as it is (missing, unreadable, no header, ...)."""
+    """The input file cannot be used as it is (missing, unreadable, no header, ...).
+
+    The message states what is wrong; `needs` names what the person has to choose to get past
+    it ("operation", "sheet"), so that each shell adds its own way out (a flag, a form).
+    """
+
+    def __init__(self, message: str, detail: str = "", needs: str = "") -> None:
+        super().__init__(message, detail)
+        self.needs = needs
 
 
 class UsageError(ImporterError):

@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -55,6 +55,8 @@ class Options:
     encoding: str | None = None  # a CSV's encoding (None: guessed)
     delimiter: str | None = None  # a CSV's delimiter (None: guessed)
     header_row: int | None = None  # the header's row number as Excel shows it (None: found)
+    # What the person said a sheet's columns are (sheet name -> reading.mapping.ColumnMap).
+    mapping: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Prepared:
     options: Options
     results_path: Path
     journal_path: Path
+    name: str = ""  # what the results call the file ("" : its path), e.g. the name uploaded
 
     def valid_rows(self, operation: str) -> int:
         return sum(exported.to_send(c.sheet, c.invalid) for c in self.checked
@@ -106,7 +109,7 @@ def prepare(path: Path, options: Options) -> Prepared:
     started = now()
     # Read first: an odd path (a folder, ".") is then told as such, not as an output name.
     loaded = load_input(path, options.operation, options.sheets, given=ReadOptions(
-        options.encoding, options.delimiter, options.header_row))
+        options.encoding, options.delimiter, options.header_row, options.mapping))
     results, journal = output_paths(path, options)
     checked = [check(s, options.allowed_prefixes) for s in loaded.sheets]
     return Prepared(path, loaded.sha256, started, checked, options, results, journal)
@@ -114,7 +117,7 @@ def prepare(path: Path, options: Options) -> Prepared:
 
 def _report(prepared: Prepared, mode: str, base_url: str = "") -> RunReport:
     return RunReport(
-        input_path=str(prepared.path), input_sha256=prepared.sha256,
+        input_path=prepared.name or str(prepared.path), input_sha256=prepared.sha256,
         started_at=prepared.started_at, base_url=base_url, mode=mode,
         results_path=str(prepared.results_path), tool_version=__version__,
         issues=[i for c in prepared.checked for i in c.issues])
@@ -174,6 +177,16 @@ def done_earlier(prepared: Prepared, scope: str) -> dict[tuple[int, int], Outcom
         journal.close()
     return {(t.sheet, t.position): done_before(t, e, "a run skips it.") for t in tasks
             if (e := entries.get(t.fp)) is not None and e.status == Status.OK}
+
+
+def skipped_before(prepared: Prepared, scope: str) -> dict[tuple[int, int], Outcome]:
+    """(sheet index, row position) -> SKIPPED for each row a run would not send although it
+    has been read: unchanged since the export, or done by an earlier run for `scope`. What the
+    web grid shows before a run, as `validate` writes it."""
+    skips = {(s, i): o for s, checked in enumerate(prepared.checked)
+             for i, o in enumerate(_first_outcomes(checked)[0])
+             if o is not None and o.status is Status.SKIPPED}
+    return {**skips, **done_earlier(prepared, scope)}
 
 
 def finish(report: RunReport, prepared: Prepared) -> RunReport:

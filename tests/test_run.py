@@ -99,6 +99,24 @@ def test_results_workbook_fed_back_skips_what_is_done(tmp_path: Path, api_env: S
     assert set(counts["Purchases"].values()) == {1}
 
 
+def test_the_pages_downloads_of_a_rollout_are_that_rollout(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """`x.edited.xlsx` and `x.to-fix.xlsx` (the web page's downloads) carry on the rollout `x`:
+    its journal, its numbered results workbooks; rows done are not sent again."""
+    source = rollout(tmp_path / "rollout.xlsx")
+    cli(capsys, "run", source, "--yes", "--json")
+    for n, name in enumerate(["rollout.edited.xlsx", "rollout.results.to-fix.xlsx"], 2):
+        copy = tmp_path / name
+        copy.write_bytes(source.read_bytes())
+        _, summary, _ = cli(capsys, "run", copy, "--yes", "--json")
+        assert summary["results_path"].endswith(f"rollout.results-{n}.xlsx")
+        assert Path(summary["journal_path"]).name == "rollout.journal.sqlite", summary
+        purchase = sheet_rows(Path(summary["results_path"]), "Purchase")
+        assert "Already bought by an earlier run" in purchase[0]["Message"]
+    counts = requests.get(f"{api_env.base_url}/_sandbox/purchases", timeout=5).json()
+    assert set(counts["Purchases"].values()) == {1}
+
+
 def test_cells_that_look_like_formulas_stay_text(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "f.csv"
@@ -217,7 +235,7 @@ def test_readonly_credentials_are_refused_row_by_row_then_stop(
     (b"just,some,words\n1,2,3\n", "no header row naming known columns"),
     (b"NumberBlockSid,AnswerPoint,PropertySid\n", "has a header but no data rows"),
     (b"AnswerPoint,PropertySid\n0412345678,P1\n", "no NumberBlockSid column"),
-    (b"NumberBlockSid,Campaign\nNB1,x\n", "cannot tell whether this sheet is for purchase or"),
+    (b"NumberBlockSid,Campaign\nNB1,x\n", "cannot tell whether this file is for purchase or"),
 ])
 def test_unusable_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               content: bytes | None, message: str) -> None:

@@ -296,3 +296,14 @@ def test_a_runs_refusals_are_grouped_by_the_apis_code_and_filterable(client: Fla
     # A refused row's check issues are not counted twice: it is in its run's group only.
     phone = next(g for g in sheet["groups"] if g["code"] == "invalid_phone")
     assert phone["count"] == len({_excel(i) for i in range(ROWS) if i % 10 == 3} - refused)
+
+
+def test_after_a_run_invalid_rows_keep_their_checks_reasons() -> None:
+    from importer.report import Issue, Outcome, Status
+
+    issues = [Issue("S", 2, "AnswerPoint", "12", "invalid_phone", "'12' is not valid."),
+              Issue("S", 3, "AnswerPoint", "12", "invalid_phone", "'12' is not valid.")]
+    results = {2: Outcome(Status.INVALID, "'12' is not valid."),
+               3: Outcome(Status.REJECTED, "No.", 400, "FORBIDDEN")}
+    listed = {g["key"]: g["count"] for g in finding.groups(issues, results)}
+    assert listed == {"check:invalid_phone:AnswerPoint": 1, "run:REJECTED:FORBIDDEN": 1}

@@ -58,6 +58,9 @@ def test_export_edit_and_send_only_the_change(page: Page, address: str, tmp_path
     assert ws.cell(1, 16).value == exported.RECORD_HEADER and ws.column_dimensions["P"].hidden
     assert len(sheet_rows(saved, "Configure")) == 100
 
+    # Unchanged since the export: shown as a run treats them, not as "would be sent".
+    expect(page.locator("#counts")).to_contain_text("SKIPPED 100")
+    expect(cell(page, 2, "_status")).to_have_text("SKIPPED")
     source = field(page, "Source")
     type_into(page, 2, source, "spring-radio")
     expect(cell(page, 2, "_status")).to_have_text("VALID")

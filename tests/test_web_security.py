@@ -151,8 +151,9 @@ def test_errors_name_the_users_file_not_the_servers_folders(tmp_path: Path) -> N
     for data, name in [(b"this is not a workbook", "notes.xlsx"), (b"", "empty.csv"),
                        (b"a,b\n1,2\n", "unknown.csv")]:
         response = _upload(c, data, name)
-        assert response.status_code == 400
-        message = response.json["error"]
+        # Headers it does not know: the page asks which column is which (test_web_mapping.py).
+        assert response.status_code == (200 if name == "unknown.csv" else 400)
+        message = response.json.get("error") or response.json["mapping"]["message"]
         assert name in message and str(tmp_path) not in message, message
 
 

@@ -54,6 +54,18 @@ def fail(message: str, code: int, as_json: bool) -> int:
     return int(code)
 
 
+# What a person does on the command line about what the loader could not decide alone.
+WAYS_OUT = {"operation": "pass --operation purchase|configure (or, in a workbook, name the "
+                         "sheet Purchase or Configure)",
+            "sheet": "name the sheet to read with --sheet"}
+
+
+def with_way_out(exc: ImporterError) -> str:
+    """The library's fact, and the flag that gets past it."""
+    way = WAYS_OUT.get(getattr(exc, "needs", ""))
+    return f"{exc}; {way}" if way else str(exc)
+
+
 def guard(debug: bool, as_json: bool, action: Callable[[], int]) -> int:
     try:
         return action()
@@ -65,7 +77,7 @@ def guard(debug: bool, as_json: bool, action: Callable[[], int]) -> int:
         failure: BaseException = exc
         message, code, detail = f"{exc}; wait for it to finish, or pass --wait", exc.exit_code, ""
     except ImporterError as exc:
-        failure, message, code, detail = exc, str(exc), exc.exit_code, exc.detail
+        failure, message, code, detail = exc, with_way_out(exc), exc.exit_code, exc.detail
     except KeyboardInterrupt as exc:
         failure, message, code, detail = exc, "interrupted", ExitCode.INTERRUPTED, ""
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug

@@ -53,18 +53,29 @@ _SHEET_NAMES = {"purchase": "purchase", "purchases": "purchase", "buy": "purchas
                 "configure": "configure", "configuration": "configure", "config": "configure"}
 
 
-def columns(where: str, raw: pd.DataFrame, header_row: int, op: Operation
-             ) -> tuple[dict[str, int], list[str], list[int]]:
-    """Field name -> position; headers ignored; positions of result columns (ours)."""
+def columns(where: str, raw: pd.DataFrame, header_row: int, op: Operation,
+            given: dict[int, str] | None = None
+            ) -> tuple[dict[str, int], list[str], list[int]]:
+    """Field name -> position; headers ignored; positions of result columns (ours). `given`
+    (position -> field, '' for none) is what the person said a column is: it wins over its
+    header."""
     index = header_index(op)
+    given = given or {}
     columns: dict[str, int] = {}
     ignored: list[str] = []
     results: list[int] = []
     for pos, cell in raw.iloc[header_row].items():
-        if pd.isna(cell) or not str(cell).strip():
+        named = given.get(int(pos))
+        if named is None and (pd.isna(cell) or not str(cell).strip()):
             continue
         key = header_key(cell)
-        field_name = index.get(key)
+        field_name = index.get(key) if named is None else (named or None)
+        if named == "":  # the person said the column is not used (a result column is ours)
+            if key in RESULT_KEYS:
+                results.append(int(pos))
+            elif not pd.isna(cell) and str(cell).strip():
+                ignored.append(str(cell))
+            continue
         if field_name is None:
             if key in RESULT_KEYS:
                 results.append(int(pos))
@@ -157,10 +168,12 @@ def no_header_hint(raw: pd.DataFrame) -> str:
 
 
 def contradictions(where: str, raw: pd.DataFrame, header_row: int, op: Operation,
-                    forced: bool) -> None:
+                    forced: bool, given: dict[int, str] | None = None) -> None:
     """A sheet holding the columns that define the other operation is not for this one:
-    checking it against this operation's rules would pass rows that cannot be sent right."""
-    keys = {header_key(c): str(c) for c in raw.iloc[header_row].dropna() if str(c).strip()}
+    checking it against this operation's rules would pass rows that cannot be sent right.
+    (Columns the person named are what they said.)"""
+    header = raw.iloc[header_row].drop(labels=list(given or ()), errors="ignore")
+    keys = {header_key(c): str(c) for c in header.dropna() if str(c).strip()}
     for other, defining in _DEFINING.items():
         if other == op.name:
             continue
@@ -173,9 +186,12 @@ def contradictions(where: str, raw: pd.DataFrame, header_row: int, op: Operation
         listed = ", ".join(shown(shorten(h, 30)) for h in present[:4]) + (
             f" and {len(present) - 4} more" if len(present) > 4 else "")
         them = f"a {other} column" if len(present) == 1 else f"{other} columns"
-        raise InputError(f"{where}: {why}, but it has {them} ({listed}) that "
-                         f"{op.name} does not use; use --operation {other}, or remove "
-                         f"{'it' if len(present) == 1 else 'them'}")
+        it = "it" if len(present) == 1 else "them"
+        if forced:
+            raise InputError(f"{where}: {why}, but it has {them} ({listed}) that "
+                             f"{op.name} does not use; use --operation {other}, or remove {it}")
+        raise InputError(f"{where}: {why}, but it has {them} ({listed}) that {op.name} does "
+                         f"not use; remove {it}, or say it is for {other}", needs="operation")
 
 
 def find_header(raw: pd.DataFrame, forced: Operation | None) -> tuple[int | None, dict]:
@@ -191,12 +207,24 @@ def find_header(raw: pd.DataFrame, forced: Operation | None) -> tuple[int | None
     return best_row, best_matched
 
 
-def operation_for(where: str, sheet_name: str, fields: set[str]) -> Operation:
+def operation_for(where: str, sheet_name: str, fields: set[str], csv: bool = False
+                  ) -> Operation:
+    """The operation a sheet's name or columns say; else an error the shells add their way
+    out to (a flag, a choice in the page)."""
     if (named := _SHEET_NAMES.get(header_key(sheet_name))) is not None:
         return OPERATIONS[named]
     hits = [name for name, only in _ONLY.items() if fields & only]
     if len(hits) == 1:
         return OPERATIONS[hits[0]]
-    why = ("it has columns of both" if hits else "its columns fit both")
-    raise InputError(f"{where}: cannot tell whether this sheet is for purchase or configure "
-                     f"({why}); name the sheet Purchase or Configure, or pass --operation")
+    what = "file" if csv else "sheet"
+    if hits:
+        why = "it has columns of both"
+    elif not fields:
+        why = "none of its headers is a column of either"
+    else:
+        only = " or ".join(f"{next(f.name for f in op.fields if f.name in _DEFINING[n])} ({n})"
+                           for n, op in OPERATIONS.items())
+        why = (f"its columns fit both: it has no column that only one of them has, such as "
+               f"{only}")
+    raise InputError(f"{where}: cannot tell whether this {what} is for purchase or configure "
+                     f"({why})", needs="operation")

@@ -17,6 +17,7 @@ from importer import excel
 from importer.errors import InputError
 from importer.reading import exported, headers
 from importer.reading.delimited import read_csv
+from importer.reading.mapping import ColumnMap, UnclearColumns, propose
 from importer.reading.marks import legal_sheet_name
 from importer.reading.source import Format, Input, Limits, read_input
 from importer.reading.spreadsheets import CONTROL, Book, few, read_workbook
@@ -58,6 +59,8 @@ class ReadOptions:
     encoding: str | None = None  # a CSV's text encoding, e.g. cp1252
     delimiter: str | None = None  # a CSV's field separator
     header_row: int | None = None  # the header's row number, as Excel shows it
+    # What the person said a sheet's columns are (sheet name -> mapping), see reading.mapping.
+    mapping: dict[str, ColumnMap] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +86,10 @@ class Sheet:
     result_columns: list[int] = field(default_factory=list)  # status columns of a results file
     issues: list[Issue] = field(default_factory=list)  # found while reading (schemas.check adds)
     file: FileReading = field(default_factory=FileReading)  # shared by the file's sheets
+    # Columns read under another name than their header's (header as written, field): an
+    # alias the loader knows, or the person's mapping. Shown, never silent.
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    chosen: bool = False  # the operation is the person's choice, not what the sheet says
 
     def header(self, name: str) -> str:
         """The column's header as the user wrote it (the field name when the sheet lacks it)."""
@@ -117,7 +124,8 @@ def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...]
     reading = FileReading(options=[*how, _header_option(given)])
     loaded = []
     for sheet_name, raw in frames.items():
-        sheet = _sheet(source.name, sheet_name, raw, forced, only, book, given.header_row)
+        sheet = _sheet(source.name, sheet_name, raw, forced, only, book, given.header_row,
+                       given.mapping.get(sheet_name))
         if sheet is None:
             reading.sheets.append((sheet_name, _left_out(raw), raw))
             continue
@@ -132,24 +140,32 @@ def load_input(path: Path, operation: str | None = None, sheets: tuple[str, ...]
     name = source.name
     if not loaded:
         if not frames:
-            raise InputError(f"{name}: every sheet is hidden ({few(hidden)}); name the one "
-                             "to read with --sheet")
+            raise InputError(f"{name}: every sheet is hidden ({few(hidden)})", needs="sheet")
         what = ("every sheet is empty" if all(_trim(raw).empty for raw in frames.values())
                 else "no sheet has a header row naming known columns" + (
                     "" if hidden else " (e.g. NumberBlockSid, AnswerPoint)"))
-        more = (f"; hidden sheets ({few(hidden, 2)}) are read only when named with --sheet"
-                if hidden else "")
-        raise InputError(f"{name}: {what}{more}")
+        more = f"; hidden sheets ({few(hidden, 2)}) are read only when named" if hidden else ""
+        if hidden or what == "every sheet is empty":
+            raise InputError(f"{name}: {what}{more}", needs="sheet" if hidden else "rows")
+        # The person can say which column is which, in the sheet holding the most cells.
+        sheet_name, raw = max(((n, _trim(r)) for n, r in frames.items()),
+                              key=lambda f: int(f[1].notna().sum().sum()))
+        raise UnclearColumns(f"{name}: {what}", propose(sheet_name, raw, None,
+                                                        tuple(OPERATIONS), book.csv))
     if not any(len(s.data) for s in loaded):
         names = few([s.name for s in loaded])
-        what = "sheet {} has a header" if len(loaded) == 1 else "sheets {} have headers"
-        raise InputError(f"{name}: {what.format(names)} but no data rows")
+        what = ("the file has a header" if book.csv else "sheet {} has a header"
+                if len(loaded) == 1 else "sheets {} have headers")
+        raise InputError(f"{name}: {what.format(names)} but no data rows", needs="rows")
     # Purchases run first so configure rows can rely on blocks bought in the same run.
     ordered = sorted(loaded, key=lambda s: s.operation.name != "purchase")
     return Loaded(ordered, source.sha256, len(source.data))
 
 
 def _header_option(given: ReadOptions) -> tuple[str, str, bool]:
+    if given.mapping:
+        rows = ", ".join(sorted({f"row {m.header_row}" for m in given.mapping.values()}))
+        return ("Header row", f"{rows}, its columns named by hand", True)
     if given.header_row:
         return ("Header row", f"row {given.header_row}", True)
     return ("Header row", "the row naming the most known columns, per sheet", False)
@@ -190,29 +206,38 @@ def _csv_sheet_name(path: Path) -> str:
 
 
 def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, required: bool,
-           book: Book, header_at: int | None) -> Sheet | None:
+           book: Book, header_at: int | None, mapped: ColumnMap | None = None) -> Sheet | None:
     # A CSV's one sheet is the file: its name said once.
     where = file if book.csv else f"{file}, sheet {quoted(name)}"
     formulas = book.formulas.get(name, [])
     raw = _trim(raw)
     if raw.empty:
         if required:
-            raise InputError(f"{where}: the sheet is empty")
+            raise InputError(f"{where}: the {'file' if book.csv else 'sheet'} is empty",
+                             needs="rows")
         return None
-    if header_at is not None:
+    if mapped is not None:
+        forced = OPERATIONS[mapped.operation] if mapped.operation else forced
+        header_row = mapped.header_row - 1
+        if not 0 <= header_row < len(raw):
+            raise InputError(f"{where}: no row {mapped.header_row} to read the header from")
+        index = header_index(forced) if forced else headers.ALL_FIELDS
+        matched = {p: index[k] for p, cell in raw.iloc[header_row].items()
+                   if isinstance(cell, str) and (k := header_key(cell)) in index}
+        matched = {p: f for p, f in {**matched, **mapped.columns}.items() if f}
+    elif header_at is not None:
         header_row, matched = _given_header(where, raw, forced, header_at)
     else:
         header_row, matched = headers.find_header(raw, forced)
     if header_row is None:
         if required:
             hint = headers.no_header_hint(raw) or " (e.g. NumberBlockSid, AnswerPoint)"
-            raise InputError(f"{where}: no header row naming known columns in the first "
-                             f"{headers.HEADER_SEARCH_ROWS} rows{hint}")
+            raise UnclearColumns(f"{where}: no header row naming known columns in the first "
+                                 f"{headers.HEADER_SEARCH_ROWS} rows{hint}",
+                                 propose(name, raw, None, tuple(OPERATIONS), book.csv))
         return None
-    op = forced or headers.operation_for(where, name, set(matched.values()))
-    columns, ignored, results = headers.columns(where, raw, header_row, op)
-    headers.contradictions(where, raw, header_row, op, forced is not None)
-    headers.require(where, raw, header_row, op, columns)
+    op, columns, ignored, results = _columns(where, name, raw, header_row, forced, matched,
+                                             mapped, book.csv)
     body = raw.iloc[header_row + 1:]
     rows = pd.RangeIndex(header_row + 2, len(raw) + 1)
     cells = {}
@@ -227,13 +252,42 @@ def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, re
     unsaved = {r + 1 for r, c in formulas if c in columns.values() and r > header_row}
     data = data[data.notna().any(axis=1) | data.index.isin(unsaved)]
     data.index.name = "row"
-    sheet = Sheet(name, op, raw, header_row, data, columns, ignored, results)
+    sheet = Sheet(name, op, raw, header_row, data, columns, ignored, results,
+                  chosen=bool(mapped and mapped.operation))
+    sheet.renamed = [(h, f) for f, pos in columns.items()
+                     if header_key(h := str(raw.iat[header_row, pos])) != header_key(f)]
     _too_long(where, sheet, book.long_cells.get(name, []))
     _unsaved_formulas(sheet, formulas)
     _notes(sheet, book.notes.get(name, []))
     _control_characters(sheet)
     exported.note(sheet)  # an export's own columns, and the settings emptied since
     return sheet
+
+
+def _columns(where: str, name: str, raw: pd.DataFrame, header_row: int,
+             forced: Operation | None, matched: dict, mapped: ColumnMap | None, csv: bool
+             ) -> tuple[Operation, dict[str, int], list[str], list[int]]:
+    """The sheet's operation and columns, the person's mapping applied; what the headers
+    cannot tell becomes UnclearColumns, with what to ask them."""
+    given = mapped.columns if mapped else {}
+    op = forced
+    try:
+        op = forced or headers.operation_for(where, name, set(matched.values()), csv)
+        if mapped is not None:
+            mapped.check(op, raw.shape[1])
+        columns, ignored, results = headers.columns(where, raw, header_row, op, given)
+        headers.contradictions(where, raw, header_row, op, forced is not None and not mapped,
+                               given)
+        headers.require(where, raw, header_row, op, columns)
+    except UnclearColumns:
+        raise
+    except InputError as exc:
+        if forced is not None and mapped is None:  # the command line named the operation
+            raise
+        ops = (op.name,) if op is not None and exc.needs != "operation" else tuple(OPERATIONS)
+        raise UnclearColumns(str(exc), propose(name, raw, header_row, ops, csv),
+                             exc.needs) from None
+    return op, columns, ignored, results
 
 
 def _given_header(where: str, raw: pd.DataFrame, forced: Operation | None, row: int

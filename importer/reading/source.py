@@ -86,7 +86,7 @@ def read_input(path: Path, limits: Limits) -> Input:
     finally:
         os.close(fd)
     if not data:
-        raise InputError(f"{name}: the file is empty")
+        raise InputError(f"{name}: the file is empty", needs="rows")
     kind, data = _format(path, name, data, limits)
     return Input(path, data, digest, kind)
 

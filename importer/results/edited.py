@@ -4,6 +4,9 @@ Every cell is written as text (never a number, a date or a formula); the known c
 template's drop-downs, help and Text format wherever the user put them; sheets the importer left
 out (notes, the template's Instructions) come back as they were, and a file that had no
 Instructions sheet gets the templates' one, marked as the tool's so it is never read as input.
+Columns read under another name (an alias, or the person's column mapping) get the operation's
+own header, and a sheet whose operation the person chose is named after it, so the file reads
+the same way again anywhere, the command line included, without a mapping.
 """
 
 from __future__ import annotations
@@ -15,29 +18,43 @@ import xlsxwriter
 
 from importer.checking.schemas import Checked
 from importer.reading.marks import assign_sheet_names, mark
+from importer.report import Outcome
 from importer.results.templates import add_instructions, guide
+from importer.spec.operations import RESULT_COLUMNS
 
 INSTRUCTIONS = "Instructions"
+STATUS, MESSAGE = RESULT_COLUMNS[:2]
 
 
-def write_edited(path: Path, sheets: list[Checked]) -> None:
-    """Write `sheets` (and the file's left-out sheets) to `path`."""
+def write_edited(path: Path, sheets: list[Checked],
+                 only: list[dict[int, Outcome]] | None = None) -> None:
+    """Write `sheets` (and the file's left-out sheets) to `path`. With `only` (per sheet, Excel
+    row -> what became of it): those rows alone, each with its Status and Message in the
+    results workbook's columns, which the reader knows are not input ("the rows that need
+    you", to fix and upload again as the same rollout)."""
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                            "strings_to_formulas": False,
                                            "strings_to_urls": False})
     reading = sheets[0].sheet.file if sheets else None
     left_out = [(n, raw) for n, _, raw in (reading.sheets if reading else []) if raw is not None]
     has_help = any(n.casefold() == INSTRUCTIONS.casefold() for n, _ in left_out)
-    names = assign_sheet_names([c.sheet.name for c in sheets] + [n for n, _ in left_out]
+    names = assign_sheet_names([_name(c) for c in sheets] + [n for n, _ in left_out]
                                + ([] if has_help else [INSTRUCTIONS]))
     bold = book.add_format({"bold": True})
-    for checked, name in zip(sheets, names, strict=False):
+    for i, (checked, name) in enumerate(zip(sheets, names, strict=False)):
         sheet = checked.sheet
         keep = [c for c in sheet.raw.columns if c not in sheet.result_columns]
         ws = book.add_worksheet(name)
         positions = {f: keep.index(pos) for f, pos in sheet.columns.items() if pos in keep}
         guide(book, ws, sheet.operation, positions, sheet.header_row + 1)
-        _cells(ws, sheet.raw[keep], sheet.header_row, bold)
+        raw = sheet.raw[keep]
+        if sheet.renamed:
+            raw = raw.copy()
+            for field_name, pos in sheet.columns.items():
+                raw.iat[sheet.header_row, keep.index(pos)] = field_name
+        if only is not None:
+            raw = _rows_of(raw, sheet.header_row, only[i])
+        _cells(ws, raw, sheet.header_row, bold)
         ws.freeze_panes(sheet.header_row + 1, 0)
     for (_, raw), name in zip(left_out, names[len(sheets):], strict=False):
         _cells(book.add_worksheet(name), raw)
@@ -46,6 +63,23 @@ def write_edited(path: Path, sheets: list[Checked]) -> None:
         add_instructions(book, names[-1], ops)
         mark(book, {names[-1]: "instructions"})
     book.close()
+
+
+def _rows_of(raw: pd.DataFrame, header_row: int, outcomes: dict[int, Outcome]) -> pd.DataFrame:
+    """The header rows and the rows in `outcomes` (Excel rows), with Status and Message."""
+    rows = sorted(outcomes)
+    picked = raw.iloc[[*range(header_row + 1), *(r - 1 for r in rows)]].reset_index(drop=True)
+    above: list[str | None] = [None] * header_row
+    picked[len(picked.columns)] = [*above, STATUS, *(outcomes[r].status.value for r in rows)]
+    picked[len(picked.columns)] = [*above, MESSAGE, *(outcomes[r].message for r in rows)]
+    picked.columns = range(len(picked.columns))
+    return picked
+
+
+def _name(checked: Checked) -> str:
+    """The sheet's name; the operation's when the person chose it (the columns fit both)."""
+    sheet = checked.sheet
+    return sheet.operation.title if sheet.chosen else sheet.name
 
 
 def _cells(ws: xlsxwriter.worksheet.Worksheet, raw: pd.DataFrame, header_row: int = -1,

@@ -20,13 +20,17 @@ from pathlib import Path
 from importer.errors import ImporterError, UsageError
 from importer.text import shown
 
+# The files a rollout makes of itself (its results workbooks, the page's downloads) are that
+# rollout: one journal, so what was bought is never asked for again when they come back.
 _RESULTS_STEM = re.compile(r"\.results(-\d+)?$")
+_ROLLOUT_STEM = re.compile(r"(\.(results(-\d+)?|edited|to-fix))+$")
 MAX_NUMBERED = 10_000
 
 
 def rollout_stem(path: Path) -> str:
-    """`x.xlsx`, `x.results.xlsx` and `x.results-3.xlsx` are one rollout: `x`."""
-    return _RESULTS_STEM.sub("", path.stem)
+    """`x.xlsx`, `x.results.xlsx`, `x.results-3.xlsx` and the page's `x.edited.xlsx` and
+    `x.to-fix.xlsx` are one rollout: `x`."""
+    return _ROLLOUT_STEM.sub("", path.stem)
 
 
 def next_free(path: Path) -> Path:

@@ -4,13 +4,16 @@ said as such), then the technical details."""
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import openpyxl
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from importer import excel
-from importer.reading.marks import rename_reason
+from importer.reading.marks import SUMMARY, rename_reason
 from importer.report import NOT_DONE, RunReport, Severity, Status, readable_time
 from importer.results.look import Styles, lines, per_line, print_setup, tall
 
@@ -114,3 +117,29 @@ def write_summary(ws: Worksheet, styles: Styles, report: RunReport, checked: lis
     print_setup(ws, landscape=False)
     ws.hide_gridlines(1)  # a form, not a table: no grid on paper
     ws.fit_to_pages(1, 1)
+
+
+def read_summary(path: Path) -> dict | None:
+    """What a results workbook's Summary says of its run (the count per status, whether
+    anything was sent, when it finished), for a list of earlier runs; None for a file that is
+    not one or cannot be read."""
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+        try:
+            rows = list(book[SUMMARY].iter_rows(max_row=80, max_col=3, values_only=True))
+        finally:
+            book.close()
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    statuses = {s.value for s in Status}
+    counts: dict[str, int] = {}
+    said: dict[str, str] = {}
+    for label, number, text in ((*r, None, None, None)[:3] for r in rows):
+        if label in statuses and isinstance(number, int | float):
+            counts.setdefault(str(label), int(number))
+        elif isinstance(label, str) and label not in said:
+            said[label] = str(text or "")
+    if not counts:
+        return None
+    return {"counts": counts, "sent": said.get("Dry run", "").startswith("no"),
+            "finished": said.get("Finished") or said.get("Started", "")}

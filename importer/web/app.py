@@ -22,11 +22,11 @@ from importer.results.workbook import STATUS_COLOURS
 from importer.sending.client import Credentials, check_base_url
 from importer.sending.locks import Busy
 from importer.text import redact_url, shown
-from importer.web import account, export, progress, security
-from importer.web.documents import without_paths
+from importer.web import account, export, history, mapping, progress, security
+from importer.web.documents import Document, without_paths
 from importer.web.finding import check_size, query_from
 from importer.web.runs import Runs, Target
-from importer.web.workspace import Workspace
+from importer.web.workspace import NeedsMapping, Workspace
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 200 * 1024 * 1024  # far above any real rollout; the loader has its own caps
@@ -76,9 +76,14 @@ def create_app(settings_: Settings, token: str) -> Flask:
                 "base_url": redact_url(target.credentials.base_url),
                 "account_sid": shown(target.credentials.account_sid)}
 
-    def document(doc_id: str):  # type: ignore[no-untyped-def]
+    def scoped(found: Document) -> Document:
+        """The document as runs to the current target would see it (rows done for it)."""
+        found.use_scope(state["target"].scope if state["target"] is not None else "")
+        return found
+
+    def document(doc_id: str) -> Document:
         try:
-            return workspace.get(doc_id)
+            return scoped(workspace.get(doc_id))
         except KeyError:
             abort(404, "That file is no longer open here; upload it again.")
 
@@ -113,7 +118,8 @@ def create_app(settings_: Settings, token: str) -> Flask:
         workspace.sweep()
         active = [r.snapshot() for r in runs.runs.values()]
         return jsonify({"target": describe_target(), "recent": workspace.recent(),
-                        "documents": [d.summary() for d in workspace.documents.values()],
+                        "documents": [scoped(d).summary()
+                                      for d in workspace.documents.values()],
                         "runs": active})
 
     @app.get("/templates/<name>.xlsx")
@@ -133,14 +139,48 @@ def create_app(settings_: Settings, token: str) -> Flask:
             abort(400, "Choose a file to upload.")
         try:
             found = workspace.add(sent.filename, sent.stream)
+        except NeedsMapping as exc:  # the page asks which column is which
+            return jsonify(mapping.describe(exc.pending))
+        except ValueError as exc:
+            abort(400, str(exc))
+        return jsonify(scoped(found).summary())
+
+    @app.post("/api/pending/<pending_id>")
+    def map_columns(pending_id: str) -> Response:
+        """The person's column mapping for an upload the loader could not read alone."""
+        waiting = workspace.pending.get(pending_id)
+        if waiting is None:
+            abort(404, "That upload is no longer waiting; upload the file again.")
+        try:
+            sheet, answer = mapping.answer(waiting, request.get_json(silent=True) or {})
+            found = workspace.map(pending_id, sheet, answer)
+        except NeedsMapping as exc:
+            return jsonify(mapping.describe(exc.pending))
         except ValueError as exc:
             abort(400, str(exc))
         return jsonify(found.summary())
 
+    @app.post("/api/documents/<doc_id>/columns")
+    def change_columns(doc_id: str) -> Response:
+        """Read a sheet's columns another way: the mapping form, as the sheet is read now."""
+        found = document(doc_id)
+        index = (request.get_json(silent=True) or {}).get("sheet", 0)
+        if not isinstance(index, int) or not 0 <= index < len(found.checked):
+            abort(404, "No such sheet.")
+        try:
+            return jsonify(mapping.describe(workspace.remap(found, index)))
+        except ValueError as exc:
+            abort(400, str(exc))
+
+    @app.delete("/api/pending/<pending_id>")
+    def drop_pending(pending_id: str) -> Response:
+        workspace.drop_pending(pending_id)
+        return jsonify({})
+
     @app.post("/api/recent/<key>")
     def reopen(key: str) -> Response:
         try:
-            return jsonify(workspace.reopen(key).summary())
+            return jsonify(scoped(workspace.reopen(key)).summary())
         except KeyError:
             abort(404, "That file is no longer in the workspace.")
 
@@ -225,8 +265,15 @@ def create_app(settings_: Settings, token: str) -> Flask:
     def download(doc_id: str) -> Response:
         found = document(doc_id)
         path = found.save_edited()  # sent from disk, not read into memory first
-        return send_file(path, as_attachment=True, download_name=f"{Path(found.name).stem}"
-                         ".edited.xlsx", mimetype=XLSX)
+        return send_file(path, as_attachment=True, download_name=path.name, mimetype=XLSX)
+
+    @app.get("/api/documents/<doc_id>/to-fix")
+    def download_to_fix(doc_id: str) -> Response:
+        found = document(doc_id)
+        path = found.save_needing()
+        if path is None:
+            abort(409, "No row needs you: every row is valid or done.")
+        return send_file(path, as_attachment=True, download_name=path.name, mimetype=XLSX)
 
     @app.post("/api/credentials")
     def credentials() -> Response:
@@ -284,6 +331,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
                          mimetype=XLSX)
 
     export.register(app)  # "Export the blocks you own" (importer.web.export)
+    history.register(app)  # earlier runs of a file (importer.web.history)
     return app
 
 

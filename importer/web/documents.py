@@ -23,7 +23,7 @@ import pandas as pd
 
 from importer.checking import edits
 from importer.checking.schemas import Checked
-from importer.pipeline import Prepared
+from importer.pipeline import Prepared, skipped_before
 from importer.report import Issue, Outcome, RunReport, Severity, Status
 from importer.results import files
 from importer.results.edited import write_edited
@@ -57,10 +57,12 @@ class Document:
     results: dict[int, dict[int, Outcome]] = field(default_factory=dict)  # after a run
     lock: threading.RLock = field(default_factory=threading.RLock)
     busy: bool = False  # a run of it is in progress: no change is accepted
+    scope: str = ""  # the journal scope of the account runs go to: rows done for it show so
     used: float = field(default_factory=time.monotonic)
     _prepared: Prepared | None = None
     _summary: dict | None = None
     _issues: dict[int, dict[int, list[Issue]]] = field(default_factory=dict)
+    _skips: dict[int, dict[int, Outcome]] | None = None  # rows a run would not send
     # The last sheet view and query answered: the grid asks page after page of the same one.
     # Kept with the checked sheet and results they were made from, so any change misses.
     _found: tuple | None = None
@@ -80,6 +82,7 @@ class Document:
                         prepared.options.allowed_prefixes)[0]
                 self._prepared = prepared
                 self._issues.clear()
+                self._skips = None
             return self._prepared
 
     @property
@@ -93,14 +96,42 @@ class Document:
                 self.summary()
                 self._prepared = None
                 self._issues.clear()
+                self._skips = None
                 self._found = None
+
+    def use_scope(self, scope: str) -> None:
+        """Runs now go to `scope` (the sandbox, or the account given): rows its journal holds
+        as done are shown as a run would treat them."""
+        with self.lock:
+            if scope != self.scope:
+                self.scope, self._skips, self._summary = scope, None, None
+
+    def _shown(self, index: int) -> dict[int, Outcome]:
+        """Row -> the outcome the grid shows instead of the check's verdict: the last run's,
+        else SKIPPED where a run would not send the row (unchanged since the export, or done
+        by an earlier run), as `importer validate` says."""
+        return {**self._skipped(index), **self.results.get(index, {})}
+
+    def _skipped(self, index: int) -> dict[int, Outcome]:
+        if self._skips is None:
+            skips: dict[int, dict[int, Outcome]] = {}
+            for (s, i), outcome in skipped_before(self.prepared, self.scope).items():
+                skips.setdefault(s, {})[int(self.checked[s].sheet.data.index[i])] = outcome
+            self._skips = skips
+        return self._skips.get(index, {})
 
     @property
     def checked(self) -> list[Checked]:
         return self.prepared.checked
 
     def valid_rows(self, operation: str) -> int:
-        return self.prepared.valid_rows(operation)
+        """The rows of `operation` a run would send: not invalid, not done (by the last run
+        or an earlier one)."""
+        with self.lock:
+            return sum(len(c.sheet.data) - len(c.invalid | {
+                r for r, o in self._shown(i).items()
+                if o.status is Status.OK or (o.status is Status.SKIPPED and o.done)})
+                for i, c in enumerate(self.checked) if c.sheet.operation.name == operation)
 
     # --- what the page shows -------------------------------------------------------------
 
@@ -116,8 +147,8 @@ class Document:
 
     def _totals(self) -> dict:
         """What changes with every edit beyond its sheet: the rows a run would send."""
-        return {"edits": len(self.history), "purchases": self.prepared.valid_rows("purchase"),
-                "configures": self.prepared.valid_rows("configure")}
+        return {"edits": len(self.history), "purchases": self.valid_rows("purchase"),
+                "configures": self.valid_rows("configure")}
 
     def _sheet_summary(self, index: int) -> dict:
         checked = self.checked[index]
@@ -133,8 +164,9 @@ class Document:
         return {"index": index, "name": sheet.name, "operation": sheet.operation.name,
                 "rows": len(sheet.data), "columns": columns, "counts": counts,
                 "problems": len(self._problem_rows(index)),
-                "groups": finding.groups(checked.issues, self.results.get(index, {})),
-                "sheet_issues": [i.message for i in checked.issues if i.row is None]}
+                "groups": finding.groups(checked.issues, self._shown(index)),
+                "sheet_issues": [i.message for i in checked.issues if i.row is None],
+                "renamed": [[header, name] for header, name in sheet.renamed]}
 
     def rows(self, index: int, page: int, size: int, problems: bool = False,
              query: Query | None = None) -> dict:
@@ -153,17 +185,17 @@ class Document:
     def _select(self, index: int, query: Query) -> tuple[finding.View, list[int]]:
         """The sheet's view and the rows the query finds, from the last answer when neither
         the sheet, its results nor the query changed since."""
-        checked, results = self.checked[index], self.results.get(index)
+        checked, shown = self.checked[index], self._shown(index)  # _skips is made by now
+        key = (checked, self.results.get(index), self._skips, index)
         last = self._found
-        if last is not None and last[0] is checked and last[1] is results and last[2] == index:
-            view, rows = last[3], (last[5] if last[4] == query else None)
+        if last is not None and all(a is b for a, b in zip(last[0], key, strict=True)):
+            view, rows = last[1], (last[3] if last[2] == query else None)
         else:
             view, rows = finding.view_of(
                 checked.sheet.raw, checked.sheet.data.index, self._positions(index),
-                checked.invalid, results or {}, self._problem_rows(index), checked.issues), None
-        if rows is None:
-            rows = finding.select(view, query)
-        self._found = (checked, results, index, view, query, rows)
+                checked.invalid, shown, self._problem_rows(index), checked.issues), None
+        rows = finding.select(view, query) if rows is None else rows
+        self._found = (key, view, query, rows)
         return view, rows
 
     def next_problem(self, index: int, query: Query, after: int | None, size: int
@@ -181,12 +213,8 @@ class Document:
             for pos in [*range(start, len(rows)), *range(start)]:
                 if rows[pos] in bad:
                     data = self._row(index, rows[pos])
-                    marks = data["_marks"]
-                    order = [f"c{p}" for p in self._positions(index)]
-                    worst = sorted(marks, key=lambda k: (
-                        marks[k][0] != "error", order.index(k) if k in order else -1))
-                    return {"row": rows[pos], "page": pos // size + 1,
-                            "field": worst[0] if worst else "_status", "data": data}
+                    return {"row": rows[pos], "page": pos // size + 1, "data": data,
+                            "field": finding.worst(data["_marks"], self._positions(index))}
             return None
 
     def _positions(self, index: int) -> list[int]:
@@ -206,7 +234,7 @@ class Document:
         """Rows per status: a run's outcome where there is one, else the check's verdict
         (counted from sets: this runs after every edit, on sheets of 100,000 rows)."""
         checked = self.checked[index]
-        results = self.results.get(index, {})
+        results = self._shown(index)
         counts = Counter(o.status.value for o in results.values())
         invalid = len(checked.invalid - results.keys())
         counts[Status.INVALID.value] += invalid
@@ -215,7 +243,7 @@ class Document:
 
     def _problem_rows(self, index: int) -> list[int]:
         """Rows with an issue, or whose run left them not done."""
-        results = self.results.get(index, {})
+        results = self._shown(index)
         rows = set(self._issues_by_row(index)) | self.checked[index].invalid | {
             r for r, o in results.items()
             if o.status in NOT_DONE or (o.status is Status.SKIPPED and not o.done)}
@@ -225,7 +253,7 @@ class Document:
         checked = self.checked[index]
         sheet = checked.sheet
         issues = self._issues_by_row(index).get(row, [])
-        outcome = self.results.get(index, {}).get(row)
+        outcome = self.results.get(index, {}).get(row) or self._skipped(index).get(row)
         errors = [i.message for i in issues if i.severity is Severity.ERROR]
         warnings = [i.message for i in issues if i.severity is Severity.WARNING]
         if outcome is not None:
@@ -316,6 +344,7 @@ class Document:
         self._issues.pop(index, None)
         for r in changed:
             self.results.get(index, {}).pop(r, None)
+            (self._skips or {}).get(index, {}).pop(r, None)
         if record:
             self.history.append([Edit(index, r, p, b, v)
                                  for (r, p, v), b in zip(changes, befores, strict=True)])
@@ -337,6 +366,7 @@ class Document:
         self._issues.pop(index, None)
         for r in changed:  # an edited row's old result no longer describes it
             self.results.get(index, {}).pop(r, None)
+            (self._skips or {}).get(index, {}).pop(r, None)
         if record:
             self.history.append([Edit(index, row, pos, before, value)])
         return {"rows": [self._row(index, r) for r in changed],
@@ -352,9 +382,35 @@ class Document:
     def save_edited(self) -> Path:
         """The document as it is now, as an .xlsx beside the upload (every cell text)."""
         with self.lock:
-            target = self.folder / f"{Path(self.name).stem}.edited.xlsx"
+            target = self.folder / f"{files.rollout_stem(Path(self.name))}.edited.xlsx"
             return files.write_atomically(target, lambda tmp: write_edited(
                 tmp, self.checked), overwrite=True)
+
+    def needing(self) -> list[dict[int, Outcome]]:
+        """Per sheet, the rows that need the user (invalid, refused, failed, unknown, or
+        skipped for a reason a fix removes) with what the page says of each."""
+        with self.lock:
+            found: list[dict[int, Outcome]] = []
+            for index, checked in enumerate(self.checked):
+                shown = self._shown(index)
+                rows = {r for r, o in shown.items() if o.status in NOT_DONE
+                        or (o.status is Status.SKIPPED and not o.done)}
+                rows |= {r for r in checked.invalid if r not in shown}
+                found.append({r: Outcome(Status(d["_status"]), d["_message"])
+                              for r in sorted(rows) if (d := self._row(index, r))})
+            return found
+
+    def save_needing(self) -> Path | None:
+        """Only the rows that need the user, each with its status and message, as an .xlsx
+        of this rollout (`x.to-fix.xlsx`: uploaded back, it carries on with the same journal);
+        None when no row needs them."""
+        with self.lock:
+            only = self.needing()
+            if not any(only):
+                return None
+            target = self.folder / f"{files.rollout_stem(Path(self.name))}.to-fix.xlsx"
+            return files.write_atomically(target, lambda tmp: write_edited(
+                tmp, self.checked, only), overwrite=True)
 
     def for_run(self) -> Prepared:
         """What a run sends: the document as edited, saved first so the Summary's file and
@@ -367,7 +423,8 @@ class Document:
             results = files.next_free(
                 self.folder / f"{files.rollout_stem(self.path)}.results.xlsx")
             sha = self.prepared.sha256 if same else files.sha256(path)
-            return replace(self.prepared, path=path, sha256=sha,
+            shown_as = self.name if same else f"{self.name} (with the changes made in the page)"
+            return replace(self.prepared, path=path, sha256=sha, name=shown_as,
                            started_at=now(), checked=list(self.checked), results_path=results)
 
 

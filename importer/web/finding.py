@@ -140,6 +140,15 @@ def select(view: View, query: Query) -> list[int]:
     return order["row"].tolist()
 
 
+def worst(marks: Mapping[str, list[str]], positions: list[int]) -> str:
+    """The field to go to in a row's marks: its first error in column order, else its first
+    warning, else the status (a row whose run refused it)."""
+    order = [f"c{p}" for p in positions]
+    ranked = sorted(marks, key=lambda k: (marks[k][0] != "error",
+                                          order.index(k) if k in order else -1))
+    return ranked[0] if ranked else "_status"
+
+
 def _contains(column: pd.Series, text: str) -> pd.Series:
     return column.astype("str").str.contains(text, case=False, regex=False).fillna(
         False).astype(bool)
@@ -159,10 +168,12 @@ def _sort_key(column: pd.Series) -> pd.Series:
 
 def _grouped(issues: list[Issue], results: Mapping[int, Outcome]) -> dict[str, dict]:
     """Each reason a row is not right, with its rows: a check's (code, column), or a run's
-    (status, API error code). A row a run has settled is grouped by its outcome only."""
+    (status, API error code). A row a run has settled is grouped by its outcome only; one
+    the run found INVALID keeps its check's reasons (the outcome only joins them)."""
     groups: dict[str, dict] = {}
     for issue in issues:
-        if issue.row is None or issue.row in results:
+        outcome = results.get(issue.row) if issue.row is not None else None
+        if issue.row is None or (outcome is not None and outcome.status is not Status.INVALID):
             continue
         key = f"check:{issue.code}:{issue.column or ''}"
         group = groups.setdefault(key, {
@@ -173,7 +184,7 @@ def _grouped(issues: list[Issue], results: Mapping[int, Outcome]) -> dict[str, d
         if len(group["messages"]) < 2:
             group["messages"].add(issue.message)
     for row, outcome in results.items():
-        if outcome.status in (Status.OK, Status.VALID) or outcome.done:
+        if outcome.status in (Status.OK, Status.VALID, Status.INVALID) or outcome.done:
             continue
         key = f"run:{outcome.status.value}:{outcome.error_code}"
         group = groups.setdefault(key, {

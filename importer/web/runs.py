@@ -81,6 +81,10 @@ class Run:
                 "aborted": self._plain(report.aborted) if report else "",
                 "interrupted": report.interrupted if report else False,
                 "notes": [self._plain(n) for n in report.notes] if report else [],
+                # SKIPPED rows still to send (stopped, their purchase failed), for next steps.
+                "skipped_not_done": sum(o.status is Status.SKIPPED and not o.done
+                                        for s in report.sheets for o in s.outcomes)
+                if report else 0,
                 "results": bool(report and report.results_path),
                 "results_name": Path(report.results_path).name if report and
                 report.results_path else "",

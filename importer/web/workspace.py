@@ -2,15 +2,18 @@
 
 An upload is written to `incoming/` and checked there; only a file that loads is moved, whole,
 into a folder of its own (`rollouts/<stem>/uploads/<n>/`), so it can never replace a results
-workbook, a journal or another upload, and a refused one leaves nothing. A document's rows are
-in memory only while it is in use: the least recently used are dropped and read again from
-disk (their edits replayed) when next needed.
+workbook, a journal or another upload, and a refused one leaves nothing. One whose columns the
+loader cannot tell waits in `incoming/` for the person's column mapping, then is checked again
+with it (the mapping is kept beside the upload, so a re-read applies it again). A document's
+rows are in memory only while it is in use: the least recently used are dropped and read again
+from disk (their edits replayed) when next needed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import re
 import secrets
@@ -18,14 +21,16 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 from importer.errors import ImporterError
 from importer.pipeline import Options, Prepared, prepare
+from importer.reading.mapping import ColumnMap, Proposal, UnclearColumns, propose
 from importer.results import files
 from importer.sending.locks import Busy
+from importer.spec.operations import OPERATIONS
 from importer.text import shown
 from importer.web.documents import UPLOAD_SUFFIXES, Document
 
@@ -36,7 +41,15 @@ KEEP_LOADED = 2  # documents whose rows stay in memory (the one in use and the o
 IDLE_SECONDS = 300.0  # a document untouched this long leaves memory
 CHUNK = 1 << 20
 STALE_SECONDS = 3600.0
+MAPPING_FILE = "columns.json"  # the person's column mapping, beside the upload it is for
 CHECKS = 2  # files checked at once (each takes memory in proportion to it)
+# What the page says about what the loader could not decide alone (the CLI names its flags).
+WAYS_OUT = {"sheet": "unhide it in Excel (right-click a sheet tab, Unhide), save, and upload "
+                     "the file again",
+            "operation": "choose it below",
+            "columns": "say below which column is which",
+            "rows": "add the rows to send (a template above has every column), save, and "
+                    "upload it again"}
 
 
 def safe_name(name: str) -> str:
@@ -57,6 +70,39 @@ def plain(text: str, path: Path, name: str) -> str:
 
 
 
+def way_out(exc: ImporterError, path: Path, name: str) -> str:
+    """The core's fact in the page's words: the user's file name, and what to do in the page."""
+    text = plain(str(exc), path, name)
+    way = WAYS_OUT.get(getattr(exc, "needs", ""))
+    if isinstance(exc, UnclearColumns) and exc.needs != "columns":
+        way = f"{way}, and say which column is which" if way else WAYS_OUT["columns"]
+    return f"{text}; {way}." if way else text
+
+
+@dataclass
+class Pending:
+    """An upload waiting for the person to say what its columns are."""
+
+    id: str
+    name: str  # as the user named it
+    staged: Path  # the upload, still in incoming/
+    folder: Path
+    proposal: Proposal
+    message: str
+    mapping: dict[str, ColumnMap] = field(default_factory=dict)  # answers to earlier sheets
+    made: float = field(default_factory=time.monotonic)
+    replaces: str = ""  # the document whose columns are being changed ("": a new upload)
+    reading: str = ""  # the operation it is read as now (offered first), when changing it
+
+
+class NeedsMapping(Exception):
+    """The upload is kept aside until its columns are mapped (not an error of the file)."""
+
+    def __init__(self, pending: Pending) -> None:
+        super().__init__(pending.message)
+        self.pending = pending
+
+
 class Workspace:
     """Every document of this server, in the user's state folder."""
 
@@ -64,6 +110,7 @@ class Workspace:
         self.root = root
         self.options = options
         self.documents: dict[str, Document] = {}
+        self.pending: dict[str, Pending] = {}
         self.lock = threading.Lock()
         # Checking a file takes memory in proportion to it: only this many at once.
         self.checking = threading.BoundedSemaphore(checks)
@@ -94,30 +141,116 @@ class Workspace:
                        "finished")
         (self.root / "incoming").mkdir(parents=True, exist_ok=True)
         staged = Path(tempfile.mkdtemp(dir=self.root / "incoming")) / name
+        kept = False
         try:
             with staged.open("wb") as f:
                 shutil.copyfileobj(stream, f, CHUNK)
                 f.flush()
                 os.fsync(f.fileno())  # whole on disk before it is given its name
-            prepared = self._check(staged, filename, folder)
-            final = self._keep(staged, folder)
+            return self._accept(staged, filename, folder, {})
+        except NeedsMapping:
+            kept = True
+            raise
         finally:
-            shutil.rmtree(staged.parent, ignore_errors=True)
-        return self._opened(final, name, folder, replace(prepared, path=final))
+            if not kept:
+                shutil.rmtree(staged.parent, ignore_errors=True)
 
-    def _check(self, path: Path, name: str, folder: Path) -> Prepared:
+    def _accept(self, staged: Path, filename: str, folder: Path,
+                mapping: dict[str, ColumnMap], replaces: str = "") -> Document:
+        """Check the staged upload with `mapping`; keep it when it loads, else keep it aside
+        for the person's mapping (NeedsMapping) or refuse it (ValueError)."""
+        name = safe_name(filename)
+        try:
+            prepared = self._check(staged, filename, folder, mapping)
+        except UnclearColumns as exc:
+            pending = Pending(secrets.token_hex(8), filename, staged, folder, exc.proposal,
+                              way_out(exc, staged, filename), mapping, replaces=replaces)
+            with self.lock:
+                self.pending[pending.id] = pending
+            raise NeedsMapping(pending) from None
+        final = self._keep(staged, folder)
+        if mapping:  # kept beside the upload: reopening it later reads it the same way
+            (final.parent / MAPPING_FILE).write_text(json.dumps(
+                {s: {"header_row": m.header_row, "operation": m.operation,
+                     "columns": {str(p): f for p, f in m.columns.items()}}
+                 for s, m in mapping.items()}), encoding="utf-8")
+        return self._opened(final, name, folder, replace(prepared, path=final), mapping)
+
+    def map(self, pending_id: str, sheet: str, answer: ColumnMap) -> Document:
+        """The person's answer for a waiting upload: checked again with it (KeyError: no
+        such upload waits; NeedsMapping: still not enough, or another sheet to map)."""
+        with self.lock:
+            pending = self.pending.pop(pending_id)
+        mapping = {**pending.mapping, sheet: answer}
+        try:
+            document = self._accept(pending.staged, pending.name, pending.folder, mapping,
+                                    pending.replaces)
+        except NeedsMapping:
+            raise  # still waiting, under a new id
+        except Busy:  # checked again in a moment: the upload waits
+            with self.lock:
+                self.pending[pending.id] = pending
+            raise
+        except BaseException:
+            shutil.rmtree(pending.staged.parent, ignore_errors=True)
+            raise
+        shutil.rmtree(pending.staged.parent, ignore_errors=True)
+        with self.lock:  # read another way, the document is the new one
+            self.documents.pop(pending.replaces, None)
+        return document
+
+    def remap(self, document: Document, index: int) -> Pending:
+        """Change how a document's sheet is read: its kept upload waits again for the
+        person's mapping, offered as it is read now. Refused while it runs, or once it has
+        changes made in the page (they are of the columns as read now)."""
+        with document.lock:
+            if document.busy:
+                raise Busy("the file is being run; change its columns when it has finished")
+            if document.history:
+                raise ValueError("The changes made in this page are of the columns as they "
+                                 "are read now: download it (Download as .xlsx) and upload "
+                                 "that file to read its columns another way.")
+            sheet = document.checked[index].sheet
+            csv = ("Format", "CSV", False) in sheet.file.options
+            current = (sheet.operation.name, {p: f for f, p in sheet.columns.items()})
+            proposal = propose(sheet.name, sheet.raw, sheet.header_row, tuple(OPERATIONS), csv,
+                               current)
+        (self.root / "incoming").mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(dir=self.root / "incoming")) / document.path.name
+        shutil.copyfile(document.path, staged)
+        mapping = _saved_mapping(document.path.parent / MAPPING_FILE)
+        mapping.pop(sheet.name, None)
+        pending = Pending(secrets.token_hex(8), document.name, staged, document.folder,
+                          proposal, "Say which column is which; the rows are checked again.",
+                          mapping, replaces=document.id, reading=current[0])
+        with self.lock:
+            self.pending[pending.id] = pending
+        return pending
+
+    def drop_pending(self, pending_id: str) -> None:
+        """The person gave up on mapping an upload: nothing of it stays."""
+        with self.lock:
+            pending = self.pending.pop(pending_id, None)
+        if pending is not None:
+            shutil.rmtree(pending.staged.parent, ignore_errors=True)
+
+    def _check(self, path: Path, name: str, folder: Path,
+               mapping: dict[str, ColumnMap] | None = None) -> Prepared:
         if not self.checking.acquire(blocking=False):
             raise Busy("other files are being checked; upload this one again in a moment")
         try:
-            return prepare(path, self._options(folder, path))
+            return replace(prepare(path, self._options(folder, path, mapping)), name=name)
+        except UnclearColumns:
+            raise
         except ImporterError as exc:
-            raise ValueError(plain(str(exc), path, name)) from None
+            raise ValueError(way_out(exc, path, name)) from None
         finally:
             self.checking.release()
 
-    def _options(self, folder: Path, path: Path) -> Options:
+    def _options(self, folder: Path, path: Path,
+                 mapping: dict[str, ColumnMap] | None = None) -> Options:
         journal = folder / f"{files.rollout_stem(path)}.journal.sqlite"
-        return replace(self.options, journal=journal)
+        return replace(self.options, journal=journal, mapping=dict(mapping or {}))
 
     @staticmethod
     def _keep(staged: Path, folder: Path) -> Path:
@@ -135,10 +268,11 @@ class Workspace:
         os.replace(staged, final)
         return final
 
-    def _opened(self, path: Path, name: str, folder: Path, prepared: Prepared) -> Document:
-        def load() -> Prepared:
+    def _opened(self, path: Path, name: str, folder: Path, prepared: Prepared,
+                mapping: dict[str, ColumnMap] | None = None) -> Document:
+        def load() -> Prepared:  # a re-read applies the person's mapping again
             with self.checking:
-                return prepare(path, self._options(folder, path))
+                return prepare(path, self._options(folder, path, mapping))
         document = Document(secrets.token_hex(8), name, path, folder, load, _prepared=prepared)
         with self.lock:
             self.documents[document.id] = document
@@ -147,12 +281,14 @@ class Workspace:
 
     def open(self, path: Path, name: str) -> Document:
         folder = self.folder_for(name)
-        return self._opened(path, name, folder, self._check(path, name, folder))
+        mapping = _saved_mapping(path.parent / MAPPING_FILE)
+        return self._opened(path, name, folder, self._check(path, name, folder, mapping),
+                            mapping)
 
     def _uploads(self, folder: Path) -> list[Path]:
         """The uploads kept in a rollout's folder, newest first."""
         kept = [p for d in (folder / "uploads").glob("*") if d.is_dir() for p in d.iterdir()
-                if p.is_file()]
+                if p.is_file() and p.name != MAPPING_FILE]
         kept += [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in
                  UPLOAD_SUFFIXES and ".results" not in p.name and ".edited" not in p.name]
         return sorted(kept, key=lambda p: -p.stat().st_mtime)
@@ -193,10 +329,26 @@ class Workspace:
             _give_back()
 
     def sweep(self) -> None:
-        """Let go of documents untouched for a while (the page asks every few minutes)."""
+        """Let go of documents untouched for a while (the page asks every few minutes), and
+        of uploads left waiting for a mapping for an hour (their tab was closed)."""
         newest = max(self.documents.values(), key=lambda d: d.used, default=None)
         if newest is not None:
             self._evict(newest)
+        stale = [p.id for p in list(self.pending.values())
+                 if time.monotonic() - p.made > STALE_SECONDS]
+        for pending_id in stale:
+            self.drop_pending(pending_id)
+
+
+def _saved_mapping(path: Path) -> dict[str, ColumnMap]:
+    """The mapping an upload was read with (none when the file is missing or unreadable)."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        return {str(s): ColumnMap(int(m["header_row"]), m["operation"] or None,
+                                  {int(p): str(f) for p, f in m["columns"].items()})
+                for s, m in saved.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _give_back() -> None:

@@ -49,6 +49,7 @@ function show(step) {
     button.classList.toggle("current", button.dataset.step === step);
   }
   if (step === "review" && state.table) state.table.redraw(true);
+  if (typeof onStep === "function") onStep(step);  // history.js: downloads and earlier runs
 }
 
 function enableSteps() {
@@ -117,7 +118,8 @@ async function upload(file) {
   try {
     const summary = await api("/api/documents", { method: "POST", body: form });
     say("upload-status", "");
-    openDocument(summary);
+    if (summary.mapping) showMapping(summary.mapping);  // mapping.js: which column is which
+    else openDocument(summary);
   } catch (error) {
     say("upload-status", error.message, true);
   }
@@ -336,6 +338,7 @@ function showSheetHeader() {
   const issues = sheet.sheet_issues || [];
   $("sheet-issues").hidden = !issues.length;
   $("sheet-issues").textContent = issues.join(" ");
+  showRenamed(sheet);
   $("download-edited").href = `/api/documents/${state.doc.id}/download`;
   const exported = state.exported && state.exported.doc === state.doc.id;
   $("export-download").hidden = !exported;  // a span: .button's display would beat [hidden]

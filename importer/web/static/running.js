@@ -148,7 +148,10 @@ async function finished(run) {
   if (state.finishedShown === run.id) return;
   state.finishedShown = run.id;
   if (run.state === "failed") return;
-  $("final-title").textContent = run.exit_code === 0 ? "Done: every row went through"
+  const would = (run.counts && run.counts.VALID) || 0;
+  $("final-title").textContent = run.dry_run
+    ? (run.aborted ? "Dry run stopped early: nothing was sent" : "Dry run done: nothing was sent")
+    : run.exit_code === 0 ? "Done: every row went through"
     : run.interrupted ? "Stopped: the rows not reached were not sent"
     : run.aborted ? "Stopped early" : "Done, with rows that need you";
   showCounts($("final-counts"), run.counts);
@@ -160,8 +163,12 @@ async function finished(run) {
     li.textContent = text;
     notes.append(li);
   }
+  const steps = nextSteps(run);
+  $("send-now").hidden = !(run.dry_run && would && !run.aborted);
+  $("show-problems").hidden = !steps;
   const link = $("results-link");
   link.hidden = !run.results;
+  link.classList.toggle("primary", $("send-now").hidden);  // one main action at a time
   link.href = `/api/runs/${run.id}/results`;
   link.textContent = `Download the results workbook (${run.results_name})`;
   await reloadDocument();
@@ -172,6 +179,43 @@ async function finished(run) {
   showTarget(now.target);
   if (!now.target.ready) show("start");
 }
+
+function rows(n, one, many) {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+// What to do next, one plain line per status that needs the person, with its count.
+function nextSteps(run) {
+  const counts = run.counts || {};
+  const lines = [];
+  const add = (status, count, text) => { if (count) lines.push([status, count, text]); };
+  if (run.dry_run) {
+    add("VALID", counts.VALID, `${rows(counts.VALID, "row is", "rows are")} ready and would be sent: press “Send it” to send ${counts.VALID === 1 ? "it" : "them"} now.`);
+  }
+  add("INVALID", counts.INVALID, `${rows(counts.INVALID, "row has", "rows have")} mistakes and ${counts.INVALID === 1 ? "was" : "were"} not sent: fix the red cells in Check & fix and send again.`);
+  add("REJECTED", counts.REJECTED, `${rows(counts.REJECTED, "row was", "rows were")} refused by the API: read why in the Message column, fix ${counts.REJECTED === 1 ? "it" : "them"} in Check & fix and send again.`);
+  add("FAILED", counts.FAILED, `${rows(counts.FAILED, "row", "rows")} could not be sent (the API or the network kept failing): send again later; rows that went through are not sent twice.`);
+  add("UNKNOWN", counts.UNKNOWN, `${rows(counts.UNKNOWN, "purchase", "purchases")} could not be confirmed either way: check ${counts.UNKNOWN === 1 ? "it" : "them"} in the Fone Dynamics portal, or send again later: the importer looks ${counts.UNKNOWN === 1 ? "it" : "them"} up before buying, and no block is bought twice.`);
+  add("SKIPPED", run.skipped_not_done, `${rows(run.skipped_not_done, "row was", "rows were")} skipped and not done (the run stopped, or a purchase ${run.skipped_not_done === 1 ? "it needs" : "they need"} failed): send again to send ${run.skipped_not_done === 1 ? "it" : "them"}.`);
+  const list = $("next-steps");
+  list.textContent = "";
+  for (const [status, count, text] of lines) {
+    const li = document.createElement("li");
+    li.append(chip(status, count), text);
+    list.append(li);
+  }
+  return lines.some(([status]) => status !== "VALID");
+}
+
+$("send-now").addEventListener("click", () => startRun(false));
+$("show-problems").addEventListener("click", () => {
+  const only = $("problems-only");
+  if (!only.checked) {
+    only.checked = true;
+    only.dispatchEvent(new Event("change"));
+  }
+  show("review");
+});
 
 // --- start --------------------------------------------------------------------------------
 
