@@ -24,6 +24,7 @@ from importer.sending.locks import Busy
 from importer.text import redact_url, shown
 from importer.web import account, export, history, mapping, progress, security
 from importer.web.documents import Document, without_paths
+from importer.web.finding import check_size, query_from
 from importer.web.runs import Runs, Target
 from importer.web.workspace import NeedsMapping, Workspace
 
@@ -194,7 +195,51 @@ def create_app(settings_: Settings, token: str) -> Flask:
             abort(404, "No such sheet.")
         return jsonify(found.rows(index, request.args.get("page", 1, type=int),
                                   request.args.get("size", 100, type=int),
-                                  request.args.get("problems") == "1"))
+                                  query=query_from(request.args)))
+
+    @app.get("/api/documents/<doc_id>/sheets/<int:index>/next-problem")
+    def next_problem(doc_id: str, index: int) -> Response:
+        """Where the next bad cell is, among the rows the grid shows (any page)."""
+        found = document(doc_id)
+        if not 0 <= index < len(found.checked):
+            abort(404, "No such sheet.")
+        after = request.args.get("after", type=int)
+        answer = found.next_problem(index, query_from(request.args), after,
+                                    request.args.get("size", 100, type=int))
+        if answer is None:
+            abort(404, "No row shown here has a problem.")
+        return jsonify(answer)
+
+    @app.post("/api/documents/<doc_id>/sheets/<int:index>/bulk")
+    def bulk(doc_id: str, index: int) -> Response:
+        """Many cells as one undoable step: a list of {row, column, value} (a paste, a fill
+        down), or a find and replace in one column over every row the query finds."""
+        found = document(doc_id)
+        if not 0 <= index < len(found.checked):
+            abort(404, "No such sheet.")
+        body = request.get_json(silent=True) or {}
+        try:
+            if isinstance(body.get("replace"), dict):
+                spec = body["replace"]
+                find, with_ = spec.get("find") or "", spec.get("with") or ""
+                if not isinstance(find, str) or not isinstance(with_, str):
+                    raise TypeError
+                query = query_from({str(k): str(v) for k, v in (body.get("query") or {}).items()})
+                return jsonify(found.replace(index, str(spec["column"]), find, with_,
+                                             bool(spec.get("whole")), query))
+            cells = body["cells"]
+            if not isinstance(cells, list):
+                raise TypeError
+            check_size(len(cells))  # refused before a single cell is read
+            listed = []
+            for c in cells:
+                value = c.get("value")
+                if value is not None and not isinstance(value, str):
+                    raise TypeError
+                listed.append((int(c["row"]), str(c["column"]), value or ""))
+            return jsonify(found.bulk(index, listed))
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            abort(400, "Those cells cannot be changed.")
 
     @app.patch("/api/documents/<doc_id>/cells")
     def edit(doc_id: str) -> Response:

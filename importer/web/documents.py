@@ -10,6 +10,7 @@ the workspace copy, with the page's edits replayed, when next needed.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 import time
@@ -29,6 +30,8 @@ from importer.results.edited import write_edited
 from importer.sending.locks import Busy
 from importer.sending.submit import now
 from importer.text import column_letter
+from importer.web import finding
+from importer.web.finding import Query
 
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods")
 NOT_DONE = frozenset({Status.INVALID, Status.REJECTED, Status.FAILED, Status.UNKNOWN})
@@ -50,7 +53,7 @@ class Document:
     path: Path  # the workspace copy
     folder: Path  # the rollout's folder: its journal and results workbooks
     load: Callable[[], Prepared]  # reads and checks the workspace copy again
-    history: list[Edit] = field(default_factory=list)
+    history: list[list[Edit]] = field(default_factory=list)  # one list per undo step
     results: dict[int, dict[int, Outcome]] = field(default_factory=dict)  # after a run
     lock: threading.RLock = field(default_factory=threading.RLock)
     busy: bool = False  # a run of it is in progress: no change is accepted
@@ -60,6 +63,9 @@ class Document:
     _summary: dict | None = None
     _issues: dict[int, dict[int, list[Issue]]] = field(default_factory=dict)
     _skips: dict[int, dict[int, Outcome]] | None = None  # rows a run would not send
+    # The last sheet view and query answered: the grid asks page after page of the same one.
+    # Kept with the checked sheet and results they were made from, so any change misses.
+    _found: tuple | None = None
 
     @property
     def prepared(self) -> Prepared:
@@ -69,9 +75,10 @@ class Document:
             self.used = time.monotonic()
             if self._prepared is None:
                 prepared = self.load()
-                for e in self.history:
-                    prepared.checked[e.sheet] = edits.set_cell(
-                        prepared.checked[e.sheet], e.row, e.column, e.after,
+                for step in self.history:  # a step's cells are all in one sheet
+                    sheet = step[0].sheet
+                    prepared.checked[sheet] = edits.set_cells(
+                        prepared.checked[sheet], [(e.row, e.column, e.after) for e in step],
                         prepared.options.allowed_prefixes)[0]
                 self._prepared = prepared
                 self._issues.clear()
@@ -90,6 +97,7 @@ class Document:
                 self._prepared = None
                 self._issues.clear()
                 self._skips = None
+                self._found = None
 
     def use_scope(self, scope: str) -> None:
         """Runs now go to `scope` (the sandbox, or the account given): rows its journal holds
@@ -146,25 +154,68 @@ class Document:
         checked = self.checked[index]
         sheet = checked.sheet
         counts = self._counts(index)
-        columns = [{"field": f"c{pos}", "title": _title(sheet.raw, sheet.header_row, pos),
-                    "name": _field_of(sheet.columns, pos)} for pos in self._positions(index)]
+        columns = []
+        for pos in self._positions(index):
+            name = _field_of(sheet.columns, pos)
+            # The values a drop-down offers: the spec's, never a list kept in the page.
+            allowed = list(sheet.operation.field(name).allowed) if name else []
+            columns.append({"field": f"c{pos}", "title": _title(sheet.raw, sheet.header_row, pos),
+                            "name": name, "allowed": allowed})
         return {"index": index, "name": sheet.name, "operation": sheet.operation.name,
                 "rows": len(sheet.data), "columns": columns, "counts": counts,
                 "problems": len(self._problem_rows(index)),
+                "groups": finding.groups(checked.issues, self._shown(index)),
                 "sheet_issues": [i.message for i in checked.issues if i.row is None],
                 "renamed": [[header, name] for header, name in sheet.renamed]}
 
-    def rows(self, index: int, page: int, size: int, problems: bool) -> dict:
-        """One page of rows for the grid (Tabulator's remote pagination)."""
+    def rows(self, index: int, page: int, size: int, problems: bool = False,
+             query: Query | None = None) -> dict:
+        """One page of rows for the grid (Tabulator's remote pagination), of the rows the
+        query finds in its order."""
         with self.lock:
-            rows = self._problem_rows(index) if problems else list(
-                self.checked[index].sheet.data.index)
+            query = query or Query(problems=problems)
+            rows = self._select(index, query)[1]
             size = max(1, min(size, 500))
             last = max(1, -(-len(rows) // size))
             page = max(1, min(page, last))
             chosen = rows[(page - 1) * size: page * size]
             return {"last_page": last, "last_row": len(rows),
                     "data": [self._row(index, int(r)) for r in chosen]}
+
+    def _select(self, index: int, query: Query) -> tuple[finding.View, list[int]]:
+        """The sheet's view and the rows the query finds, from the last answer when neither
+        the sheet, its results nor the query changed since."""
+        checked, shown = self.checked[index], self._shown(index)  # _skips is made by now
+        key = (checked, self.results.get(index), self._skips, index)
+        last = self._found
+        if last is not None and all(a is b for a, b in zip(last[0], key, strict=True)):
+            view, rows = last[1], (last[3] if last[2] == query else None)
+        else:
+            view, rows = finding.view_of(
+                checked.sheet.raw, checked.sheet.data.index, self._positions(index),
+                checked.invalid, shown, self._problem_rows(index), checked.issues), None
+        rows = finding.select(view, query) if rows is None else rows
+        self._found = (key, view, query, rows)
+        return view, rows
+
+    def next_problem(self, index: int, query: Query, after: int | None, size: int
+                     ) -> dict | None:
+        """The next row with a problem after `after` among the rows the query finds (from the
+        top again past the last), its page and its worst cell: the grid scrolls to it."""
+        with self.lock:
+            view, rows = self._select(index, query)
+            bad = set(view.problem_rows)
+            if after in set(rows):
+                start = rows.index(after) + 1
+            else:  # a row the query no longer finds (just fixed): on from where it was
+                start = bisect.bisect_right(rows, after or 0) if query.sort is None else 0
+            size = max(1, min(size, 500))
+            for pos in [*range(start, len(rows)), *range(start)]:
+                if rows[pos] in bad:
+                    data = self._row(index, rows[pos])
+                    return {"row": rows[pos], "page": pos // size + 1, "data": data,
+                            "field": finding.worst(data["_marks"], self._positions(index))}
+            return None
 
     def _positions(self, index: int) -> list[int]:
         sheet = self.checked[index].sheet
@@ -241,8 +292,66 @@ class Document:
             self._not_busy()
             if not self.history:
                 return None
-            last = self.history.pop()
-            return self._apply(last.sheet, last.row, last.column, last.before, record=False)
+            step = self.history.pop()
+            return self._apply_many(step[0].sheet, [(e.row, e.column, e.before)
+                                                    for e in reversed(step)], record=False)
+
+    def bulk(self, index: int, cells: list[tuple[int, str, str]]) -> dict:
+        """Change many cells as one step (a paste, a fill down): (Excel row, c<pos>, text)
+        each, re-checked by the core like typed edits, and undone by one Undo."""
+        with self.lock:
+            self._not_busy()
+            finding.check_size(len(cells))
+            positions = self._positions(index)
+            rows = self.checked[index].sheet.data.index
+            changes: dict[tuple[int, int], str | None] = {}
+            for row, column, value in cells:
+                if row not in rows:
+                    raise KeyError(row)
+                changes[(row, _position(column, positions))] = value or None
+            return self._apply_many(index, [(r, p, v) for (r, p), v in changes.items()],
+                                    record=True)
+
+    def replace(self, index: int, column: str, find: str, replace_with: str, whole: bool,
+                query: Query) -> dict:
+        """Find and replace in one column over every row the query finds (not only a page),
+        as one step."""
+        with self.lock:
+            self._not_busy()
+            pos = _position(column, self._positions(index))
+            rows = self._select(index, query)[1]
+            raw = self.checked[index].sheet.raw
+            values = raw.iloc[[r - 1 for r in rows], pos].set_axis(pd.Index(rows))
+            found = finding.replacements(values, find, replace_with, whole)
+            finding.check_size(len(found))
+            return self._apply_many(index, [(r, pos, v or None) for r, v in found],
+                                    record=True)
+
+    def _apply_many(self, index: int, changes: list[tuple[int, int, str | None]],
+                    record: bool) -> dict:
+        """Cells changed by the core in one pass; one undo step. Cells already holding their
+        new text are left out; a change that changes nothing records no step."""
+        raw = self.checked[index].sheet.raw
+        changes = [(r, p, v) for r, p, v in changes
+                   if (None if pd.isna(now := raw.iat[r - 1, p]) else str(now)) != v]
+        if not changes:
+            return {"rows": [], "count": 0, "sheet": self._sheet_summary(index),
+                    **self._totals()}
+        self._summary = None
+        checked, befores, changed = edits.set_cells(
+            self.checked[index], changes, self.prepared.options.allowed_prefixes)
+        self.checked[index] = checked
+        self._issues.pop(index, None)
+        for r in changed:
+            self.results.get(index, {}).pop(r, None)
+            (self._skips or {}).get(index, {}).pop(r, None)
+        if record:
+            self.history.append([Edit(index, r, p, b, v)
+                                 for (r, p, v), b in zip(changes, befores, strict=True)])
+        many = len(changed) > 500  # the page reloads its rows rather than take them all
+        return {"rows": [] if many else [self._row(index, r) for r in changed],
+                "reload": many, "count": len(changes),
+                "sheet": self._sheet_summary(index), **self._totals()}
 
     def _not_busy(self) -> None:
         """A run reads these very rows: a change now would not be what was sent."""
@@ -259,7 +368,7 @@ class Document:
             self.results.get(index, {}).pop(r, None)
             (self._skips or {}).get(index, {}).pop(r, None)
         if record:
-            self.history.append(Edit(index, row, pos, before, value))
+            self.history.append([Edit(index, row, pos, before, value)])
         return {"rows": [self._row(index, r) for r in changed],
                 "sheet": self._sheet_summary(index), **self._totals()}
 

@@ -250,13 +250,12 @@ window.addEventListener("resize", () => { if (state.table) state.table.setHeight
 function buildTable() {
   const sheet = sheetSummary();
   const columns = [
-    { title: "Row", field: "_row", frozen: true, width: 64, hozAlign: "right", headerSort: false },
-    { title: "Status", field: "_status", frozen: true, width: 104, formatter: statusCell, headerSort: false },
+    { title: "Row", field: "_row", frozen: true, width: 64, hozAlign: "right" },
+    { title: "Status", field: "_status", frozen: true, width: 104, formatter: statusCell, ...statusFilter() },
     { title: "Message", field: "_message", frozen: true, width: 320, formatter: plainCell, headerSort: false },
     ...sheet.columns.map((c) => ({
       title: c.field, titleFormatter: textTitle, titleFormatterParams: { text: c.title },
-      field: c.field, editor: "input", editable: () => !state.busy, formatter: textCell,
-      headerSort: false,
+      field: c.field, editable: editableNow, formatter: textCell, ...dataColumn(c),
       minWidth: 90, maxWidth: 360, cssClass: c.name ? "" : "ignored",
       headerTooltip: () => textElement(c.name || "not used by the importer"),
     })),
@@ -273,13 +272,16 @@ function buildTable() {
     paginationSize: 100,
     paginationCounter: "rows",
     ajaxURL: rowsURL(),
-    ajaxParams: { problems: $("problems-only").checked ? "1" : "0" },
+    ajaxParams: gridParams,  // bulk.js: the search, the problem group, problems only
+    ajaxResponse: gridResponse,
+    sortMode: "remote",
+    filterMode: "remote",
   });
   state.table.on("cellEdited", editCell);
   // A click on an editable cell starts editing (and may not reach cellClick): say what is
   // wrong with the cell either way.
-  state.table.on("cellClick", (event, cell) => explainCell(cell));
-  state.table.on("cellEditing", explainCell);
+  state.table.on("cellClick", (event, cell) => { cellPicked(event, cell); explainCell(cell); });
+  state.table.on("cellEditing", (cell) => { cellPicked(null, cell); explainCell(cell); });
 }
 
 function explainCell(cell) {
@@ -341,6 +343,7 @@ function showSheetHeader() {
   const exported = state.exported && state.exported.doc === state.doc.id;
   $("export-download").hidden = !exported;  // a span: .button's display would beat [hidden]
   if (exported) $("download-export").href = state.exported.href;
+  showGroups();  // bulk.js
   showPlan();
 }
 

@@ -1,0 +1,215 @@
+"""Issue 19, item 5, in Chromium: the search box, Next problem, drop-downs, fill down, find and
+replace, and a block pasted as Excel puts it on the clipboard, each re-checked by the server
+and undone in one click; file text stays text throughout."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser import (  # noqa: F401  (the Chromium fixtures)
+    MISTAKES,
+    browser_context_args,
+    browser_type_launch_args,
+    cell,
+    field,
+    grid_statuses,
+    needs_chromium,
+    serve,
+)
+
+playwright = pytest.importorskip("playwright.sync_api")
+expect, Page = playwright.expect, playwright.Page
+
+pytestmark = needs_chromium
+EXCEL_BLOCK = "0412 345 001\r\n0412 345 002\r\n0412 345 003\r\n"  # three cells of a column
+MARKUP = "<img src=x onerror=window.__pwned=1>"
+
+
+def _open(page: Page, address: str, path: Path = MISTAKES) -> None:
+    page.goto(address)
+    page.set_input_files("#file", str(path))
+    expect(page.locator("#counts .chip").first).to_be_visible()
+
+
+def _paste(page: Page, text: str) -> None:
+    """A paste event as Chromium fires it for Ctrl+V, with the clipboard's text."""
+    page.evaluate("""(text) => {
+        const data = new DataTransfer();
+        data.setData("text/plain", text);
+        (document.activeElement || document.body).dispatchEvent(new ClipboardEvent("paste",
+            { clipboardData: data, bubbles: true, cancelable: true }));
+    }""", text)
+
+
+def test_the_search_box_narrows_the_grid_to_matching_rows(page: Page, tmp_path: Path) -> None:
+    for address in serve(tmp_path):
+        _open(page, address)
+        expect(page.locator(".tabulator-row")).to_have_count(16)
+        page.fill("#search", "nb100505")
+        expect(page.locator(".tabulator-row")).to_have_count(1)
+        expect(cell(page, 7, "_status")).to_have_text("INVALID")
+        page.fill("#search", MARKUP)
+        expect(page.locator(".tabulator-row")).to_have_count(0)
+        page.fill("#search", "")
+        expect(page.locator(".tabulator-row")).to_have_count(16)
+        assert page.evaluate("window.__pwned") is None
+
+
+def test_next_problem_scrolls_the_bad_cell_into_view_and_focuses_it(page: Page,
+                                                                   tmp_path: Path) -> None:
+    page.set_viewport_size({"width": 1024, "height": 700})
+    for address in serve(tmp_path):
+        _open(page, address)
+        master = field(page, "MasterMode")
+        target = cell(page, 11, master)
+        expect(target).not_to_be_in_viewport()  # far to the right
+        for _ in range(8):  # rows 4 to 11: the eighth bad row
+            page.click("#next-problem")
+            expect(page.locator("#message-bar")).to_contain_text("Row ")
+        expect(page.locator("#message-bar")).to_contain_text("Row 11: 'ten' is not a whole number")
+        expect(target).to_be_in_viewport()
+        focused = page.evaluate("""() => { const c = document.activeElement.closest(
+            '.tabulator-cell'); return c && [c.getAttribute('tabulator-field'),
+            c.parentElement.querySelector('[tabulator-field="_row"]').textContent]; }""")
+        assert focused == [master, "11"]
+        # Typing goes straight into the bad cell: the row turns VALID.
+        page.keyboard.press("Control+A")
+        page.keyboard.type("10")
+        page.keyboard.press("Enter")
+        expect(cell(page, 11, "_status")).to_have_text("VALID")
+
+
+def test_a_yes_no_column_offers_its_values_and_a_pick_turns_the_row_valid(
+        page: Page, tmp_path: Path) -> None:
+    for address in serve(tmp_path):
+        _open(page, address)
+        recording = field(page, "CallRecordingEnabled")
+        cell(page, 10, recording).click()
+        items = page.locator(".tabulator-edit-list .tabulator-edit-list-item")
+        expect(items).to_have_text(["(empty)", "maybe", "TRUE", "FALSE"])  # the cell's own too
+        items.filter(has_text=re.compile("^TRUE$")).click()
+        expect(cell(page, 10, "_status")).to_have_text("VALID")
+        expect(cell(page, 10, recording)).to_have_text("TRUE")
+
+
+def test_a_block_pasted_from_excel_fixes_the_rows_and_one_undo_reverts_it(
+        page: Page, tmp_path: Path) -> None:
+    for address in serve(tmp_path):
+        _open(page, address)
+        phone = field(page, "AnswerPoint")
+        assert {grid_statuses(page)[r] for r in (7, 8, 9)} == {"INVALID"}
+        cell(page, 7, phone).click()  # the paste starts here (its editor is open)
+        _paste(page, EXCEL_BLOCK)
+        for row, value in ((7, "0412 345 001"), (8, "0412 345 002"), (9, "0412 345 003")):
+            expect(cell(page, row, "_status")).to_have_text("VALID")
+            expect(cell(page, row, phone)).to_have_text(value)
+        expect(page.locator("#message-bar")).to_contain_text("Pasted 3 cells")
+        expect(page.locator("#counts")).to_contain_text("VALID 9")
+        page.click("#undo")
+        for row in (7, 8, 9):
+            expect(cell(page, row, "_status")).to_have_text("INVALID")
+        expect(cell(page, 8, phone)).to_have_text("4.12E+08")
+        expect(page.locator("#undo")).to_be_disabled()
+
+
+def test_a_two_column_block_lands_across_columns(page: Page, tmp_path: Path) -> None:
+    for address in serve(tmp_path):
+        _open(page, address)
+        phone, recording = field(page, "AnswerPoint"), field(page, "CallRecordingEnabled")
+        cell(page, 9, phone).click()
+        _paste(page, '0412 345 009\tTRUE\r\n"0412 345 010"\tno\r\n')
+        expect(cell(page, 9, "_status")).to_have_text("VALID")
+        expect(cell(page, 10, "_status")).to_have_text("VALID")
+        expect(cell(page, 10, recording)).to_have_text("no")
+
+
+def test_fill_down_copies_a_cell_to_the_shift_clicked_range(page: Page,
+                                                            tmp_path: Path) -> None:
+    for address in serve(tmp_path):
+        _open(page, address)
+        phone = field(page, "AnswerPoint")
+        cell(page, 2, phone).click()
+        page.keyboard.press("Escape")
+        cell(page, 9, phone).click(modifiers=["Shift"])
+        expect(cell(page, 5, phone)).to_have_class(re.compile(r"\bcell-range\b"))
+        page.click("#fill-down")
+        expect(page.locator("#message-bar")).to_contain_text("Filled 7 cells")
+        for row in (7, 8, 9):
+            expect(cell(page, row, "_status")).to_have_text("VALID")
+            expect(cell(page, row, phone)).to_have_text("0412 345 678")
+
+
+def test_find_and_replace_and_a_problem_group_with_markup_in_the_file(
+        page: Page, tmp_path: Path) -> None:
+    source = tmp_path / "markup.csv"
+    source.write_text("PropertySid,NumberBlockSid,AnswerPoint,CallRecordingEnabled\n" + "".join(
+        f"PRDEMO0001,NB{300000 + i},0412 345 678,{MARKUP if i % 2 else 'TRUE'}\n"
+        for i in range(6)))
+    for address in serve(tmp_path):
+        _open(page, address, source)
+        page.click("#groups-title")
+        group = page.locator("#groups li").first
+        expect(group.locator(".group-count")).to_have_text("3 ×")
+        expect(group.locator(".group-reason")).to_contain_text(f"'{MARKUP}' is not a yes/no")
+        group.get_by_role("button", name="Show these rows").click()
+        expect(page.locator(".tabulator-row")).to_have_count(3)
+        expect(page.locator("#filter-note")).to_be_visible()
+
+        page.click("#replace-open")
+        page.select_option("#replace-column", label="CallRecordingEnabled")
+        page.fill("#replace-form [name=find]", MARKUP)
+        page.fill("#replace-form [name=with]", "yes")
+        page.check("#replace-form [name=whole]")
+        page.click("#replace-form button[value=go]")
+        expect(page.locator("#message-bar")).to_contain_text("Replaced in 3 cells")
+        expect(page.locator("#counts")).to_contain_text("VALID 6")
+        expect(page.locator("#groups-box")).to_be_hidden()
+        page.click("#clear-filter")
+        expect(page.locator(".tabulator-row")).to_have_count(6)
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("#grid img, #groups img").count() == 0
+
+
+def test_a_paste_after_switching_sheets_asks_for_a_cell_and_changes_nothing(
+        page: Page, tmp_path: Path) -> None:
+    """The clicked cell was in the other sheet's grid (same row numbers, same column names)."""
+    for address in serve(tmp_path):
+        _open(page, address)
+        cell(page, 7, field(page, "AnswerPoint")).click()
+        page.keyboard.press("Escape")
+        page.locator("#sheet-tabs .tab").nth(1).click()
+        expect(page.locator("#sheet-tabs .tab.current")).to_contain_text("Configure")
+        before = page.locator("#counts").inner_text()
+        page.locator("#message-bar").click()  # focus off the grid, as after a tab click
+        _paste(page, EXCEL_BLOCK)
+        expect(page.locator("#message-bar")).to_contain_text("Click the cell where the pasted")
+        assert page.locator("#counts").inner_text() == before
+        expect(page.locator("#undo")).to_be_disabled()
+
+
+def test_a_click_on_a_title_sorts_and_the_boxes_under_titles_filter(page: Page,
+                                                                   tmp_path: Path) -> None:
+    for address in serve(tmp_path):
+        _open(page, address)
+        block = field(page, "NumberBlockSid")
+        title = page.locator(f'.tabulator-col[tabulator-field="{block}"] .tabulator-col-title')
+        title.click()  # ascending: empty cells last, as Excel sorts
+        title.click()  # descending
+        first = page.locator(f'.tabulator-row .tabulator-cell[tabulator-field="{block}"]').first
+        expect(first).to_have_text("NB999999")
+        rows = page.locator('.tabulator-row .tabulator-cell[tabulator-field="_row"]')
+        expect(rows.last).to_have_text("4")  # the empty NumberBlockSid, last either way
+        phone = field(page, "AnswerPoint")
+        box = page.locator(f'.tabulator-col[tabulator-field="{phone}"] input')
+        box.press_sequentially("e+08")  # as typed: the grid filters on each key
+        expect(page.locator(".tabulator-row")).to_have_count(1)
+        expect(cell(page, 8, "_status")).to_have_text("INVALID")
+        box.fill("")
+        box.press("Enter")
+        expect(page.locator(".tabulator-row")).to_have_count(16)
+        page.locator('.tabulator-col[tabulator-field="_status"] input').click()
+        page.locator(".tabulator-edit-list-item", has_text=re.compile("^VALID$")).click()
+        expect(page.locator(".tabulator-row")).to_have_count(6)
