@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from importer.checking import edits
 from importer.checking.schemas import check, check_rows
 from importer.reading.loading import Sheet, load
 
@@ -113,5 +114,29 @@ def test_an_edit_that_fills_an_unsaved_formula_cell_clears_it(tmp_path: Path) ->
     checked = check(sheet)
     assert [(i.row, i.column, i.code) for i in checked.issues] == [
         (2, "AnswerPoint", "formula_not_saved")]
-    sheet.data.at[2, "AnswerPoint"] = "0412 345 679"
-    assert check_rows(checked, [2]).issues == check(sheet).issues == []
+    position = sheet.columns["AnswerPoint"]
+    edited, before, _ = edits.set_cell(checked, 2, position, "0412 345 679")
+    assert before == "=C3" or before is None
+    assert edited.issues == check(sheet).issues == []
+
+
+def test_an_edit_rids_a_cell_of_what_the_reader_noted_about_it(tmp_path: Path) -> None:
+    """A quote never closed is a note about the value as read: once the cell is changed the
+    note goes (it stayed, and the row stayed INVALID, after a fix in the page); a cell not
+    changed keeps it."""
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'PropertySid,NumberBlockSid,AnswerPoint\nPRDEMO0001,NB1,0412345678\n'
+                     b'PRDEMO0001,NB2,"0412 345 679\n')
+    (sheet,) = load(path)
+    checked = check(sheet)
+    noted = [(i.row, i.column) for i in checked.issues if i.code == "unclosed_quote"]
+    assert noted and 3 in checked.invalid
+    row, column = noted[0]
+    position = sheet.columns.get(column)
+    assert position is not None
+    same = sheet.raw.iat[row - 1, position]
+    kept, _, _ = edits.set_cell(checked, row, position, same)
+    assert any(i.code == "unclosed_quote" for i in kept.issues)
+    fixed, _, _ = edits.set_cell(kept, row, position, "0412 345 679")
+    assert not any(i.code == "unclosed_quote" for i in fixed.issues)
+    assert row not in fixed.invalid

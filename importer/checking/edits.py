@@ -1,4 +1,4 @@
-"""Changing a checked sheet one cell at a time (results/edited.py writes it back out).
+"""Changing cells of a checked sheet (results/edited.py writes it back out).
 
 The web page's fixes in place go through here: the cell changes in the raw cells (what is
 written back) and in the field text (what is checked and sent), exactly as loading would have
@@ -18,34 +18,20 @@ def set_cell(checked: Checked, row: int, position: int, value: str | None,
              allowed_prefixes: tuple[str, ...] = ()) -> tuple[Checked, str | None, list[int]]:
     """Put `value` in (Excel row, column position); return the re-checked sheet, the value it
     replaced, and the Excel rows whose issues were checked again."""
-    sheet = checked.sheet
-    if row not in sheet.data.index:
-        raise KeyError(row)
-    before = sheet.raw.iat[row - 1, position]
-    before = None if pd.isna(before) else str(before)
-    text = value if value else None
-    sheet.raw.iat[row - 1, position] = text
-    field = next((name for name, pos in sheet.columns.items() if pos == position), None)
-    rows = {row}
-    if field is not None:
-        trimmed = text.strip() if text is not None else None
-        if field == sheet.operation.unique:  # checked.keys: the column as compared
-            keys = {contract.sid_key(v) for v in (before, trimmed) if v}
-            rows |= set(checked.keys.index[checked.keys.isin(keys)].tolist())
-        sheet.data.at[row, field] = trimmed or None
-    changed = sorted(rows)
-    return check_rows(checked, changed, allowed_prefixes), before, changed
+    checked, befores, changed = set_cells(checked, [(row, position, value)], allowed_prefixes)
+    return checked, befores[0], changed
 
 
 def set_cells(checked: Checked, changes: list[tuple[int, int, str | None]],
               allowed_prefixes: tuple[str, ...] = ()) -> tuple[Checked, list[str | None],
                                                               list[int]]:
-    """Put many values in at once (a paste, a fill down, a find and replace), each as
-    `set_cell` would, then re-check every affected row in one pass: column by column, so
-    thousands of cells take well under a second where one `set_cell` each would re-check the
-    sheet thousands of times. Returns the re-checked sheet, the value each change replaced (in
-    order), and the rows checked again. Every row is looked up before anything changes, so a
-    bad one changes nothing; a cell named twice keeps the later value."""
+    """Put values in (Excel row, column position, value): one typed cell, a paste, a fill down,
+    a find and replace. Every affected row is re-checked in one pass, column by column, so
+    thousands of cells take well under a second. Returns the re-checked sheet, the value each
+    change replaced (in order), and the rows checked again. Every row is looked up before
+    anything changes, so a bad one changes nothing; a cell named twice keeps the later value.
+    What the reader noted about a cell (a quote never closed, a formula never saved, a value
+    cut) is about the value it read: a cell changed is rid of it."""
     sheet = checked.sheet
     missing = [row for row, _, _ in changes if row not in sheet.data.index]
     if missing:
@@ -74,6 +60,11 @@ def set_cells(checked: Checked, changes: list[tuple[int, int, str | None]],
             keys |= {contract.sid_key(v) for v in [*old.dropna().astype(str), *trimmed] if v}
         sheet.data.loc[at, field] = pd.Series(trimmed, index=at,
                                               dtype=sheet.data.dtypes[field])
+    changed_cells = {(row, sheet.column_name(position))
+                     for (row, position, value), before in zip(changes, befores, strict=True)
+                     if (value or None) != before}
+    if changed_cells:
+        sheet.issues[:] = [i for i in sheet.issues if (i.row, i.column) not in changed_cells]
     if keys:
         rows |= set(checked.keys.index[checked.keys.isin(keys)].tolist())
     changed = sorted(rows)

@@ -18,7 +18,6 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from importer import excel
 from importer.checking.rules import Rule, on_distinct, rules_for
 from importer.reading.headers import header_hint
 from importer.reading.loading import Sheet
@@ -140,9 +139,12 @@ def check_rows(checked: Checked, rows: Iterable[int], allowed_prefixes: tuple[st
     fresh.sort(key=_order(sheet))
     issues = [i for i in checked.issues if i.row is None or i.row not in again]
     starts = [i.row or 0 for i in issues]
+    by_row: dict[int, list[Issue]] = {}
+    for issue in fresh:
+        by_row.setdefault(issue.row or 0, []).append(issue)
     for row in sorted(again, reverse=True):  # from the bottom: earlier places do not move
         at = bisect.bisect_left(starts, row)
-        issues[at:at] = [i for i in fresh if i.row == row]
+        issues[at:at] = by_row.get(row, [])
     errors = {i.row for i in fresh if i.severity is Severity.ERROR}
     return Checked(sheet, issues, frozenset((checked.invalid - again) | errors), keys)
 
@@ -223,24 +225,14 @@ def _row_issues(sheet: Sheet, data: pd.DataFrame, keys: pd.Series,
 
 def _with_reading_issues(sheet: Sheet, data: pd.DataFrame, issues: list[Issue]) -> list[Issue]:
     """Add what was found while reading these rows: a value too long for Excel (in a column
-    the tool does not use, or read already cut), a formula whose result was never saved. On an
-    operation's cell such an issue stands in for any other, and goes once the cell is edited."""
+    the tool does not use, or read already cut), a formula whose result was never saved, a
+    quote never closed. On an operation's cell such an issue stands in for any other; an edit
+    of the cell takes it away (edits.set_cells)."""
     rows = set(data.index)
     fields = set(data.columns)
-    found = [i for i in sheet.issues
-             if i.row in rows and not (i.column in fields and _edited(i, data))]
+    found = [i for i in sheet.issues if i.row in rows]
     cells = {(i.row, i.column) for i in found if i.column in fields}
     return [i for i in issues if (i.row, i.column) not in cells] + found
-
-
-def _edited(issue: Issue, data: pd.DataFrame) -> bool:
-    """Whether the cell no longer holds what the reading issue was about."""
-    value = data.at[issue.row, issue.column]
-    if issue.code == "formula_not_saved":
-        return pd.notna(value)  # it read as empty
-    if issue.code == "too_long":
-        return pd.isna(value) or len(str(value)) != excel.CELL_CHARS  # it read cut
-    return False
 
 
 def _first_rows(values: pd.Series) -> dict[str, int]:

@@ -91,6 +91,16 @@ class Sheet:
     renamed: list[tuple[str, str]] = field(default_factory=list)
     chosen: bool = False  # the operation is the person's choice, not what the sheet says
 
+    def column_name(self, pos: int) -> str:
+        """How an issue names a column: the field, else its header, else its letter."""
+        for name, at in self.columns.items():
+            if at == pos:
+                return name
+        header = self.raw.iat[self.header_row, pos]
+        if pd.isna(header) or not str(header).strip():
+            return f"Column {column_letter(pos)}"
+        return shorten(str(header))
+
     def header(self, name: str) -> str:
         """The column's header as the user wrote it (the field name when the sheet lacks it)."""
         pos = self.columns.get(name)
@@ -311,7 +321,7 @@ def _notes(sheet: Sheet, notes: list[tuple[int, int, str, str]]) -> None:
     rows = set(sheet.data.index)
     for row0, col0, code, why in notes:
         if row0 + 1 in rows and col0 < sheet.raw.shape[1]:
-            label = _column_name(sheet, col0)
+            label = sheet.column_name(col0)
             sheet.issues.append(Issue(sheet.name, row0 + 1, label,
                                       shorten(str(sheet.raw.iat[row0, col0])), code,
                                       f"{label} {why}."))
@@ -331,7 +341,7 @@ def _control_characters(sheet: Sheet) -> None:
         for at in hit.index[hit.to_numpy(dtype=bool)].tolist():
             if at + 1 not in rows:
                 continue
-            label = _column_name(sheet, int(pos))
+            label = sheet.column_name(int(pos))
             value = str(body.at[at, pos])
             sheet.issues.append(Issue(sheet.name, at + 1, label, shorten(shown(value)),
                                       "control_character", f"{label} "
@@ -361,7 +371,7 @@ def _too_long(where: str, sheet: Sheet, long_cells: list[tuple[int, int, int]]) 
         if row0 <= sheet.header_row:
             raise InputError(f"{where}: cell {letter}{row} holds {length:,} characters; an "
                              f"Excel cell holds at most {excel.CELL_CHARS:,}; shorten it")
-        name = _column_name(sheet, col0)
+        name = sheet.column_name(col0)
         message = (f"{name} holds {length:,} characters; an Excel cell holds at most "
                    f"{excel.CELL_CHARS:,}, so the results workbook could not keep it whole. "
                    "Shorten it.")
@@ -369,16 +379,6 @@ def _too_long(where: str, sheet: Sheet, long_cells: list[tuple[int, int, int]]) 
             sheet.name, row, name, shorten(str(raw.iat[row0, col0])), "too_long", message,
             Severity.ERROR if row in data_rows else Severity.WARNING))
 
-
-def _column_name(sheet: Sheet, pos: int) -> str:
-    """How an issue names a column: the field, else its header, else its letter."""
-    for name, at in sheet.columns.items():
-        if at == pos:
-            return name
-    header = sheet.raw.iat[sheet.header_row, pos]
-    if pd.isna(header) or not str(header).strip():
-        return f"Column {column_letter(pos)}"
-    return shorten(str(header))
 
 
 def _unsaved_formulas(sheet: Sheet, formulas: list[tuple[int, int]]) -> None:
@@ -392,7 +392,7 @@ def _unsaved_formulas(sheet: Sheet, formulas: list[tuple[int, int]]) -> None:
         name = fields.get(col0)
         if name is None:
             if row in data_rows:
-                label = _column_name(sheet, col0)
+                label = sheet.column_name(col0)
                 sheet.issues.append(Issue(
                     sheet.name, row, label, None, "formula_not_saved",
                     f"{label} holds a formula whose result was never saved, so it is read as "
