@@ -193,6 +193,16 @@ def test_no_page_errors_when_sheets_and_steps_switch(page: Page, tmp_path: Path)
         page.check("#problems-only")
         tabs.nth(0).click()
         expect(page.locator(".tabulator-row")).to_have_count(10)
+        # A step or a window size changed while the new sheet's table is still being built (the
+        # issue's 'Cannot read properties of null (reading 'offsetWidth')').
+        page.evaluate("""() => {
+            document.querySelectorAll('#sheet-tabs .tab')[1].click();
+            window.dispatchEvent(new Event('resize'));
+            document.querySelectorAll('#sheet-tabs .tab')[0].click();
+            document.querySelector('.steps [data-step=run]').click();
+            document.querySelector('.steps [data-step=review]').click();
+        }""")
+        expect(page.locator(".tabulator-row")).to_have_count(10)
         page.wait_for_timeout(500)  # late answers of the tables that were replaced
         assert errors == []
 
@@ -216,3 +226,42 @@ def test_markup_in_a_bad_cell_stays_text(page: Page, tmp_path: Path) -> None:
         expect(page.locator("#message-bar")).to_contain_text(hostile)
         assert page.locator("#grid img, #message-bar img").count() == 0
         assert dialogs == []
+
+
+def test_the_arrows_turn_the_page_at_its_edges(page: Page, tmp_path: Path) -> None:
+    source = tmp_path / "many.csv"
+    source.write_text("PropertySid,NumberBlockSid,AnswerPoint\n" + "".join(
+        f"PRDEMO0001,NB{101000 + i},0412 345 678\n" for i in range(1150)))
+    for address in serve(tmp_path):
+        errors = errors_of(page)
+        page.goto(address)
+        page.set_input_files("#file", str(source))
+        expect(page.locator("#counts")).to_contain_text("VALID 1,150")
+        expect(page.locator("#sheet-tabs .tab").first).to_contain_text("1,150 rows)")
+        counter = page.locator(".tabulator-page-counter")
+        expect(counter).to_have_text("Rows 1–100 of 1,150")
+        phone = field(page, "AnswerPoint")
+        cell(page, 2, phone).click()
+        page.keyboard.press("Escape")
+
+        # Down to the last row of the page: it is scrolled into view, not left below the fold.
+        page.keyboard.press("Control+End")
+        page.keyboard.press("End")  # AnswerPoint, the last column
+        bottom = cell(page, 101, phone)
+        expect(bottom).to_be_focused()
+        expect(bottom).to_be_in_viewport()
+        grid = page.locator(".tabulator-tableholder").bounding_box()
+        box = bottom.bounding_box()
+        assert grid and box and box["y"] + box["height"] <= grid["y"] + grid["height"] + 1
+
+        # One more down is the next page's first row; up again is this page's last.
+        page.keyboard.press("ArrowDown")
+        expect(counter).to_have_text("Rows 101–200 of 1,150")
+        expect(cell(page, 102, phone)).to_be_focused()
+        page.keyboard.press("ArrowUp")
+        expect(counter).to_have_text("Rows 1–100 of 1,150")
+        expect(cell(page, 101, phone)).to_be_focused()
+        page.keyboard.press("PageDown")
+        expect(counter).to_have_text("Rows 101–200 of 1,150")
+        expect(cell(page, 201, phone)).to_be_focused()
+        assert errors == []

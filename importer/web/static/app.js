@@ -49,7 +49,16 @@ function show(step) {
   for (const button of document.querySelectorAll(".steps .step")) {
     button.classList.toggle("current", button.dataset.step === step);
   }
-  if (step === "review" && state.table) state.table.redraw(true);
+  if (step === "review") whenBuilt((table) => { table.setHeight(gridHeight()); table.redraw(true); });
+}
+
+// Tabulator builds a table a moment after it is made (a sheet tab was just clicked): a redraw
+// or resize before that fails on elements that do not exist yet, so it waits.
+function whenBuilt(action) {
+  const table = state.table;
+  if (!table) return;
+  if (table.initialized) action(table);
+  else table.on("tableBuilt", () => { if (table === state.table) action(table); });
 }
 
 function enableSteps() {
@@ -219,7 +228,7 @@ function statusCell(cell) {
   const data = cell.getRow().getData();
   const mark = (data._marks || {})._status;
   if (mark) cell.getElement().title = mark[1];
-  cell.getElement().setAttribute("aria-description", data._message || "");
+  if (data._message) cell.getElement().setAttribute("aria-description", data._message);
   return chip(cell.getValue());
 }
 
@@ -253,27 +262,6 @@ function rowsURL() {
 function gridHeight() {
   const top = $("grid").getBoundingClientRect().top + window.scrollY;
   return `${Math.max(320, window.innerHeight - top - 16)}px`;
-}
-
-// The frozen Row, Status and Message columns take at most ~300 px of a small window, so the
-// columns to fix stay in view; the focused row's whole message is in the message bar.
-function messageWidth() {
-  return window.innerWidth >= 1280 ? 320 : 148;
-}
-
-window.addEventListener("resize", () => {
-  if (!state.table) return;
-  state.table.setHeight(gridHeight());
-  const message = state.table.getColumn("_message");
-  if (message && message.getWidth() !== messageWidth()) message.setWidth(messageWidth());
-});
-
-// "Rows 101-200 of 20,000" (Tabulator's own counter has no thousands separators), as text.
-function rowCounter(size, first, page, total) {
-  const last = Math.min(total, first + size - 1);
-  if (!total) return textElement("No rows");
-  if (total === 1) return textElement("1 row");
-  return textElement(`Rows ${first.toLocaleString()}–${last.toLocaleString()} of ${total.toLocaleString()}`);
 }
 
 function buildTable() {

@@ -4,8 +4,29 @@
 // ends of the row (with Ctrl, of the page), Page Up/Down turn the page, Enter or F2 edits and
 // typing starts an edit with what is typed; in the editor Enter saves and Escape cancels, and
 // the focus comes back to the cell. Tab leaves the grid. Loaded after app.js, whose grid it
-// drives; it only moves the focus and opens editors, it checks nothing itself.
+// drives; it only moves the focus and opens editors, it checks nothing itself. Also the grid's
+// fit to a small window and its pager's counter.
 "use strict";
+
+// The frozen Row, Status and Message columns take at most ~300 px of a small window, so the
+// columns to fix stay in view; the focused row's whole message is in the message bar.
+function messageWidth() {
+  return window.innerWidth >= 1280 ? 320 : 148;
+}
+
+window.addEventListener("resize", () => whenBuilt((table) => {
+  table.setHeight(gridHeight());
+  const message = table.getColumn("_message");
+  if (message && message.getWidth() !== messageWidth()) message.setWidth(messageWidth());
+}));
+
+// "Rows 101-200 of 20,000" (Tabulator's own counter has no thousands separators), as text.
+function rowCounter(size, first, page, total) {
+  const last = Math.min(total, first + size - 1);
+  if (!total) return textElement("No rows");
+  if (total === 1) return textElement("1 row");
+  return textElement(`Rows ${first.toLocaleString()}–${last.toLocaleString()} of ${total.toLocaleString()}`);
+}
 
 // Tabulator's own arrow, Tab and paging keys move an open editor or scroll the page away from
 // the focused cell: ours replace them.
@@ -14,7 +35,7 @@ const GRID_KEYBINDINGS = {
   scrollPageUp: false, scrollPageDown: false, scrollToStart: false, scrollToEnd: false,
 };
 // The current cell, by row number and field: it survives a re-render and a page change.
-const current = { row: null, field: null, inside: false };
+const current = { row: null, field: null, inside: false, moving: null };
 
 function holderOf(table) {
   return table.element.querySelector(".tabulator-tableholder");
@@ -29,11 +50,15 @@ function columnsOf(table) {
 // (after an edit, or scrolled back into view) gets its focus back.
 function gridRow(row) {
   for (const cell of row.getCells()) cell.getElement().tabIndex = -1;
+  if (row.getData()._row === current.row) refocus(row);
+}
+
+// A cell drawn again replaces the focused one, and the focus falls to the page: it goes back
+// to the cell while the keyboard is in the grid.
+function refocus(row) {
   const lost = !document.activeElement || document.activeElement === document.body;
-  if (current.inside && lost && row.getData()._row === current.row) {
-    const cell = row.getCell(current.field);
-    if (cell) cell.getElement().focus({ preventScroll: true });
-  }
+  const cell = current.inside && lost && row && row.getCell(current.field);
+  if (cell) cell.getElement().focus({ preventScroll: true });
 }
 
 function cellOf(table, element) {
@@ -128,10 +153,12 @@ function startEdit(cell, typed) {
 }
 
 function keyboardGrid(table) {
+  table.on("renderComplete", () => refocus(table.getRows().find((r) => r.getData()._row === current.row)));
   table.on("tableBuilt", () => {  // the holder exists from here on
     const holder = holderOf(table);
-    holder.setAttribute("aria-label", "Rows: arrow keys move between cells, Enter changes a "
-      + "cell, Escape cancels the change");
+    // The role=grid element's name, heard when the focus comes in.
+    table.element.setAttribute("aria-label", "Rows: arrow keys move between cells, Enter "
+      + "changes a cell, Escape cancels the change");
     holder.addEventListener("focus", (event) => {
       if (event.target !== holder) return;
       const to = landing(table);
@@ -169,19 +196,35 @@ function keyboardGrid(table) {
   }, true);
   table.element.addEventListener("keydown", (event) => {
     const element = event.target;
-    if (!element.classList || !element.classList.contains("tabulator-cell")) return;
+    if (!element.classList || !element.classList.contains("tabulator-cell") || event.altKey) return;
     const cell = cellOf(table, element);
-    if (!cell || event.altKey) return;
-    const plain = !event.ctrlKey && !event.metaKey;
-    if (event.key === "Enter" || event.key === "F2") {
-      event.preventDefault();
-      startEdit(cell);
-    } else if (plain && (event.key.length === 1 || event.key === "Backspace")
-               && cell.getColumn().getDefinition().editor === "input") {
-      event.preventDefault();
-      startEdit(cell, event.key === "Backspace" ? "" : event.key);
-    } else if (move(table, cell, event) !== undefined) {
-      event.preventDefault();
+    const key = { key: event.key, ctrlKey: event.ctrlKey, metaKey: event.metaKey };
+    const typed = !event.ctrlKey && !event.metaKey && (key.key.length === 1 || key.key === "Backspace");
+    if (!cell || !(MOVES.includes(key.key) || key.key === "Enter" || key.key === "F2" || typed)) return;
+    event.preventDefault();
+    // A move that waits for a page or a row to be drawn holds the keys pressed meanwhile: each
+    // then starts from where the focus is.
+    const act = () => {
+      const focused = document.activeElement;
+      const from = (focused && focused.classList.contains("tabulator-cell") && cellOf(table, focused)) || cell;
+      return keyOnCell(table, from, key);
+    };
+    const done = current.moving ? current.moving.then(act) : act();
+    if (done && done.then) {
+      const mine = current.moving = done.catch(() => {}).then(() => {
+        if (current.moving === mine) current.moving = null;
+      });
     }
   });
+}
+
+const MOVES = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"];
+
+function keyOnCell(table, cell, key) {
+  if (key.key === "Enter" || key.key === "F2") return startEdit(cell);
+  if (key.key.length === 1 || key.key === "Backspace") {
+    if (cell.getColumn().getDefinition().editor !== "input") return undefined;
+    return startEdit(cell, key.key === "Backspace" ? "" : key.key);
+  }
+  return move(table, cell, key);
 }
