@@ -261,18 +261,21 @@ def _tasks(prepared: Prepared, outcomes: list[list[Outcome | None]], scope: str)
 
 def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress | None = None,
         should_stop: Callable[[], bool] = lambda: False, notify: Notify | None = None,
-        dry_run: bool = False, confirming: Confirming | None = None) -> RunReport:
+        dry_run: bool = False, confirming: Confirming | None = None,
+        sandbox: bool = False) -> RunReport:
     """Send every valid row once; whatever happens, every row ends with a truthful Status.
 
     `scope` identifies the account on the API (config.scope_of): what "already applied"
     refers to in the journal, the ledger and the account lock. `confirming` hears how many
-    purchases are being confirmed by look-up while the run goes on. Raises Busy (nothing done)
+    purchases are being confirmed by look-up while the run goes on; `sandbox` says the client
+    talks to the built-in sandbox, so the Summary can say so. Raises Busy (nothing done)
     when another run holds the rollout or, for purchases, the account; otherwise always writes
     the results workbook, interrupted or not."""
     options = prepared.options
     files.probe(prepared.results_path.parent, "results workbook")
     files.probe(prepared.journal_path.parent, "journal")
     report = _report(prepared, "dry-run" if dry_run else "run", client.base_url)
+    report.sandbox = sandbox
     report.journal_path = str(prepared.journal_path)
     outcomes: list[list[Outcome | None]] = [[None] * len(c.sheet.data) for c in prepared.checked]
     tasks = _tasks(prepared, outcomes, scope)

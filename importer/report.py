@@ -96,6 +96,7 @@ class RunReport:
     started_at: str
     finished_at: str = ""
     base_url: str = ""
+    sandbox: bool = False  # sent to the built-in sandbox (`--sandbox`, the page's sandbox)
     mode: str = "validate"  # validate | dry-run | run
     results_path: str = ""
     journal_path: str = ""
@@ -140,6 +141,7 @@ class RunReport:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "base_url": self.base_url,
+            "sandbox": self.sandbox,
             "mode": self.mode,
             "results_path": self.results_path,
             "journal_path": self.journal_path,

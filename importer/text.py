@@ -40,6 +40,18 @@ def shorten(text: str, limit: int = MAX_SHOWN) -> str:
     return f"{text[: max(limit - 30, 10)]}… ({len(text):,} characters)"
 
 
+def clip(text: str, limit: int) -> str:
+    """A message cut to at most `limit` characters at a word boundary, with an ellipsis: read
+    as a sentence that goes on, never ending in half a word (values use `shorten`)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
 def invisible(text: str) -> list[tuple[int, str]]:
     """(1-based position, name) of characters a person cannot see or tell apart from a space."""
     found = []

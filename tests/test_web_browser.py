@@ -77,7 +77,8 @@ def test_upload_fix_run_and_download_in_the_browser(page: Page, address: str,
 
     # Send against the sandbox: progress while it runs, and the run outlives the tab.
     page.click("#to-run")
-    expect(page.locator("#run-plan")).to_contain_text("7 purchase(s)")
+    expect(page.locator("#run-plan")).to_contain_text("7 purchases and 6 configure rows will "
+                                                      "be sent")
     page.click("#run")
     expect(page.locator("#progress-text")).to_contain_text(re.compile(r"\d+ of 13 rows"))
     expect(page.locator("#progress-title")).to_have_text("Sending…")

@@ -47,7 +47,7 @@ def test_export_edit_and_send_only_the_change(page: Page, address: str, tmp_path
     form.locator("input[name=sid]").fill("PRDEMO0001")
     form.get_by_role("button", name="Export the blocks you own").click()
     expect(page.locator("#sheet-tabs .tab")).to_have_text(["Configure (configure, 100 rows)"])
-    expect(page.locator("#message-bar")).to_contain_text("100 block(s) exported")
+    expect(page.locator("#message-bar")).to_contain_text("100 blocks exported")
 
     with page.expect_download() as download:
         page.locator("#download-export").click()
@@ -65,7 +65,7 @@ def test_export_edit_and_send_only_the_change(page: Page, address: str, tmp_path
     type_into(page, 2, source, "spring-radio")
     expect(cell(page, 2, "_status")).to_have_text("VALID")
     page.click("#to-run")
-    expect(page.locator("#run-plan")).to_contain_text("1 configure row(s) will be sent")
+    expect(page.locator("#run-plan")).to_contain_text("1 configure row will be sent")
     page.click("#run")
     expect(page.locator("#final-counts")).to_contain_text("OK 1")
     expect(page.locator("#final-counts")).to_contain_text("SKIPPED 99")

@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("importer: interrupted", err=True)
         return ExitCode.INTERRUPTED
+    except click.exceptions.NoArgsIsHelpError as exc:  # `importer` alone: the help, laid out
+        click.echo(exc.format_message(), err=True)
+        return ExitCode.BAD_INPUT
     except click.ClickException as exc:
         message = " ".join(exc.format_message().split())  # click lays choices out on lines
         if isinstance(exc, click.NoSuchOption) and (odd := [a for a in args if a.startswith(

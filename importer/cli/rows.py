@@ -86,7 +86,7 @@ def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None
                 with _progress() as (progress, notify, confirming), _stop_on_signals() as stop:
                     report = run(prepared, client, scope=scope, progress=progress,
                                  should_stop=stop, notify=notify, dry_run=dry_run,
-                                 confirming=confirming)
+                                 confirming=confirming, sandbox=sandbox)
             finally:
                 client.close()
         return _render(report, as_json)

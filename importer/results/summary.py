@@ -95,7 +95,8 @@ def write_summary(ws: Worksheet, styles: Styles, report: RunReport, checked: lis
     line("Dry run", _MODES.get(report.mode, report.mode))
     line("Started", readable_time(report.started_at))
     line("Finished", readable_time(report.finished_at) if report.finished_at else "")
-    line("API", report.base_url or "none: nothing was sent")
+    line("API", f"{report.base_url} (the built-in sandbox: nothing real was bought or changed)"
+         if report.sandbox and report.base_url else report.base_url or "none: nothing was sent")
     line("Aborted", report.aborted or "no")
     line("Interrupted", "yes: the run stopped before every row was sent"
          if report.interrupted else "no")

@@ -25,7 +25,7 @@ from urllib3.util.retry import Retry
 from importer import __version__
 from importer.errors import UsageError
 from importer.spec import contract
-from importer.text import redact_url, shown
+from importer.text import clip, redact_url, shown
 
 SERVER_ERRORS = frozenset({500, 502, 503, 504})
 RETRY_STATUSES = contract.THROTTLE_STATUSES | SERVER_ERRORS
@@ -378,14 +378,14 @@ def _reply(status: int, payload: object, reason: str) -> Reply:
     for item in envelope.get(contract.ERRORS) or []:
         if isinstance(item, dict) and item.get(contract.FIELD_NAME):
             name = shown(item[contract.FIELD_NAME], 60)
-            text = shown(item.get(contract.MESSAGE) or "", 200)
+            text = clip(shown(item.get(contract.MESSAGE) or ""), 200)
             details.append(f"{name}: {text}" if text else name)
     if not message:
         message = (f"the API refused it ({status} {reason})" if status < 500 else
                    f"the API had a problem ({status} {reason})")
         if payload is None:
             message += " and its answer was not JSON"
-    message = shown(message, 300)
+    message = clip(shown(message), 300)
     if details:
         message = f"{message} ({'; '.join(details)})"
     return Reply(status, shown(code, 60) or f"HTTP_{status}", message)

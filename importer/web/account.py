@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from importer.sending.client import ApiClient, Credentials, Reply
 from importer.spec import contract
-from importer.text import shown
+from importer.text import clip, shown
 
 
 def check(credentials: Credentials, timeout: float) -> str | None:
@@ -31,12 +31,15 @@ def check(credentials: Credentials, timeout: float) -> str | None:
 
 
 def refusal(reply: Reply) -> str:
-    said = shown(reply.message, 300).rstrip(". ")
+    said = clip(shown(reply.message), 240).rstrip(". ")
     if reply.unauthorized:
         return (f"The API refused these credentials (401: {said}). Check the AccountSid and "
                 "the auth token.")
-    if reply.status is None:
-        return f"The API could not be reached ({said}). Check the address."
+    if reply.status is None:  # the client's words already say what to check: said once
+        where = re.fullmatch(r"could not reach (?P<host>[^:]+): (?P<why>.+)", said)
+        if where:
+            return f"The API at {where['host']} could not be reached: {where['why']}."
+        return f"The API could not be reached: {said}."
     return f"The API answered {reply.status} ({said}); these credentials were not accepted."
 
 

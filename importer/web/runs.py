@@ -158,7 +158,8 @@ class Run:
             self._update(running)
             report = run(prepared, client, scope=target.scope, progress=self._progress,
                          should_stop=self.cancel.is_set, notify=self._notify,
-                         dry_run=self.dry_run, confirming=self._confirming)
+                         dry_run=self.dry_run, confirming=self._confirming,
+                         sandbox=target.sandbox)
             document.take_results(report)
             self._release()
             if client.refused is not None and self.on_refused is not None:

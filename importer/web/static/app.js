@@ -10,7 +10,8 @@ const $ = (id) => document.getElementById(id);
 const state = { doc: null, sheet: 0, table: null, run: null, target: null, poll: null, busy: false };
 // Unsafe requests carry this page's own secret (a cookie alone authorises no change).
 const PAGE = document.querySelector('meta[name="importer-page"]');
-const HINT = "Click a red or yellow cell to see what is wrong; click any cell to change it.";
+const HINT = "Click a red or yellow cell to see what is wrong; click any cell to change it. "
+  + "By keyboard: Tab into the grid, arrow keys to move, Enter to change a cell, Escape to cancel.";
 const STATUSES = ["OK", "VALID", "INVALID", "REJECTED", "FAILED", "UNKNOWN", "SKIPPED"];
 
 async function api(path, options = {}) {
@@ -48,8 +49,17 @@ function show(step) {
   for (const button of document.querySelectorAll(".steps .step")) {
     button.classList.toggle("current", button.dataset.step === step);
   }
-  if (step === "review" && state.table) state.table.redraw(true);
+  if (step === "review") whenBuilt((table) => { table.setHeight(gridHeight()); table.redraw(true); });
   if (typeof onStep === "function") onStep(step);  // history.js: downloads and earlier runs
+}
+
+// Tabulator builds a table a moment after it is made (a sheet tab was just clicked): a redraw
+// or resize before that fails on elements that do not exist yet, so it waits.
+function whenBuilt(action) {
+  const table = state.table;
+  if (!table) return;
+  if (table.initialized) action(table);
+  else table.on("tableBuilt", () => { if (table === state.table) action(table); });
 }
 
 function enableSteps() {
@@ -168,13 +178,18 @@ $("export").addEventListener("submit", async (event) => {
     state.exported = { doc: done.document.id, href: done.download };
     openDocument(done.document);
     const notes = (done.notes || []).join(" ");
-    say("message-bar", `${done.count.toLocaleString()} block(s) exported: change what should change; only those rows are sent. ${notes}`);
+    say("message-bar", `${counted(done.count, "block", "blocks")} exported: change what should change; only those rows are sent. ${notes}`);
   } catch (error) {
     say("export-status", error.message, true);
   }
 });
 
 // --- the grid -----------------------------------------------------------------------------
+
+// "1 row", "20,000 rows": a count as people write it.
+function counted(n, one, many) {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
 
 function chip(status, count) {
   const el = document.createElement("span");
@@ -197,9 +212,14 @@ function textCell(cell) {
   const mark = (data._marks || {})[field];
   el.classList.remove("cell-error", "cell-warning");
   el.removeAttribute("title");
+  el.removeAttribute("aria-invalid");
+  el.removeAttribute("aria-description");
   if (mark) {
     el.classList.add(mark[0] === "error" ? "cell-error" : "cell-warning");
     el.title = mark[1];
+    // For screen readers: what is wrong, read with the cell (an attribute value is text).
+    if (mark[0] === "error") el.setAttribute("aria-invalid", "true");
+    el.setAttribute("aria-description", mark[0] === "error" ? mark[1] : `Warning: ${mark[1]}`);
   }
   const span = document.createElement("span");
   span.textContent = cell.getValue() ?? "";
@@ -210,6 +230,7 @@ function statusCell(cell) {
   const data = cell.getRow().getData();
   const mark = (data._marks || {})._status;
   if (mark) cell.getElement().title = mark[1];
+  if (data._message) cell.getElement().setAttribute("aria-description", data._message);
   return chip(cell.getValue());
 }
 
@@ -245,14 +266,12 @@ function gridHeight() {
   return `${Math.max(320, window.innerHeight - top - 16)}px`;
 }
 
-window.addEventListener("resize", () => { if (state.table) state.table.setHeight(gridHeight()); });
-
 function buildTable() {
   const sheet = sheetSummary();
   const columns = [
-    { title: "Row", field: "_row", frozen: true, width: 64, hozAlign: "right" },
-    { title: "Status", field: "_status", frozen: true, width: 104, formatter: statusCell, ...statusFilter() },
-    { title: "Message", field: "_message", frozen: true, width: 320, formatter: plainCell, headerSort: false },
+    { title: "Row", field: "_row", frozen: true, width: 56, hozAlign: "right", headerSort: false },
+    { title: "Status", field: "_status", frozen: true, width: 96, formatter: statusCell, ...statusFilter() },
+    { title: "Message", field: "_message", frozen: true, width: messageWidth(), formatter: plainCell, headerSort: false },
     ...sheet.columns.map((c) => ({
       title: c.field, titleFormatter: textTitle, titleFormatterParams: { text: c.title },
       field: c.field, editable: editableNow, formatter: textCell, ...dataColumn(c),
@@ -270,13 +289,15 @@ function buildTable() {
     pagination: true,
     paginationMode: "remote",
     paginationSize: 100,
-    paginationCounter: "rows",
+    paginationCounter: rowCounter,
     ajaxURL: rowsURL(),
     ajaxParams: gridParams,  // bulk.js: the search, the problem group, problems only
     ajaxResponse: gridResponse,
     sortMode: "remote",
     filterMode: "remote",
+    editTriggerEvent: "click", keybindings: GRID_KEYBINDINGS, rowFormatter: gridRow,  // keys.js
   });
+  keyboardGrid(state.table);
   state.table.on("cellEdited", editCell);
   // A click on an editable cell starts editing (and may not reach cellClick): say what is
   // wrong with the cell either way.
@@ -285,9 +306,10 @@ function buildTable() {
 }
 
 function explainCell(cell) {
-  const mark = (cell.getRow().getData()._marks || {})[cell.getField()];
-  const text = mark ? mark[1] : cell.getField() === "_message" ? cell.getValue() : "";
-  if (text) say("message-bar", `Row ${cell.getRow().getData()._row}: ${text}`);
+  const data = cell.getRow().getData();
+  const mark = (data._marks || {})[cell.getField()];
+  const text = mark ? mark[1] : ["_row", "_status", "_message"].includes(cell.getField()) ? data._message : "";
+  if (text) say("message-bar", `Row ${data._row}: ${text}`);
 }
 
 async function editCell(cell) {
@@ -332,7 +354,7 @@ function applyChange(changed) {
 function showSheetHeader() {
   const sheet = sheetSummary();
   $("doc-name").textContent = state.doc.name;
-  $("doc-note").textContent = state.doc.edits ? `${state.doc.edits} change(s) in this page` : "";
+  $("doc-note").textContent = state.doc.edits ? `${counted(state.doc.edits, "change", "changes")} in this page` : "";
   showCounts($("counts"), sheet.counts);
   $("undo").disabled = !state.doc.edits || state.busy;
   const issues = sheet.sheet_issues || [];
@@ -355,7 +377,7 @@ function showTabs() {
     tab.type = "button";
     tab.setAttribute("role", "tab");
     tab.className = index === state.sheet ? "tab current" : "tab";
-    tab.textContent = `${sheet.name} (${sheet.operation}, ${sheet.rows.toLocaleString()} rows)`;
+    tab.textContent = `${sheet.name} (${sheet.operation}, ${counted(sheet.rows, "row", "rows")})`;
     tab.addEventListener("click", () => {
       state.sheet = index;
       say("message-bar", HINT);

@@ -8,10 +8,10 @@
 function showPlan() {
   const invalid = state.doc.sheets.reduce((n, s) => n + (s.counts.INVALID || 0), 0);
   const parts = [];
-  if (state.doc.purchases) parts.push(`${state.doc.purchases.toLocaleString()} purchase(s)`);
-  if (state.doc.configures) parts.push(`${state.doc.configures.toLocaleString()} configure row(s)`);
+  if (state.doc.purchases) parts.push(counted(state.doc.purchases, "purchase", "purchases"));
+  if (state.doc.configures) parts.push(counted(state.doc.configures, "configure row", "configure rows"));
   let text = parts.length ? `${parts.join(" and ")} will be sent, one at a time.` : "No valid rows to send.";
-  if (invalid) text += ` ${invalid.toLocaleString()} invalid row(s) will not be sent; fix them first or send the rest now.`;
+  if (invalid) text += ` ${counted(invalid, "invalid row", "invalid rows")} will not be sent; fix them first or send the rest now.`;
   $("run-plan").textContent = text;
 }
 
