@@ -59,6 +59,7 @@ def test_a_bad_cell_is_fixed_with_the_keyboard_alone(page: Page, tmp_path: Path)
         # titles: Tab lands on its first cell, not in an editor; no cell is a tab stop of its own.
         page.locator(".tabulator-header-filter input, .tabulator-header-filter select").last.focus()
         page.keyboard.press("Tab")
+        expect(cell(page, 2, "_row")).to_be_focused()
         assert focused(page) == ["2", "_row"]
         expect(page.locator(".tabulator-editing")).to_have_count(0)
         assert page.locator('.tabulator-cell[tabindex="0"]').count() == 0
@@ -244,6 +245,7 @@ def test_the_arrows_turn_the_page_at_its_edges(page: Page, tmp_path: Path) -> No
         phone = field(page, "AnswerPoint")
         cell(page, 2, phone).click()
         page.keyboard.press("Escape")
+        expect(cell(page, 2, phone)).to_be_focused()  # the editor gone, the focus on its cell
 
         # Down to the last row of the page: it is scrolled into view, not left below the fold.
         page.keyboard.press("Control+End")
