@@ -222,6 +222,11 @@ def test_the_header_can_be_read_from_another_row(client: FlaskClient) -> None:
     _, body = _send(client, "titled.csv", data.encode())
     mapping = body["mapping"]
     assert mapping["header_row"] == 1 and mapping["columns"][0]["header"] == "Spring rollout"
+    # A row that cannot be the header is said plainly, and the upload keeps waiting for a
+    # better answer (it was let go: "upload the file again").
+    wrong = client.post(f"/api/pending/{mapping['id']}", headers=SAME_ORIGIN,
+                        json={"header_row": 99})
+    assert wrong.status_code == 400 and "no row 99" in wrong.json["error"]
     response = client.post(f"/api/pending/{mapping['id']}", headers=SAME_ORIGIN,
                            json={"header_row": 2})
     mapping = response.json["mapping"]

@@ -187,7 +187,7 @@ class Workspace:
                                     pending.replaces)
         except NeedsMapping:
             raise  # still waiting, under a new id
-        except Busy:  # checked again in a moment: the upload waits
+        except (Busy, ValueError):  # checked again in a moment, or a wrong answer: it waits
             with self.lock:
                 self.pending[pending.id] = pending
             raise
