@@ -21,26 +21,21 @@ class ImporterError(Exception):
     """A problem that stops the whole command (not a row problem: those are Issue records).
 
     The message is one line of plain words; `detail` keeps the library's own wording (an
-    exception text, a parser position) for `--debug` only.
+    exception text, a parser position) for `--debug` only. The message states what is wrong;
+    `needs` names what the person has to choose to get past it ("operation", "sheet",
+    "fewer"), so that each shell adds its own way out (a flag, a form).
     """
 
     exit_code: ExitCode = ExitCode.BAD_INPUT
 
-    def __init__(self, message: str, detail: str = "") -> None:
+    def __init__(self, message: str, detail: str = "", needs: str = "") -> None:
         super().__init__(message)
         self.detail = detail
+        self.needs = needs
 
 
 class InputError(ImporterError):
-    """The input file cannot be used as it is (missing, unreadable, no header, ...).
-
-    The message states what is wrong; `needs` names what the person has to choose to get past
-    it ("operation", "sheet"), so that each shell adds its own way out (a flag, a form).
-    """
-
-    def __init__(self, message: str, detail: str = "", needs: str = "") -> None:
-        super().__init__(message, detail)
-        self.needs = needs
+    """The input file cannot be used as it is (missing, unreadable, no header, ...)."""
 
 
 class UsageError(ImporterError):

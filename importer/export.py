@@ -121,8 +121,7 @@ def export_blocks(client: ApiClient, request: Request, target: Path, *,
         raise _listing_failed(request, listing.reason, listing.reply)
     if len(items) >= excel.ROWS:
         raise UsageError(f"{request.what} owns {len(items):,} blocks, more than an Excel sheet "
-                         "holds; export some at a time (--text, --active or --inactive); "
-                         "nothing was written")
+                         "holds; nothing was written", needs="fewer")
     exported_at = now()
     rows, settings = _rows(_sorted(items, request), request, exported_at)
     notes = [] if settings or not rows else [

@@ -247,3 +247,34 @@ def test_an_unchanged_row_with_problems_is_skipped_and_says_so(
     row = _by_block(Path(str(out["results_path"])))["NB090007"]
     assert row["Status"] == "SKIPPED" and "It has problems (in red)" in str(row["Message"])
     assert _requests(api_env)["configure"] == before
+
+
+def test_more_blocks_than_a_sheet_holds_is_said_with_each_shells_way_out(
+        api_env: SandboxServer, here: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The library says what is wrong; the command line adds its flags, the page its field
+    (no flag in the page). The property owns 100 blocks; a sheet of 50 rows is too small."""
+    from importer import excel
+    from importer.web import Settings, create_app
+    from importer.web.app import sandbox_target
+
+    monkeypatch.setattr(excel, "ROWS", 50)
+    code, out, _ = cli(capsys, "export", "--property", PROPERTY, "--json")
+    assert code == 2 and isinstance(out, dict)
+    assert "more than an Excel sheet holds; nothing was written; export some at a time " \
+           "(--text, --active or --inactive)" in str(out["error"])
+    assert list(here.iterdir()) == []
+
+    target = sandbox_target(api_env.base_url, api_env.account_sid, api_env.auth_token,
+                            here / "unused.sqlite", 5.0, 2)
+    app = create_app(Settings(here / "workspace", target), "t0ken-0123456789abcdef")
+    c = app.test_client()
+    c.get("/?token=t0ken-0123456789abcdef")
+    page = c.get("/").get_data(True)
+    secret = page.split('name="importer-page" content="')[1].split('"')[0]
+    answer = c.post("/api/exports", json={"scope": "property", "sid": PROPERTY},
+                    headers={"Sec-Fetch-Site": "same-origin", "X-Importer-Page": secret})
+    assert answer.status_code == 400
+    said = answer.json["error"]
+    assert "more than an Excel sheet holds" in said and "Only blocks matching" in said
+    assert "--" not in said

@@ -60,7 +60,8 @@ def fail(message: str, code: int, as_json: bool) -> int:
 # What a person does on the command line about what the loader could not decide alone.
 WAYS_OUT = {"operation": "pass --operation purchase|configure (or, in a workbook, name the "
                          "sheet Purchase or Configure)",
-            "sheet": "name the sheet to read with --sheet"}
+            "sheet": "name the sheet to read with --sheet",
+            "fewer": "export some at a time (--text, --active or --inactive)"}
 
 
 def with_way_out(exc: ImporterError) -> str:

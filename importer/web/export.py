@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, jsonify, request, send_file
 
+from importer.errors import ImporterError
 from importer.export import SCOPES, Request, export_blocks, target_path
 from importer.sending.client import ApiClient
 
@@ -44,6 +45,11 @@ def register(app: Flask) -> None:
                                attempts=target.retries)
             try:
                 done = export_blocks(client, wanted, path)
+            except ImporterError as exc:
+                if exc.needs != "fewer":
+                    raise
+                abort(400, f"{exc}; export some at a time: give a part of their number in "
+                           "“Only blocks matching”.")
             finally:
                 client.close()
             with done.path.open("rb") as stream:
