@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MISTAKES = ROOT / "samples" / "mistakes.xlsx"
 TOKEN = "test-token-0123456789"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+Served = tuple[SandboxServer, Target]
 
 
 def _settings(tmp_path: Path, target: Target | None) -> Settings:
@@ -38,10 +39,16 @@ def _settings(tmp_path: Path, target: Target | None) -> Settings:
 
 
 @pytest.fixture
-def target(tmp_path: Path) -> Iterator[Target]:
+def served(tmp_path: Path) -> Iterator[Served]:
+    """The sandbox, and runs pointed at it as `importer serve --sandbox` points them."""
     with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
-        yield sandbox_target(server.base_url, server.account_sid, server.auth_token,
-                             tmp_path / "sandbox.sqlite", 5.0, 2)
+        yield server, sandbox_target(server.base_url, server.account_sid, server.auth_token,
+                                     tmp_path / "sandbox.sqlite", 5.0, 2)
+
+
+@pytest.fixture
+def target(served: Served) -> Target:
+    return served[1]
 
 
 def _page_secret(c: FlaskClient) -> str:
@@ -345,31 +352,30 @@ def test_serve_prints_one_line_with_the_address(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "ws", ignore_errors=True)
 
 
-def test_a_restarted_server_carries_on_through_the_journal(tmp_path: Path) -> None:
+def test_a_restarted_server_carries_on_through_the_journal(
+        tmp_path: Path, served: Served) -> None:
     """The workspace outlives the server: after a restart (or a crash) the page lists the file,
     and running it again sends nothing twice, as a CLI re-run would not."""
-    with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
-        target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
-                                tmp_path / "sandbox.sqlite", 5.0, 2)
-        first = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
-        doc = _upload(first)
-        run = first.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
-        done = _wait_done(first, run.json["id"])["counts"]["OK"]
-        assert done == 5
-        bought = server.purchase_requests()
+    server, target = served
+    first = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+    doc = _upload(first)
+    run = first.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
+    done = _wait_done(first, run.json["id"])["counts"]["OK"]
+    assert done == 5
+    bought = server.purchase_requests()
 
-        again = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
-        recent = again.get("/api/state").json["recent"]
-        assert [r["name"] for r in recent] == ["mistakes.xlsx"]
-        reopened = again.post(f"/api/recent/{recent[0]['key']}", headers=SAME_ORIGIN, json={})
-        assert reopened.status_code == 200
-        run = again.post(f"/api/documents/{reopened.json['id']}/runs", headers=SAME_ORIGIN,
-                         json={})
-        final = _wait_done(again, run.json["id"])
-        assert final["counts"].get("OK", 0) == 0 and final["counts"]["SKIPPED"] >= done
-        # The blocks bought are not asked for again (refused ones may be: nothing was bought).
-        requests = server.purchase_requests()
-        assert requests["NB100500"] == requests["NB100501"] == 1 == bought["NB100500"]
+    again = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+    recent = again.get("/api/state").json["recent"]
+    assert [r["name"] for r in recent] == ["mistakes.xlsx"]
+    reopened = again.post(f"/api/recent/{recent[0]['key']}", headers=SAME_ORIGIN, json={})
+    assert reopened.status_code == 200
+    run = again.post(f"/api/documents/{reopened.json['id']}/runs", headers=SAME_ORIGIN,
+                     json={})
+    final = _wait_done(again, run.json["id"])
+    assert final["counts"].get("OK", 0) == 0 and final["counts"]["SKIPPED"] >= done
+    # The blocks bought are not asked for again (refused ones may be: nothing was bought).
+    requests = server.purchase_requests()
+    assert requests["NB100500"] == requests["NB100501"] == 1 == bought["NB100500"]
 
 
 def test_nothing_is_written_beside_the_upload_until_asked(client: FlaskClient) -> None:
@@ -390,24 +396,23 @@ def test_a_configured_address_and_sid_are_offered_without_the_token(tmp_path: Pa
     assert "sekrit-77" not in c.get("/api/state").get_data(True)
 
 
-def test_its_results_workbook_uploaded_again_carries_on(tmp_path: Path) -> None:
+def test_its_results_workbook_uploaded_again_carries_on(
+        tmp_path: Path, served: Served) -> None:
     """The fix-and-run-again loop in the page: the results workbook, uploaded back, is the same
     rollout (one journal), so what was bought is not asked for again."""
-    with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
-        target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
-                                tmp_path / "sandbox.sqlite", 5.0, 2)
-        c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
-        doc = _upload(c)
-        run = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
-        assert _wait_done(c, run.json["id"])["counts"]["OK"] == 5
-        results = tmp_path / "mistakes.results.xlsx"
-        results.write_bytes(c.get(f"/api/runs/{run.json['id']}/results").data)
-        again = _upload(c, results)
-        run = c.post(f"/api/documents/{again['id']}/runs", headers=SAME_ORIGIN, json={})
-        final = _wait_done(c, run.json["id"])
-        assert final["counts"].get("OK", 0) == 0, final
-        requests = server.purchase_requests()
-        assert requests["NB100500"] == requests["NB100501"] == 1
+    server, target = served
+    c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+    doc = _upload(c)
+    run = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
+    assert _wait_done(c, run.json["id"])["counts"]["OK"] == 5
+    results = tmp_path / "mistakes.results.xlsx"
+    results.write_bytes(c.get(f"/api/runs/{run.json['id']}/results").data)
+    again = _upload(c, results)
+    run = c.post(f"/api/documents/{again['id']}/runs", headers=SAME_ORIGIN, json={})
+    final = _wait_done(c, run.json["id"])
+    assert final["counts"].get("OK", 0) == 0, final
+    requests = server.purchase_requests()
+    assert requests["NB100500"] == requests["NB100501"] == 1
 
 
 def test_the_page_hears_how_many_purchases_are_being_confirmed(tmp_path: Path) -> None:
@@ -439,96 +444,93 @@ def test_the_page_hears_how_many_purchases_are_being_confirmed(tmp_path: Path) -
         assert max(seen) >= 1 and snapshot["confirming"] == 0
 
 
-def test_the_grid_shows_rows_done_earlier_as_a_run_would_skip_them(tmp_path: Path) -> None:
+def test_the_grid_shows_rows_done_earlier_as_a_run_would_skip_them(
+        tmp_path: Path, served: Served) -> None:
     """Before a run, rows the rollout's journal holds as done for the account runs go to are
     SKIPPED in the grid ("a run skips it"), as `importer validate` says, not "would be sent";
     an edited row is checked again like any other."""
-    with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
-        target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
-                                tmp_path / "sandbox.sqlite", 5.0, 2)
-        c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
-        doc = _upload(c)
-        before = sum(s["counts"].get("VALID", 0) for s in doc["sheets"])
-        run = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
-        assert _wait_done(c, run.json["id"])["counts"]["OK"] == 5
+    server, target = served
+    c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+    doc = _upload(c)
+    before = sum(s["counts"].get("VALID", 0) for s in doc["sheets"])
+    run = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
+    assert _wait_done(c, run.json["id"])["counts"]["OK"] == 5
 
-        again = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
-        key = again.get("/api/state").json["recent"][0]["key"]
-        reopened = again.post(f"/api/recent/{key}", headers=SAME_ORIGIN, json={}).json
-        counts = [s["counts"] for s in reopened["sheets"]]
-        assert sum(c.get("SKIPPED", 0) for c in counts) == 5, counts
-        assert sum(c.get("VALID", 0) for c in counts) == before - 5, counts
-        assert reopened["purchases"] + reopened["configures"] == before - 5  # what is sent
-        skipped = [r for r in _rows(again, reopened) if r["_status"] == "SKIPPED"]
-        assert len(skipped) == counts[0]["SKIPPED"] >= 1
-        assert all("earlier run" in r["_message"] and "a run skips it" in r["_message"]
-                   for r in skipped), skipped
-        assert not any(r["_row"] == s["_row"] for r in _rows(again, reopened, problems=True)
-                       for s in skipped)  # done rows are not problems
+    again = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+    key = again.get("/api/state").json["recent"][0]["key"]
+    reopened = again.post(f"/api/recent/{key}", headers=SAME_ORIGIN, json={}).json
+    counts = [s["counts"] for s in reopened["sheets"]]
+    assert sum(c.get("SKIPPED", 0) for c in counts) == 5, counts
+    assert sum(c.get("VALID", 0) for c in counts) == before - 5, counts
+    assert reopened["purchases"] + reopened["configures"] == before - 5  # what is sent
+    skipped = [r for r in _rows(again, reopened) if r["_status"] == "SKIPPED"]
+    assert len(skipped) == counts[0]["SKIPPED"] >= 1
+    assert all("earlier run" in r["_message"] and "a run skips it" in r["_message"]
+               for r in skipped), skipped
+    assert not any(r["_row"] == s["_row"] for r in _rows(again, reopened, problems=True)
+                   for s in skipped)  # done rows are not problems
 
-        # A block edited is another purchase: checked again, no longer shown as done.
-        first = skipped[0]
-        block = next(k for k, v in first.items() if v == next(
-            v for v in first.values() if isinstance(v, str) and v.startswith("NB")))
-        edited = again.patch(f"/api/documents/{reopened['id']}/cells", headers=SAME_ORIGIN,
-                             json={"sheet": 0, "row": first["_row"], "column": block,
-                                   "value": "NB109999"}).json
-        assert edited["rows"][0]["_status"] == "VALID", edited["rows"][0]
-        assert edited["sheet"]["counts"].get("SKIPPED", 0) == counts[0]["SKIPPED"] - 1
+    # A block edited is another purchase: checked again, no longer shown as done.
+    first = skipped[0]
+    block = next(k for k, v in first.items() if v == next(
+        v for v in first.values() if isinstance(v, str) and v.startswith("NB")))
+    edited = again.patch(f"/api/documents/{reopened['id']}/cells", headers=SAME_ORIGIN,
+                         json={"sheet": 0, "row": first["_row"], "column": block,
+                               "value": "NB109999"}).json
+    assert edited["rows"][0]["_status"] == "VALID", edited["rows"][0]
+    assert edited["sheet"]["counts"].get("SKIPPED", 0) == counts[0]["SKIPPED"] - 1
 
 
 def test_only_the_rows_that_need_you_download_and_come_back_as_the_same_rollout(
-        tmp_path: Path) -> None:
+        tmp_path: Path, served: Served) -> None:
     """"Download only the rows that need you": the invalid, refused, failed and unknown rows
     alone, each with its Status and Message; fixed and uploaded back, it is the same rollout
     (one journal): its Status column is not read as input and nothing is bought twice."""
-    with SandboxServer(db_path=str(tmp_path / "sandbox.sqlite")) as server:
-        target = sandbox_target(server.base_url, server.account_sid, server.auth_token,
-                                tmp_path / "sandbox.sqlite", 5.0, 2)
-        c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
-        doc = _upload(c)
-        run = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
-        final = _wait_done(c, run.json["id"])
-        needing = {s["name"]: {r["_row"]: r["_status"] for r in _rows(c, doc, i)
-                               if r["_status"] in ("INVALID", "REJECTED", "FAILED", "UNKNOWN")}
-                   for i, s in enumerate(doc["sheets"])}
-        assert sum(map(len, needing.values())) == sum(
-            final["counts"].get(s, 0) for s in ("INVALID", "REJECTED", "FAILED", "UNKNOWN"))
+    server, target = served
+    c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+    doc = _upload(c)
+    run = c.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
+    final = _wait_done(c, run.json["id"])
+    needing = {s["name"]: {r["_row"]: r["_status"] for r in _rows(c, doc, i)
+                           if r["_status"] in ("INVALID", "REJECTED", "FAILED", "UNKNOWN")}
+               for i, s in enumerate(doc["sheets"])}
+    assert sum(map(len, needing.values())) == sum(
+        final["counts"].get(s, 0) for s in ("INVALID", "REJECTED", "FAILED", "UNKNOWN"))
 
-        response = c.get(f"/api/documents/{doc['id']}/to-fix")
-        assert response.status_code == 200
-        assert "mistakes.to-fix.xlsx" in response.headers["Content-Disposition"]
-        saved = tmp_path / "mistakes.to-fix.xlsx"
-        saved.write_bytes(response.data)
-        book = openpyxl.load_workbook(saved)
-        for name, rows in needing.items():
-            values = list(book[name].iter_rows(values_only=True))
-            header = [str(v or "") for v in values[0]]
-            assert header[-2:] == ["Status", "Message"], header
-            statuses = [r[-2] for r in values[1:]]
-            # Skipped rows come too where a fix is what they wait for (a failed purchase).
-            assert [s for s in statuses if s != "SKIPPED"] == list(rows.values()), name
-            assert all(r[-1] for r in values[1:])  # each says why
-            assert all("Not sent" in r[-1] for r in values[1:] if r[-2] == "SKIPPED")
-        assert "Instructions" in book.sheetnames
+    response = c.get(f"/api/documents/{doc['id']}/to-fix")
+    assert response.status_code == 200
+    assert "mistakes.to-fix.xlsx" in response.headers["Content-Disposition"]
+    saved = tmp_path / "mistakes.to-fix.xlsx"
+    saved.write_bytes(response.data)
+    book = openpyxl.load_workbook(saved)
+    for name, rows in needing.items():
+        values = list(book[name].iter_rows(values_only=True))
+        header = [str(v or "") for v in values[0]]
+        assert header[-2:] == ["Status", "Message"], header
+        statuses = [r[-2] for r in values[1:]]
+        # Skipped rows come too where a fix is what they wait for (a failed purchase).
+        assert [s for s in statuses if s != "SKIPPED"] == list(rows.values()), name
+        assert all(r[-1] for r in values[1:])  # each says why
+        assert all("Not sent" in r[-1] for r in values[1:] if r[-2] == "SKIPPED")
+    assert "Instructions" in book.sheetnames
 
-        requests = server.purchase_requests()
-        back = _upload(c, saved)
-        assert back["sheets"][0]["columns"][-1]["title"] != "Message"  # not read as input
-        folder = c.application.extensions["importer"]["workspace"].get(back["id"]).folder
-        assert folder == c.application.extensions["importer"]["workspace"].get(doc["id"]).folder
-        run = c.post(f"/api/documents/{back['id']}/runs", headers=SAME_ORIGIN, json={})
-        _wait_done(c, run.json["id"])
-        again = server.purchase_requests()
-        # Refused rows may be asked again (nothing was bought); the blocks bought are not.
-        assert again["NB100500"] == again["NB100501"] == 1 == requests["NB100500"]
+    requests = server.purchase_requests()
+    back = _upload(c, saved)
+    assert back["sheets"][0]["columns"][-1]["title"] != "Message"  # not read as input
+    folder = c.application.extensions["importer"]["workspace"].get(back["id"]).folder
+    assert folder == c.application.extensions["importer"]["workspace"].get(doc["id"]).folder
+    run = c.post(f"/api/documents/{back['id']}/runs", headers=SAME_ORIGIN, json={})
+    _wait_done(c, run.json["id"])
+    again = server.purchase_requests()
+    # Refused rows may be asked again (nothing was bought); the blocks bought are not.
+    assert again["NB100500"] == again["NB100501"] == 1 == requests["NB100500"]
 
-        # With nothing left to fix, the page says so instead of an empty file.
-        clean = tmp_path / "clean.csv"
-        clean.write_text("PropertySid,NumberBlockSid,AnswerPoint\nPRDEMO0001,NB107700,"
-                         "0412 345 678\n")
-        ok = _upload(c, clean)
-        assert c.get(f"/api/documents/{ok['id']}/to-fix").status_code == 409
+    # With nothing left to fix, the page says so instead of an empty file.
+    clean = tmp_path / "clean.csv"
+    clean.write_text("PropertySid,NumberBlockSid,AnswerPoint\nPRDEMO0001,NB107700,"
+                     "0412 345 678\n")
+    ok = _upload(c, clean)
+    assert c.get(f"/api/documents/{ok['id']}/to-fix").status_code == 409
 
 
 def test_earlier_runs_of_a_file_are_listed_with_their_counts_and_workbooks(
