@@ -15,6 +15,7 @@ from flask import Flask, Response, abort, jsonify, render_template, request, sen
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from importer import config as settings
+from importer import excel
 from importer.errors import ImporterError
 from importer.pipeline import Options
 from importer.results.templates import TEMPLATES, write_template
@@ -28,7 +29,6 @@ from importer.web.finding import check_size, query_from
 from importer.web.runs import Runs, Target
 from importer.web.workspace import NeedsMapping, Workspace
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 200 * 1024 * 1024  # far above any real rollout; the loader has its own caps
 
 
@@ -265,7 +265,8 @@ def create_app(settings_: Settings, token: str) -> Flask:
     def download(doc_id: str) -> Response:
         found = document(doc_id)
         path = found.save_edited()  # sent from disk, not read into memory first
-        return send_file(path, as_attachment=True, download_name=path.name, mimetype=XLSX)
+        return send_file(path, as_attachment=True, download_name=path.name,
+                         mimetype=excel.XLSX_TYPE)
 
     @app.get("/api/documents/<doc_id>/to-fix")
     def download_to_fix(doc_id: str) -> Response:
@@ -273,7 +274,8 @@ def create_app(settings_: Settings, token: str) -> Flask:
         path = found.save_needing()
         if path is None:
             abort(409, "No row needs you: every row is valid or done.")
-        return send_file(path, as_attachment=True, download_name=path.name, mimetype=XLSX)
+        return send_file(path, as_attachment=True, download_name=path.name,
+                         mimetype=excel.XLSX_TYPE)
 
     @app.post("/api/credentials")
     def credentials() -> Response:
@@ -328,7 +330,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
             abort(404, "The results are not ready.")
         path = Path(report.results_path)
         return send_file(path, as_attachment=True, download_name=path.name,
-                         mimetype=XLSX)
+                         mimetype=excel.XLSX_TYPE)
 
     export.register(app)  # "Export the blocks you own" (importer.web.export)
     history.register(app)  # earlier runs of a file (importer.web.history)
@@ -344,7 +346,7 @@ def _run(runs: Runs, run_id: str):  # type: ignore[no-untyped-def]
 
 def _download(data: bytes, name: str) -> Response:
     return send_file(io.BytesIO(data), as_attachment=True, download_name=name,
-                     mimetype=XLSX)
+                     mimetype=excel.XLSX_TYPE)
 
 
 def sandbox_target(base_url: str, account_sid: str, auth_token: str, db: Path,

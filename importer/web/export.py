@@ -13,11 +13,10 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, jsonify, request, send_file
 
+from importer import excel
 from importer.errors import ImporterError
 from importer.export import SCOPES, Request, export_blocks, target_path
 from importer.sending.client import ApiClient
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def register(app: Flask) -> None:
@@ -67,4 +66,4 @@ def register(app: Flask) -> None:
         except KeyError:
             abort(404, "That file is no longer open here; export it again.")
         return send_file(document.path, as_attachment=True, download_name=document.name,
-                         mimetype=XLSX)
+                         mimetype=excel.XLSX_TYPE)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, jsonify, send_file
 
+from importer import excel
 from importer.results.summary import read_summary
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN = 20  # the newest; older ones stay in the workspace folder
 
 
@@ -46,4 +46,5 @@ def register(app: Flask) -> None:
         folder = folder_of(doc_id)
         if name not in {r["name"] for r in earlier_runs(folder)}:
             abort(404, "That results workbook is no longer here.")
-        return send_file(folder / name, as_attachment=True, download_name=name, mimetype=XLSX)
+        return send_file(folder / name, as_attachment=True, download_name=name,
+                         mimetype=excel.XLSX_TYPE)
