@@ -29,6 +29,8 @@ CASES = [
      r"memory 2000 rows: peak RSS [\d.]+ GiB \(target <= 4 GiB\)"),
     ("export.py", ["--rows", "300", "--repeat", "1"],
      r"export 300 blocks: [\d.]+ s \(target < 30 s\)"),
+    ("web_find.py", ["--rows", "300", "--repeat", "1"],
+     r"web find 300 rows: worst page [\d.]+ ms \(target < 200 ms\)"),
 ]
 
 
