@@ -297,3 +297,38 @@ def test_columns_are_not_read_another_way_under_changes(client: FlaskClient) -> 
     response = client.post(f"/api/documents/{doc['id']}/columns", headers=SAME_ORIGIN,
                            json={"sheet": 0})
     assert response.status_code == 400 and "Download as .xlsx" in response.json["error"]
+
+
+def test_the_results_workbook_of_a_mapped_file_is_read_with_the_same_mapping(
+        client: FlaskClient, tmp_path: Path) -> None:
+    """The loop a person follows: a file with their own headers is mapped and sent; its
+    results workbook, fixed in Excel and uploaded back, is read with the same columns (by
+    header: the Status columns moved them), not asked again, and carries on the rollout."""
+    bad = UNKNOWN.replace("0412 345 679", "12")
+    _, body = _send(client, "own.csv", bad.encode())
+    doc = _map(client, body["mapping"], "purchase",
+               {0: "PropertySid", 1: "NumberBlockSid", 2: "AnswerPoint", 3: ""})
+    run = client.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={})
+    counts = _wait_done(client, run.json["id"])["counts"]
+    assert {k: n for k, n in counts.items() if n} == {"OK": 1, "INVALID": 1}
+    results = tmp_path / "own.results.xlsx"
+    results.write_bytes(client.get(f"/api/runs/{run.json['id']}/results").data)
+    book = openpyxl.load_workbook(results)
+    ws = book.worksheets[0]
+    headers = [c.value for c in ws[1]]
+    assert headers.index("Phone number") != 2  # Status and Message moved it
+    ws.cell(3, headers.index("Phone number") + 1, "0412 345 679")  # the fix, in Excel
+    book.save(results)
+
+    code, again = _send(client, "own.results.xlsx", results.read_bytes())
+    assert code == 200 and "mapping" not in again, again
+    assert again["sheets"][0]["operation"] == "purchase"
+    rows = client.get(f"/api/documents/{again['id']}/sheets/0/rows").json["data"]
+    assert [r["_status"] for r in rows] == ["SKIPPED", "VALID"], rows  # the first was bought
+    run = client.post(f"/api/documents/{again['id']}/runs", headers=SAME_ORIGIN, json={})
+    counts = _wait_done(client, run.json["id"])["counts"]
+    assert {k: n for k, n in counts.items() if n} == {"SKIPPED": 1, "OK": 1}
+
+    # Another file of the rollout whose headers are not those is asked about, as before.
+    _, other = _send(client, "own.csv", b"Prop,Blk\nPRDEMO0001,NB100003\n")
+    assert "mapping" in other

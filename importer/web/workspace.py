@@ -160,19 +160,32 @@ class Workspace:
         """Check the staged upload with `mapping`; keep it when it loads, else keep it aside
         for the person's mapping (NeedsMapping) or refuse it (ValueError)."""
         name = safe_name(filename)
-        try:
-            prepared = self._check(staged, filename, folder, mapping)
-        except UnclearColumns as exc:
-            pending = Pending(secrets.token_hex(8), filename, staged, folder, exc.proposal,
-                              way_out(exc, staged, filename), mapping, replaces=replaces)
-            with self.lock:
-                self.pending[pending.id] = pending
-            raise NeedsMapping(pending) from None
+        while True:
+            try:
+                prepared = self._check(staged, filename, folder, mapping)
+                break
+            except UnclearColumns as exc:
+                # A file of this rollout whose columns were named before (its results
+                # workbook, fixed in Excel): read the same headers the same way.
+                again = None if replaces or exc.proposal.sheet in mapping else _remembered(
+                    folder, exc.proposal)
+                if again is not None:
+                    mapping = {**mapping, exc.proposal.sheet: again}
+                    continue
+                pending = Pending(secrets.token_hex(8), filename, staged, folder, exc.proposal,
+                                  way_out(exc, staged, filename), mapping, replaces=replaces)
+                with self.lock:
+                    self.pending[pending.id] = pending
+                raise NeedsMapping(pending) from None
         final = self._keep(staged, folder)
         if mapping:  # kept beside the upload: reopening it later reads it the same way
+            headers = {c.sheet.name: {str(c.sheet.raw.iat[c.sheet.header_row, pos]): f
+                                      for f, pos in c.sheet.columns.items()}
+                       for c in prepared.checked}
             (final.parent / MAPPING_FILE).write_text(json.dumps(
                 {s: {"header_row": m.header_row, "operation": m.operation,
-                     "columns": {str(p): f for p, f in m.columns.items()}}
+                     "columns": {str(p): f for p, f in m.columns.items()},
+                     "by_header": headers.get(s, {})}
                  for s, m in mapping.items()}), encoding="utf-8")
         return self._opened(final, name, folder, replace(prepared, path=final), mapping)
 
@@ -349,6 +362,25 @@ def _saved_mapping(path: Path) -> dict[str, ColumnMap]:
                 for s, m in saved.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
+
+
+def _remembered(folder: Path, proposal: Proposal) -> ColumnMap | None:
+    """The newest mapping an earlier upload of the rollout was read with whose headers this
+    sheet has (by header, not position: a results workbook puts its Status columns first),
+    for the sheet's own columns; None when no earlier one fits."""
+    saved = sorted(folder.glob(f"uploads/*/{MAPPING_FILE}"), key=lambda p: -p.stat().st_mtime)
+    headers = {pos: header for pos, header, _ in proposal.columns}
+    for path in saved:
+        try:
+            sheets = json.loads(path.read_text(encoding="utf-8"))
+            for kept in sheets.values():
+                by_header, operation = dict(kept.get("by_header") or {}), kept["operation"]
+                columns = {pos: str(by_header.get(h, "")) for pos, h in headers.items()}
+                if operation in proposal.operations and set(by_header) <= set(headers.values()):
+                    return ColumnMap(proposal.header_row, operation, columns)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return None
 
 
 def _give_back() -> None:
