@@ -5,6 +5,7 @@ their counts and results workbooks."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import openpyxl
@@ -51,6 +52,9 @@ def test_rows_that_need_you_and_earlier_runs(page: Page, tmp_path: Path) -> None
         assert "OK" not in {r[-2] for r in rows[1:]} and len(rows) > 1
 
         page.locator(".steps [data-step=run]").click()
+        # The progress line counts as the results do: rows fine, rows that need you.
+        expect(page.locator("#progress-text")).to_contain_text(re.compile(
+            r"(\d+) of \1 rows · \d+ fine · [1-9]\d* need you"))
         items = page.locator("#history li")
         expect(items).to_have_count(2)
         expect(items.nth(0)).to_contain_text("mistakes.results-2.xlsx")

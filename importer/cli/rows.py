@@ -129,16 +129,17 @@ def _confirm(purchases: int, credentials: Credentials) -> bool:
 @contextlib.contextmanager
 def _progress() -> Iterator[tuple[Callable[[int, int, Outcome], None], Callable[[str], None],
                                   Callable[[int], None]]]:
-    """A tqdm bar on stderr (when it is a terminal) with OK / not-OK counts and how many
-    purchases are being confirmed, and notices printed above it; the postfix is refreshed
-    sparingly: it is costly."""
+    """A tqdm bar on stderr (when it is a terminal) with the rows fine (OK, done before, or
+    VALID in a dry run) and those that need the person, how many purchases are being
+    confirmed, and notices printed above it; the postfix is refreshed sparingly: it is
+    costly."""
     bar = tqdm(total=0, unit="row", file=sys.stderr, mininterval=0.25, disable=None,
                dynamic_ncols=True)
     counts: Counter[bool] = Counter()
     pending = [0]
 
     def postfix() -> None:
-        shown_counts = {"ok": counts[True], "not ok": counts[False]}
+        shown_counts = {"fine": counts[True], "need you": counts[False]}
         if pending[0]:
             shown_counts["being confirmed"] = pending[0]
         bar.set_postfix(shown_counts, refresh=False)

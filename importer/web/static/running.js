@@ -66,7 +66,7 @@ function showRun(run) {
   const confirming = run.confirming && run.state === "running"
     ? ` · ${run.confirming.toLocaleString()} being confirmed` : "";
   $("progress-text").textContent = run.error ? run.error
-    : `${run.done.toLocaleString()} of ${run.total.toLocaleString()} rows · OK ${run.ok.toLocaleString()} · not OK ${run.not_ok.toLocaleString()}${confirming}${eta}`;
+    : `${run.done.toLocaleString()} of ${run.total.toLocaleString()} rows · ${run.ok.toLocaleString()} fine · ${run.not_ok.toLocaleString()} need you${confirming}${eta}`;
   const notices = $("notices");
   notices.textContent = "";
   for (const text of run.notices) {
