@@ -213,3 +213,29 @@ def test_a_click_on_a_title_sorts_and_the_boxes_under_titles_filter(page: Page,
         page.locator('.tabulator-col[tabulator-field="_status"] input').click()
         page.locator(".tabulator-edit-list-item", has_text=re.compile("^VALID$")).click()
         expect(page.locator(".tabulator-row")).to_have_count(6)
+
+
+def test_a_replace_over_many_rows_and_its_undo_show_on_screen(page: Page, tmp_path: Path) -> None:
+    """More than 500 rows changed at once come back as "reload": the rows on screen are asked
+    for again, after the replace and after its one-click undo alike."""
+    source = tmp_path / "many.csv"
+    source.write_text("PropertySid,NumberBlockSid,AnswerPoint,CallRecordingEnabled\n" + "".join(
+        f"PRDEMO0001,NB{310000 + i},0412 345 678,maybe\n" for i in range(700)))
+    for address in serve(tmp_path):
+        _open(page, address, source)
+        expect(page.locator("#counts")).to_contain_text("INVALID 700")
+        recording = field(page, "CallRecordingEnabled")
+        page.click("#replace-open")
+        page.select_option("#replace-column", label="CallRecordingEnabled")
+        page.fill("#replace-form [name=find]", "maybe")
+        page.fill("#replace-form [name=with]", "yes")
+        page.check("#replace-form [name=whole]")
+        page.click("#replace-form button[value=go]")
+        expect(page.locator("#counts")).to_contain_text("VALID 700")
+        expect(cell(page, 2, recording)).to_have_text("yes")
+        expect(cell(page, 2, "_status")).to_have_text("VALID")
+
+        page.click("#undo")
+        expect(page.locator("#counts")).to_contain_text("INVALID 700")
+        expect(cell(page, 2, recording)).to_have_text("maybe")
+        expect(cell(page, 2, "_status")).to_have_text("INVALID")

@@ -285,7 +285,7 @@ class Document:
         with self.lock:
             self._not_busy()
             pos = _position(column, self._positions(index))
-            return self._apply(index, row, pos, value, record=True)
+            return self._apply_many(index, [(row, pos, value or None)], record=True)
 
     def undo(self) -> dict | None:
         with self.lock:
@@ -329,14 +329,17 @@ class Document:
 
     def _apply_many(self, index: int, changes: list[tuple[int, int, str | None]],
                     record: bool) -> dict:
-        """Cells changed by the core in one pass; one undo step. Cells already holding their
-        new text are left out; a change that changes nothing records no step."""
+        """Cells changed by the core in one pass (a typed cell, a paste, an undo); one undo
+        step. Cells already holding their new text are left out; a change that changes nothing
+        records no step. An edited row's old result no longer describes it."""
         raw = self.checked[index].sheet.raw
+        asked = sorted({r for r, _, _ in changes})
         changes = [(r, p, v) for r, p, v in changes
                    if (None if pd.isna(now := raw.iat[r - 1, p]) else str(now)) != v]
-        if not changes:
-            return {"rows": [], "count": 0, "sheet": self._sheet_summary(index),
-                    **self._totals()}
+        if not changes:  # the rows asked about, as they are
+            return {"rows": [self._row(index, r) for r in asked[:500]],
+                    "reload": len(asked) > 500, "count": 0,
+                    "sheet": self._sheet_summary(index), **self._totals()}
         self._summary = None
         checked, befores, changed = edits.set_cells(
             self.checked[index], changes, self.prepared.options.allowed_prefixes)
@@ -357,20 +360,6 @@ class Document:
         """A run reads these very rows: a change now would not be what was sent."""
         if self.busy:
             raise Busy("the file is being run; wait until it has finished to change it")
-
-    def _apply(self, index: int, row: int, pos: int, value: str | None, record: bool) -> dict:
-        self._summary = None
-        checked, before, changed = edits.set_cell(
-            self.checked[index], row, pos, value, self.prepared.options.allowed_prefixes)
-        self.checked[index] = checked
-        self._issues.pop(index, None)
-        for r in changed:  # an edited row's old result no longer describes it
-            self.results.get(index, {}).pop(r, None)
-            (self._skips or {}).get(index, {}).pop(r, None)
-        if record:
-            self.history.append([Edit(index, row, pos, before, value)])
-        return {"rows": [self._row(index, r) for r in changed],
-                "sheet": self._sheet_summary(index), **self._totals()}
 
     def take_results(self, report: RunReport) -> None:
         """The run's outcomes, shown in the grid until the rows are edited again."""

@@ -341,6 +341,9 @@ function applyChange(changed) {
     buildTable();
     return;
   }
+  // Too many rows changed to send them all (a big find and replace, or its undo): the page
+  // asks for the rows on screen again.
+  if (changed.reload) { state.table.setPage(state.table.getPage()); showSheetHeader(); return; }
   const present = changed.rows.filter((data) => state.table.getRow(data._row));
   state.table.updateData(present).then(() => {
     for (const data of present) {

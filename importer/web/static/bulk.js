@@ -144,8 +144,7 @@ function isDataField(field) {
 async function sendBulk(body, done) {
   try {
     const changed = await api(`${sheetURL()}/bulk`, { json: body });
-    applyChange(changed);
-    if (changed.reload && state.table) state.table.setPage(state.table.getPage());
+    applyChange(changed);  // with more than 500 rows changed, it asks for the page again
     say("message-bar", changed.count ? done(changed.count) : "Nothing changed: every cell already said that.");
     return changed;
   } catch (error) {
