@@ -194,14 +194,20 @@ def contradictions(where: str, raw: pd.DataFrame, header_row: int, op: Operation
                          f"not use; remove {it}, or say it is for {other}", needs="operation")
 
 
-def find_header(raw: pd.DataFrame, forced: Operation | None) -> tuple[int | None, dict]:
+def matched(row: pd.Series, forced: Operation | None) -> dict:
+    """Position -> field for each cell of `row` that names a known column (of `forced`, or
+    of either operation)."""
     index = header_index(forced) if forced else ALL_FIELDS
+    return {p: index[k] for p, cell in row.items()
+            if isinstance(cell, str) and (k := header_key(cell)) in index}
+
+
+def find_header(raw: pd.DataFrame, forced: Operation | None) -> tuple[int | None, dict]:
     best, best_row, best_matched = 0, None, {}
     for pos in range(min(HEADER_SEARCH_ROWS, len(raw))):
-        matched = {p: index[k] for p, cell in raw.iloc[pos].items()
-                   if isinstance(cell, str) and (k := header_key(cell)) in index}
-        if len(set(matched.values())) > best:
-            best, best_row, best_matched = len(set(matched.values())), pos, matched
+        found = matched(raw.iloc[pos], forced)
+        if len(set(found.values())) > best:
+            best, best_row, best_matched = len(set(found.values())), pos, found
     if best < MIN_HEADER_FIELDS:
         return None, {}
     return best_row, best_matched

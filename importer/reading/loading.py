@@ -25,7 +25,6 @@ from importer.report import Issue, Severity
 from importer.spec.operations import (
     OPERATIONS,
     Operation,
-    header_index,
     header_key,
 )
 from importer.text import (
@@ -231,10 +230,8 @@ def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, re
         header_row = mapped.header_row - 1
         if not 0 <= header_row < len(raw):
             raise InputError(f"{where}: no row {mapped.header_row} to read the header from")
-        index = header_index(forced) if forced else headers.ALL_FIELDS
-        matched = {p: index[k] for p, cell in raw.iloc[header_row].items()
-                   if isinstance(cell, str) and (k := header_key(cell)) in index}
-        matched = {p: f for p, f in {**matched, **mapped.columns}.items() if f}
+        matched = {p: f for p, f in {**headers.matched(raw.iloc[header_row], forced),
+                                     **mapped.columns}.items() if f}
     elif header_at is not None:
         header_row, matched = _given_header(where, raw, forced, header_at)
     else:
@@ -306,9 +303,7 @@ def _given_header(where: str, raw: pd.DataFrame, forced: Operation | None, row: 
     if row > len(raw):
         raise InputError(f"{where}: --header-row {row} is below the last row with data "
                          f"({len(raw)})")
-    index = header_index(forced) if forced else headers.ALL_FIELDS
-    matched = {p: index[k] for p, cell in raw.iloc[row - 1].items()
-               if isinstance(cell, str) and (k := header_key(cell)) in index}
+    matched = headers.matched(raw.iloc[row - 1], forced)
     if not matched:
         hint = headers.no_header_hint(raw.iloc[row - 1:row])
         raise InputError(f"{where}: row {row} (--header-row) names no known column (e.g. "
