@@ -27,7 +27,7 @@ from importer.web import account, export, history, mapping, progress, security
 from importer.web.documents import Document, without_paths
 from importer.web.finding import check_size, query_from
 from importer.web.runs import Runs, Target
-from importer.web.workspace import NeedsMapping, Workspace
+from importer.web.workspace import NeedsMapping, Workspace, with_way_out
 
 MAX_UPLOAD = 200 * 1024 * 1024  # far above any real rollout; the loader has its own caps
 
@@ -99,7 +99,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
 
     @app.errorhandler(ImporterError)
     def _importer_error(exc: ImporterError) -> Response:
-        response = jsonify({"error": without_paths(str(exc), settings_.root)})
+        response = jsonify({"error": with_way_out(exc, without_paths(str(exc), settings_.root))})
         response.status_code = 409 if isinstance(exc, Busy) else 400
         return response
 

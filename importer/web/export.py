@@ -14,7 +14,6 @@ from pathlib import Path
 from flask import Flask, Response, abort, jsonify, request, send_file
 
 from importer import excel
-from importer.errors import ImporterError
 from importer.export import SCOPES, Request, export_blocks, target_path
 from importer.sending.client import ApiClient
 
@@ -42,13 +41,8 @@ def register(app: Flask) -> None:
             client = ApiClient(target.credentials, timeout=(min(5.0, target.timeout),
                                                             target.timeout),
                                attempts=target.retries)
-            try:
+            try:  # an ImporterError is the app's to show, with the page's way out
                 done = export_blocks(client, wanted, path)
-            except ImporterError as exc:
-                if exc.needs != "fewer":
-                    raise
-                abort(400, f"{exc}; export some at a time: give a part of their number in "
-                           "“Only blocks matching”.")
             finally:
                 client.close()
             with done.path.open("rb") as stream:

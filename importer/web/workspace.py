@@ -49,7 +49,9 @@ WAYS_OUT = {"sheet": "unhide it in Excel (right-click a sheet tab, Unhide), save
             "operation": "choose it below",
             "columns": "say below which column is which",
             "rows": "add the rows to send (a template above has every column), save, and "
-                    "upload it again"}
+                    "upload it again",
+            "fewer": "export some at a time: give a part of their number in “Only blocks "
+                     "matching”"}
 
 
 def safe_name(name: str) -> str:
@@ -72,8 +74,12 @@ def plain(text: str, path: Path, name: str) -> str:
 
 def way_out(exc: ImporterError, path: Path, name: str) -> str:
     """The core's fact in the page's words: the user's file name, and what to do in the page."""
-    text = plain(str(exc), path, name)
-    way = WAYS_OUT.get(getattr(exc, "needs", ""))
+    return with_way_out(exc, plain(str(exc), path, name))
+
+
+def with_way_out(exc: ImporterError, text: str) -> str:
+    """`text` (the core's fact, as the page shows it) and what to do about it in the page."""
+    way = WAYS_OUT.get(exc.needs)
     if isinstance(exc, UnclearColumns) and exc.needs != "columns":
         way = f"{way}, and say which column is which" if way else WAYS_OUT["columns"]
     return f"{text}; {way}." if way else text
