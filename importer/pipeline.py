@@ -23,6 +23,7 @@ from importer.checking.schemas import Checked, check
 from importer.errors import ImporterError, UsageError
 from importer.reading import exported
 from importer.reading.loading import ReadOptions, load_input
+from importer.reading.mapping import ColumnMap
 from importer.report import Outcome, RunReport, Severity, SheetResult, Status
 from importer.results import files
 from importer.results.workbook import write_results
@@ -55,8 +56,8 @@ class Options:
     encoding: str | None = None  # a CSV's encoding (None: guessed)
     delimiter: str | None = None  # a CSV's delimiter (None: guessed)
     header_row: int | None = None  # the header's row number as Excel shows it (None: found)
-    # What the person said a sheet's columns are (sheet name -> reading.mapping.ColumnMap).
-    mapping: dict = field(default_factory=dict)
+    # What the person said a sheet's columns are (sheet name -> mapping), see reading.mapping.
+    mapping: dict[str, ColumnMap] = field(default_factory=dict)
 
 
 @dataclass

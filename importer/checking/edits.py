@@ -60,7 +60,8 @@ def set_cells(checked: Checked, changes: list[tuple[int, int, str | None]],
             keys |= {contract.sid_key(v) for v in [*old.dropna().astype(str), *trimmed] if v}
         sheet.data.loc[at, field] = pd.Series(trimmed, index=at,
                                               dtype=sheet.data.dtypes[field])
-    changed_cells = {(row, sheet.column_name(position))
+    names = {position: sheet.column_name(position) for position in by_column}
+    changed_cells = {(row, names[position])
                      for (row, position, value), before in zip(changes, befores, strict=True)
                      if (value or None) != before}
     if changed_cells:

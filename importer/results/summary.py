@@ -142,5 +142,5 @@ def read_summary(path: Path) -> dict | None:
             said[label] = str(text or "")
     if not counts:
         return None
-    return {"counts": counts, "sent": said.get("Dry run", "").startswith("no"),
+    return {"counts": counts, "sent": said.get("Dry run") == _MODES["run"],
             "finished": said.get("Finished") or said.get("Started", "")}
