@@ -185,14 +185,7 @@ class Workspace:
                 raise NeedsMapping(pending) from None
         final = self._keep(staged, folder)
         if mapping:  # kept beside the upload: reopening it later reads it the same way
-            headers = {c.sheet.name: {str(c.sheet.raw.iat[c.sheet.header_row, pos]): f
-                                      for f, pos in c.sheet.columns.items()}
-                       for c in prepared.checked}
-            (final.parent / MAPPING_FILE).write_text(json.dumps(
-                {s: {"header_row": m.header_row, "operation": m.operation,
-                     "columns": {str(p): f for p, f in m.columns.items()},
-                     "by_header": headers.get(s, {})}
-                 for s, m in mapping.items()}), encoding="utf-8")
+            _save_mapping(final.parent / MAPPING_FILE, mapping, prepared)
         return self._opened(final, name, folder, replace(prepared, path=final), mapping)
 
     def map(self, pending_id: str, sheet: str, answer: ColumnMap) -> Document:
@@ -307,7 +300,7 @@ class Workspace:
     def _uploads(self, folder: Path) -> list[Path]:
         """The uploads kept in a rollout's folder, newest first."""
         kept = [p for d in (folder / "uploads").glob("*") if d.is_dir() for p in d.iterdir()
-                if p.is_file() and p.name != MAPPING_FILE]
+                if p.is_file() and p.suffix.lower() in UPLOAD_SUFFIXES]  # not its mapping
         kept += [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in
                  UPLOAD_SUFFIXES and ".results" not in p.name and ".edited" not in p.name]
         return sorted(kept, key=lambda p: -p.stat().st_mtime)
@@ -359,33 +352,51 @@ class Workspace:
             self.drop_pending(pending_id)
 
 
+def _save_mapping(path: Path, mapping: dict[str, ColumnMap], prepared: Prepared) -> None:
+    """The person's mapping, with the header each field was read from (so a later file of
+    the rollout with those headers can be read the same way), written whole or not at all."""
+    headers = {c.sheet.name: {str(c.sheet.raw.iat[c.sheet.header_row, pos]): f
+                              for f, pos in c.sheet.columns.items()} for c in prepared.checked}
+    text = json.dumps({s: {"header_row": m.header_row, "operation": m.operation,
+                           "columns": {str(p): f for p, f in m.columns.items()},
+                           "by_header": headers.get(s, {})} for s, m in mapping.items()})
+    files.write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                           overwrite=True)
+
+
+def _saved(path: Path) -> dict[str, dict]:
+    """Sheet name -> what `_save_mapping` wrote (nothing when missing or unreadable)."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(s): m for s, m in saved.items() if isinstance(m, dict)} \
+        if isinstance(saved, dict) else {}
+
+
 def _saved_mapping(path: Path) -> dict[str, ColumnMap]:
     """The mapping an upload was read with (none when the file is missing or unreadable)."""
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        return {str(s): ColumnMap(int(m["header_row"]), m["operation"] or None,
-                                  {int(p): str(f) for p, f in m["columns"].items()})
-                for s, m in saved.items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {s: ColumnMap(int(m["header_row"]), m["operation"] or None,
+                             {int(p): str(f) for p, f in m["columns"].items()})
+                for s, m in _saved(path).items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 
 def _remembered(folder: Path, proposal: Proposal) -> ColumnMap | None:
     """The newest mapping an earlier upload of the rollout was read with whose headers this
-    sheet has (by header, not position: a results workbook puts its Status columns first),
-    for the sheet's own columns; None when no earlier one fits."""
+    sheet has (by header, not position: a results workbook moves the columns after its
+    identifying ones), for the sheet's own columns; None when no earlier one fits."""
     saved = sorted(folder.glob(f"uploads/*/{MAPPING_FILE}"), key=lambda p: -p.stat().st_mtime)
     headers = {pos: header for pos, header, _ in proposal.columns}
     for path in saved:
-        try:
-            sheets = json.loads(path.read_text(encoding="utf-8"))
-            for kept in sheets.values():
-                by_header, operation = dict(kept.get("by_header") or {}), kept["operation"]
-                columns = {pos: str(by_header.get(h, "")) for pos, h in headers.items()}
-                if operation in proposal.operations and set(by_header) <= set(headers.values()):
-                    return ColumnMap(proposal.header_row, operation, columns)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            continue
+        for kept in _saved(path).values():
+            by_header, operation = kept.get("by_header"), kept.get("operation")
+            if (isinstance(by_header, dict) and operation in proposal.operations
+                    and set(by_header) <= set(headers.values())):
+                return ColumnMap(proposal.header_row, operation,
+                                 {pos: str(by_header.get(h, "")) for pos, h in headers.items()})
     return None
 
 
