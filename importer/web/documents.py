@@ -164,6 +164,7 @@ class Document:
         return {"index": index, "name": sheet.name, "operation": sheet.operation.name,
                 "rows": len(sheet.data), "columns": columns, "counts": counts,
                 "problems": len(self._problem_rows(index)),
+                "needing": len(self._needing_rows(index)),
                 "groups": finding.groups(checked.issues, self._shown(index)),
                 "sheet_issues": [i.message for i in checked.issues if i.row is None],
                 "renamed": [[header, name] for header, name in sheet.renamed]}
@@ -242,12 +243,16 @@ class Document:
         return {status: n for status, n in counts.items() if n}
 
     def _problem_rows(self, index: int) -> list[int]:
-        """Rows with an issue, or whose run left them not done."""
-        results = self._shown(index)
-        rows = set(self._issues_by_row(index)) | self.checked[index].invalid | {
-            r for r, o in results.items()
-            if o.status in NOT_DONE or (o.status is Status.SKIPPED and not o.done)}
-        return sorted(rows)
+        """Rows with an issue, or that need the user."""
+        return sorted(set(self._issues_by_row(index)) | self._needing_rows(index))
+
+    def _needing_rows(self, index: int) -> set[int]:
+        """Rows that need the user: invalid, refused, failed, unknown, or skipped for a
+        reason a fix removes (an invalid row a run would skip as done does not)."""
+        shown = self._shown(index)
+        return {r for r, o in shown.items() if o.status in NOT_DONE or (
+            o.status is Status.SKIPPED and not o.done)} | (self.checked[index].invalid
+                                                           - shown.keys())
 
     def _row(self, index: int, row: int) -> dict:
         checked = self.checked[index]
@@ -380,13 +385,10 @@ class Document:
         skipped for a reason a fix removes) with what the page says of each."""
         with self.lock:
             found: list[dict[int, Outcome]] = []
-            for index, checked in enumerate(self.checked):
-                shown = self._shown(index)
-                rows = {r for r, o in shown.items() if o.status in NOT_DONE
-                        or (o.status is Status.SKIPPED and not o.done)}
-                rows |= {r for r in checked.invalid if r not in shown}
+            for index in range(len(self.checked)):
+                shown = {r: self._row(index, r) for r in sorted(self._needing_rows(index))}
                 found.append({r: Outcome(Status(d["_status"]), d["_message"])
-                              for r in sorted(rows) if (d := self._row(index, r))})
+                              for r, d in shown.items()})
             return found
 
     def save_needing(self) -> Path | None:

@@ -5,10 +5,9 @@
 // inserted with textContent, never as HTML.
 "use strict";
 
-const NEEDS_YOU = ["INVALID", "REJECTED", "FAILED", "UNKNOWN"];
-
+// How many rows need the user: the server's count per sheet.
 function needsYou(doc) {
-  return doc.sheets.reduce((n, s) => n + NEEDS_YOU.reduce((m, k) => m + (s.counts[k] || 0), 0), 0);
+  return doc.sheets.reduce((n, s) => n + (s.needing || 0), 0);
 }
 
 // A fetch, not a link: when nothing needs the user any more (fixed since), the page says so

@@ -180,23 +180,19 @@ async function finished(run) {
   if (!now.target.ready) show("start");
 }
 
-function rows(n, one, many) {
-  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
-}
-
 // What to do next, one plain line per status that needs the person, with its count.
 function nextSteps(run) {
   const counts = run.counts || {};
   const lines = [];
   const add = (status, count, text) => { if (count) lines.push([status, count, text]); };
   if (run.dry_run) {
-    add("VALID", counts.VALID, `${rows(counts.VALID, "row is", "rows are")} ready and would be sent: press “Send it” to send ${counts.VALID === 1 ? "it" : "them"} now.`);
+    add("VALID", counts.VALID, `${counted(counts.VALID, "row is", "rows are")} ready and would be sent: press “Send it” to send ${counts.VALID === 1 ? "it" : "them"} now.`);
   }
-  add("INVALID", counts.INVALID, `${rows(counts.INVALID, "row has", "rows have")} mistakes and ${counts.INVALID === 1 ? "was" : "were"} not sent: fix the red cells in Check & fix and send again.`);
-  add("REJECTED", counts.REJECTED, `${rows(counts.REJECTED, "row was", "rows were")} refused by the API: read why in the Message column, fix ${counts.REJECTED === 1 ? "it" : "them"} in Check & fix and send again.`);
-  add("FAILED", counts.FAILED, `${rows(counts.FAILED, "row", "rows")} could not be sent (the API or the network kept failing): send again later; rows that went through are not sent twice.`);
-  add("UNKNOWN", counts.UNKNOWN, `${rows(counts.UNKNOWN, "purchase", "purchases")} could not be confirmed either way: check ${counts.UNKNOWN === 1 ? "it" : "them"} in the Fone Dynamics portal, or send again later: the importer looks ${counts.UNKNOWN === 1 ? "it" : "them"} up before buying, and no block is bought twice.`);
-  add("SKIPPED", run.skipped_not_done, `${rows(run.skipped_not_done, "row was", "rows were")} skipped and not done (the run stopped, or a purchase ${run.skipped_not_done === 1 ? "it needs" : "they need"} failed): send again to send ${run.skipped_not_done === 1 ? "it" : "them"}.`);
+  add("INVALID", counts.INVALID, `${counted(counts.INVALID, "row has", "rows have")} mistakes and ${counts.INVALID === 1 ? "was" : "were"} not sent: fix the red cells in Check & fix and send again.`);
+  add("REJECTED", counts.REJECTED, `${counted(counts.REJECTED, "row was", "rows were")} refused by the API: read why in the Message column, fix ${counts.REJECTED === 1 ? "it" : "them"} in Check & fix and send again.`);
+  add("FAILED", counts.FAILED, `${counted(counts.FAILED, "row", "rows")} could not be sent (the API or the network kept failing): send again later; rows that went through are not sent twice.`);
+  add("UNKNOWN", counts.UNKNOWN, `${counted(counts.UNKNOWN, "purchase", "purchases")} could not be confirmed either way: check ${counts.UNKNOWN === 1 ? "it" : "them"} in the Fone Dynamics portal, or send again later: the importer looks ${counts.UNKNOWN === 1 ? "it" : "them"} up before buying, and no block is bought twice.`);
+  add("SKIPPED", run.skipped_not_done, `${counted(run.skipped_not_done, "row was", "rows were")} skipped and not done (the run stopped, or a purchase ${run.skipped_not_done === 1 ? "it needs" : "they need"} failed): send again to send ${run.skipped_not_done === 1 ? "it" : "them"}.`);
   const list = $("next-steps");
   list.textContent = "";
   for (const [status, count, text] of lines) {
