@@ -3,12 +3,14 @@ cells with problems, the formats, row heights for wrapped text, and print setup.
 
 from __future__ import annotations
 
+import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from importer.report import Status
 
+WIDTH_CAP, MESSAGE_CAP = 40, 50  # widest a column gets; longer text wraps
 LINE_HEIGHT, MAX_HEIGHT = 15, 409  # points: one line of 11-point text; Excel's tallest row
 
 # One colour per status (fill, text).
@@ -75,3 +77,18 @@ def print_setup(ws: Worksheet, landscape: bool, pages_wide: int = 1) -> None:
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
     ws.hide_gridlines(0)
     ws.set_footer("&L&A&RPage &P of &N")
+
+
+def longest(column: pd.Series) -> int:
+    """The longest text in a column (vectorised: a million rows take milliseconds)."""
+    try:
+        most = column.str.len().max()
+    except (AttributeError, TypeError):  # not a text column (all empty): look cell by cell
+        most = max((len(v) for v in column if isinstance(v, str)), default=0)
+    return 0 if pd.isna(most) else int(most)
+
+
+def fit(chars: int, header: object, cap: int) -> int:
+    """A column's width for its longest text (`chars`) and its header, within `cap`."""
+    title = len(header) + 3 if isinstance(header, str) else 0  # + the filter button
+    return max(6, min(max(chars + 2, title), cap))

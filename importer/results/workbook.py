@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from importer.checking.schemas import Checked
     from importer.reading.loading import Sheet
 
-WIDTH_CAP, MESSAGE_CAP = 40, 50  # widest a column gets; longer text wraps
 LEAD_COLUMNS = 4  # ids within the first 4 columns: Status goes after them, else first
 FREEZE_ROWS_UP_TO = 8  # a header lower than this is not frozen (it would fill the screen)
 FREEZE_WIDTH_CAP = 130  # frozen columns wider than this (in characters) would block scrolling
@@ -88,7 +87,7 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
 def _copy(ws: Worksheet, styles: look.Styles, raw: pd.DataFrame) -> None:
     """A sheet the tool left out (instructions, notes), back as it was read: text as text, in
     columns that fit (long text wraps), printed one page wide."""
-    widths = [_fit(_lengths(raw[c]), None, MESSAGE_CAP) for c in raw.columns]
+    widths = [look.fit(look.longest(raw[c]), None, look.MESSAGE_CAP) for c in raw.columns]
     for c, width in enumerate(widths):
         ws.set_column(c, c, width, styles.wrap)
     for r, values in enumerate(raw.to_numpy(dtype=object)):
@@ -126,15 +125,6 @@ def _layout(sheet: Sheet) -> _Layout:
     return _Layout(keep, out, at, len(keep) + 2, {c: k for k, c in enumerate(out)})
 
 
-def _lengths(column: pd.Series) -> int:
-    """The longest text in a column (vectorised: a million rows take milliseconds)."""
-    try:
-        longest = column.str.len().max()
-    except (AttributeError, TypeError):  # not a text column (all empty): look cell by cell
-        longest = max((len(v) for v in column if isinstance(v, str)), default=0)
-    return 0 if pd.isna(longest) else int(longest)
-
-
 def _comment(ws: Worksheet, r: int, c: int, lines: list[str]) -> None:
     text = "\n".join(lines)[:excel.CELL_CHARS]
     rows = sum(len(line) // COMMENT_WIDTH + 1 for line in lines)
@@ -147,7 +137,7 @@ def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checke
     lay = _layout(sheet)
     header, status = sheet.header_row, lay.status
     body = sheet.raw.iloc[header + 1:]
-    longest = [_lengths(body[pos]) for pos in lay.keep]
+    longest = [look.longest(body[pos]) for pos in lay.keep]
     cells = sheet.raw[lay.keep].to_numpy(dtype=object)
     notes = _notes(checked, lay, body, longest)
     by_row = dict(zip(sheet.data.index, outcomes, strict=True))
@@ -161,7 +151,7 @@ def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checke
     write, out = ws.write_string, lay.out
     per_line = look.per_line(widths[status + 1])
     wrapped = [(k, look.per_line(widths[c])) for k, c in enumerate(out)
-               if longest[k] + 2 > WIDTH_CAP]
+               if longest[k] + 2 > look.WIDTH_CAP]
     for r, values in enumerate(cells):
         if r == header:
             titles = [(c, v) for c, v in zip(out, values, strict=True) if isinstance(v, str)]
@@ -250,26 +240,21 @@ def _status_cells(ws: Worksheet, styles: look.Styles, r: int, lay: _Layout, outc
             ws.write_datetime(r, x + 2, when, styles.when)
 
 
-def _fit(longest: int, header: object, cap: int) -> int:
-    title = len(header) + 3 if isinstance(header, str) else 0  # + the filter button
-    return max(6, min(max(longest + 2, title), cap))
-
-
 def _widths(ws: Worksheet, styles: look.Styles, header: object, lay: _Layout, longest: list[int],
             outcomes: list[Outcome], text: set[int]) -> list[int]:
     """Set every column's width (and wrapping where text is longer, and the Text format of id
     and phone columns, as in the template); return the widths."""
     widths = [0] * lay.width
     for k, c in enumerate(lay.out):
-        widths[c] = _fit(longest[k], header[k], WIDTH_CAP)  # type: ignore[index]
-        wrap = longest[k] + 2 > WIDTH_CAP
+        widths[c] = look.fit(longest[k], header[k], look.WIDTH_CAP)  # type: ignore[index]
+        wrap = longest[k] + 2 > look.WIDTH_CAP
         ws.set_column(c, c, widths[c], (styles.text_wrap if wrap else styles.text) if c in text
                       else styles.wrap if wrap else None)
     message = max((len(o.message) for o in outcomes), default=0)
     code = max((len(o.error_code) for o in outcomes), default=0)
-    fitted = [(lay.status, 11, None), (lay.status + 1, _fit(message, "Message", MESSAGE_CAP),
-                                       styles.wrap),
-              (lay.extra, 8, None), (lay.extra + 1, _fit(code, "Error", WIDTH_CAP), None),
+    fitted = [(lay.status, 11, None),
+              (lay.status + 1, look.fit(message, "Message", look.MESSAGE_CAP), styles.wrap),
+              (lay.extra, 8, None), (lay.extra + 1, look.fit(code, "Error", look.WIDTH_CAP), None),
               (lay.extra + 2, 20, None)]
     for c, width, fmt in fitted:
         widths[c] = width
@@ -314,7 +299,7 @@ def _errors(ws: Worksheet, styles: look.Styles, report: RunReport, renamed: dict
     widths = []
     for c, cap in enumerate(_ERRORS_CAPS):
         longest = max((len(str(x[c])) for x in rows if x[c] is not None), default=0)
-        widths.append(_fit(longest, _ERRORS_HEADER[c], cap))
+        widths.append(look.fit(longest, _ERRORS_HEADER[c], cap))
         ws.set_column(c, c, widths[c], styles.wrap if longest + 2 > cap else None)
     value_line, message_line = look.per_line(widths[3]), look.per_line(widths[6])
     for r, (sheet, row, column, value, severity, code, message) in enumerate(rows, 1):
