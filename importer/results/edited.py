@@ -19,7 +19,8 @@ import xlsxwriter
 from importer.checking.schemas import Checked
 from importer.reading.marks import assign_sheet_names, mark
 from importer.report import Outcome
-from importer.results.templates import add_instructions, guide
+from importer.results import look
+from importer.results.templates import add_instructions, guide, text_columns
 from importer.spec.operations import RESULT_COLUMNS
 
 INSTRUCTIONS = "Instructions"
@@ -41,12 +42,13 @@ def write_edited(path: Path, sheets: list[Checked],
     names = assign_sheet_names([_name(c) for c in sheets] + [n for n, _ in left_out]
                                + ([] if has_help else [INSTRUCTIONS]))
     bold = book.add_format({"bold": True})
+    text = book.add_format({"num_format": "@"})  # ids and phones stay text, as in the template
     for i, (checked, name) in enumerate(zip(sheets, names, strict=False)):
         sheet = checked.sheet
         keep = [c for c in sheet.raw.columns if c not in sheet.result_columns]
         ws = book.add_worksheet(name)
         positions = {f: keep.index(pos) for f, pos in sheet.columns.items() if pos in keep}
-        guide(book, ws, sheet.operation, positions, sheet.header_row + 1)
+        guide(book, ws, sheet.operation, positions, sheet.header_row + 1, format_text=False)
         raw = sheet.raw[keep]
         if sheet.renamed:
             raw = raw.copy()
@@ -54,6 +56,7 @@ def write_edited(path: Path, sheets: list[Checked],
                 raw.iat[sheet.header_row, keep.index(pos)] = field_name
         if only is not None:
             raw = _rows_of(raw, sheet.header_row, only[i])
+        _widths(ws, raw, sheet.header_row, text_columns(sheet.operation, positions), text)
         _cells(ws, raw, sheet.header_row, bold)
         ws.freeze_panes(sheet.header_row + 1, 0)
     for (_, raw), name in zip(left_out, names[len(sheets):], strict=False):
@@ -74,6 +77,18 @@ def _rows_of(raw: pd.DataFrame, header_row: int, outcomes: dict[int, Outcome]) -
     picked[len(picked.columns)] = [*above, MESSAGE, *(outcomes[r].message for r in rows)]
     picked.columns = range(len(picked.columns))
     return picked
+
+
+def _widths(ws: xlsxwriter.worksheet.Worksheet, raw: pd.DataFrame, header_row: int,
+            text_at: set[int], text: object) -> None:
+    """Each column as wide as its text (within the results workbook's caps), so headers and
+    messages can be read without widening columns by hand; the known text columns formatted
+    as Text."""
+    for c in range(raw.shape[1]):
+        header = raw.iat[header_row, c]
+        cap = look.MESSAGE_CAP if header == MESSAGE else look.WIDTH_CAP
+        width = look.fit(look.longest(raw.iloc[header_row + 1:, c]), header, cap)
+        ws.set_column(c, c, width, text if c in text_at else None)
 
 
 def _name(checked: Checked) -> str:
