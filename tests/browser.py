@@ -99,9 +99,7 @@ def start_forty_purchases(page: Page, address: str, tmp_path: Path) -> None:
         f"PRDEMO0001,NB{100700 + i},0412 345 678" for i in range(40)]
     source = tmp_path / "forty.csv"
     source.write_text("\n".join(rows) + "\n")
-    page.goto(address)
-    page.set_input_files("#file", str(source))
-    expect(page.locator("#counts")).to_contain_text("VALID 40")
+    open_file(page, address, source, "VALID 40")
     page.click("#to-run")
     page.click("#run")
     expect(page.locator("#progress-text")).to_contain_text(re.compile(r"[1-9]\d* of 40"))
@@ -116,3 +114,11 @@ def screenshot(page: Page, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / name), full_page=True)
     return folder / name
+
+
+def open_file(page: Page, address: str, path: Path, counts: str) -> None:
+    """Open the page, upload `path` as a person chooses a file, and wait for the grid's
+    counts to say `counts` (e.g. "INVALID 10")."""
+    page.goto(address)
+    page.set_input_files("#file", str(path))
+    expect(page.locator("#counts")).to_contain_text(counts)

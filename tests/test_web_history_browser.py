@@ -16,6 +16,7 @@ from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     browser_context_args,
     browser_type_launch_args,
     needs_chromium,
+    open_file,
     serve,
 )
 
@@ -28,9 +29,7 @@ pytestmark = needs_chromium
 def test_rows_that_need_you_and_earlier_runs(page: Page, tmp_path: Path) -> None:
     shots = Path(os.environ.get("IMPORTER_SCREENSHOTS") or tmp_path)
     for address in serve(tmp_path):
-        page.goto(address)
-        page.set_input_files("#file", str(MISTAKES))
-        expect(page.locator("#counts")).to_contain_text("INVALID 10")
+        open_file(page, address, MISTAKES, "INVALID 10")
         expect(page.locator("#to-fix")).to_be_visible()  # invalid rows already need you
         page.click("#to-run")
         expect(page.locator("#history-card")).to_be_hidden()  # no run yet

@@ -16,6 +16,7 @@ from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     cell,
     field,
     needs_chromium,
+    open_file,
     screenshot,
     serve,
 )
@@ -49,9 +50,7 @@ def errors_of(page: Page) -> list[str]:
 def test_a_bad_cell_is_fixed_with_the_keyboard_alone(page: Page, tmp_path: Path) -> None:
     for address in serve(tmp_path):
         errors = errors_of(page)
-        page.goto(address)
-        page.set_input_files("#file", str(MISTAKES))
-        expect(page.locator("#counts")).to_contain_text("INVALID 10")
+        open_file(page, address, MISTAKES, "INVALID 10")
         phone = field(page, "AnswerPoint")
         bad = cell(page, 8, phone)
 
@@ -127,9 +126,7 @@ def test_status_and_message_are_described_and_read_in_full(page: Page, tmp_path:
     page.set_viewport_size({"width": 1024, "height": 700})
     for address in serve(tmp_path):
         errors = errors_of(page)
-        page.goto(address)
-        page.set_input_files("#file", str(MISTAKES))
-        expect(page.locator("#counts")).to_contain_text("INVALID 10")
+        open_file(page, address, MISTAKES, "INVALID 10")
 
         # The frozen Row, Status and Message columns leave room for the columns to fix.
         widths = page.evaluate("""() => [...document.querySelectorAll(
@@ -171,9 +168,7 @@ def test_status_and_message_are_described_and_read_in_full(page: Page, tmp_path:
 def test_no_page_errors_when_sheets_and_steps_switch(page: Page, tmp_path: Path) -> None:
     for address in serve(tmp_path):
         errors = errors_of(page)
-        page.goto(address)
-        page.set_input_files("#file", str(MISTAKES))
-        expect(page.locator("#counts")).to_contain_text("INVALID 10")
+        open_file(page, address, MISTAKES, "INVALID 10")
         tabs = page.locator("#sheet-tabs .tab")
         phone = field(page, "AnswerPoint")
 
@@ -216,9 +211,7 @@ def test_markup_in_a_bad_cell_stays_text(page: Page, tmp_path: Path) -> None:
     dialogs: list[str] = []
     for address in serve(tmp_path):
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(address)
-        page.set_input_files("#file", str(source))
-        expect(page.locator("#counts")).to_contain_text("INVALID 1")
+        open_file(page, address, source, "INVALID 1")
         bad = cell(page, 2, field(page, "AnswerPoint"))
         expect(bad).to_have_text(hostile)
         expect(bad).to_have_attribute("aria-description", re.compile(re.escape(hostile)))
@@ -236,9 +229,7 @@ def test_the_arrows_turn_the_page_at_its_edges(page: Page, tmp_path: Path) -> No
         f"PRDEMO0001,NB{101000 + i},0412 345 678\n" for i in range(1150)))
     for address in serve(tmp_path):
         errors = errors_of(page)
-        page.goto(address)
-        page.set_input_files("#file", str(source))
-        expect(page.locator("#counts")).to_contain_text("VALID 1,150")
+        open_file(page, address, source, "VALID 1,150")
         expect(page.locator("#sheet-tabs .tab").first).to_contain_text("1,150 rows)")
         counter = page.locator(".tabulator-page-counter")
         expect(counter).to_have_text("Rows 1–100 of 1,150")

@@ -15,6 +15,7 @@ from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     browser_context_args,
     browser_type_launch_args,
     needs_chromium,
+    open_file,
     screenshot,
     serve,
     start_forty_purchases,
@@ -118,9 +119,7 @@ def test_a_dry_run_says_nothing_was_sent_and_sends_on_request(page: Page,
                                           "PRDEMO0001,NB100911,0412 345 678",
                                           "PRDEMO0001,NB100912,0412 345 679"])
     for address in serve(tmp_path):
-        page.goto(address)
-        page.set_input_files("#file", str(source))
-        expect(page.locator("#counts")).to_contain_text("VALID 2")
+        open_file(page, address, source, "VALID 2")
         page.click("#to-run")
         page.click("#dry-run")
         expect(page.locator("#final-title")).to_have_text("Dry run done: nothing was sent")
@@ -140,9 +139,7 @@ def test_a_finished_run_says_what_to_do_next(page: Page, tmp_path: Path) -> None
                                           "PRDEMO0001,NB900000,0412 345 678",
                                           "PRDEMO0001,NB100922,12"])
     for address in serve(tmp_path):
-        page.goto(address)
-        page.set_input_files("#file", str(source))
-        expect(page.locator("#counts")).to_contain_text("INVALID 1")
+        open_file(page, address, source, "INVALID 1")
         page.click("#to-run")
         page.click("#run")
         expect(page.locator("#final-title")).to_have_text("Done, with rows that need you")

@@ -17,6 +17,7 @@ from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     cell,
     field,
     needs_chromium,
+    open_file,
     serve,
     type_into,
 )
@@ -30,9 +31,7 @@ RED = re.compile(r"\bcell-error\b")
 
 def test_marks_follow_every_edit_and_undo(page: Page, tmp_path: Path) -> None:
     for address in serve(tmp_path):
-        page.goto(address)
-        page.set_input_files("#file", str(MISTAKES))
-        expect(page.locator("#counts")).to_contain_text("INVALID 10")
+        open_file(page, address, MISTAKES, "INVALID 10")
         phone = field(page, "AnswerPoint")
 
         # A fix: the row turns VALID and its red mark and hover text go at once.
