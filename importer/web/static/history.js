@@ -35,11 +35,6 @@ for (const [button, status] of [["to-fix", "message-bar"], ["results-to-fix", "r
   $(button).addEventListener("click", () => downloadToFix(status).catch((e) => say(status, e.message, true)));
 }
 
-function when(text) {
-  const date = new Date(String(text).replace(" ", "T"));
-  return Number.isNaN(date.getTime()) ? String(text) : date.toLocaleString();
-}
-
 async function showHistory() {
   const list = $("history");
   const runs = await api(`/api/documents/${state.doc.id}/history`);
@@ -50,7 +45,8 @@ async function showHistory() {
     const head = document.createElement("div");
     head.className = "history-head";
     const date = document.createElement("span");
-    date.textContent = `${when(run.finished)} · ${run.sent ? "sent" : "dry run, nothing sent"}`;
+    // When it finished, as the Summary writes it (the server's readable time).
+    date.textContent = `${run.finished} · ${run.sent ? "sent" : "dry run, nothing sent"}`;
     const link = document.createElement("a");
     link.href = `/api/documents/${state.doc.id}/history/${encodeURIComponent(run.name)}`;
     link.download = run.name;
