@@ -92,8 +92,10 @@ def test_two_files_buying_for_one_account_never_both_send(tmp_path: Path,
 def test_configure_only_runs_do_not_wait_for_each_other(tmp_path: Path,
                                                         sandbox: SandboxServer) -> None:
     """b starts while a is sending and finishes first: it never waited for a's account lock."""
-    sandbox.knobs.latency_ms = 1000  # a: 5 rows, at least 5 s; b: 1 row
-    a = _start(["run", str(configures(tmp_path / "a.xlsx", range(90000, 90005))), "--json"],
+    # a: 10 rows, at least 10 s (b's own start, imports included, takes a few seconds on a
+    # busy machine: 5 rows were not always enough); b: 1 row.
+    sandbox.knobs.latency_ms = 1000
+    a = _start(["run", str(configures(tmp_path / "a.xlsx", range(90000, 90010))), "--json"],
                _env(sandbox))
     _wait_for_journal(tmp_path / "a.journal.sqlite", 1)  # a is sending its first row
     b = _start(["run", str(configures(tmp_path / "b.xlsx", range(90010, 90011))), "--json"],
