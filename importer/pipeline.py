@@ -431,6 +431,7 @@ def _confirmations(report: RunReport, submitter: Submitter) -> None:
     """The summary's word on look-ups: how many, and how long they took (the run went on)."""
     report.looked_up, report.settling_seconds = (submitter.looked_up,
                                                  round(submitter.settling_seconds, 1))
+    report.sent = submitter.sent
     if submitter.looked_up:
         n = submitter.looked_up
         report.notes.append(f"{n} purchase{'s were' if n != 1 else ' was'} in doubt and looked "

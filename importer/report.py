@@ -108,6 +108,7 @@ class RunReport:
     results_failed: str = ""  # the results workbook is not where it was asked for: why
     looked_up: int = 0  # purchases in doubt settled by look-up (confirmed or UNKNOWN)
     settling_seconds: float = 0.0  # how long at least one of them was pending
+    sent: int = 0  # rows whose request this run sent (answered or not)
     issues: list[Issue] = field(default_factory=list)
     sheets: list[SheetResult] = field(default_factory=list)
 
@@ -151,6 +152,7 @@ class RunReport:
             "aborted": self.aborted or None,
             "interrupted": self.interrupted,
             "notes": self.notes,
+            "sent": self.sent,
             "looked_up": self.looked_up,
             "settling_seconds": self.settling_seconds,
             "results_failed": self.results_failed or None,

@@ -62,7 +62,10 @@ def test_run_writes_an_annotated_results_workbook(tmp_path: Path, api_env: Sandb
                      for r in book["Summary"].iter_rows(values_only=True) if r[0]}
     assert summary_sheet["OK"] == 5 and summary_sheet["INVALID"] == 1
     assert summary_sheet["API"] == api_env.base_url
-    assert summary_sheet["Dry run"].startswith("no")
+    assert summary_sheet["Dry run"] == "no"
+    sent = summary["counts"]["OK"]  # the REJECTED row was not sent: its listing was refused
+    assert summary["sent"] == sent
+    assert summary_sheet["Sent"].startswith(f"{sent} rows were sent to the API")
     assert len(summary_sheet["Input SHA-256"]) == 64
     errors = list(book["Errors"].iter_rows(values_only=True))
     assert ("Purchase", 4, "AnswerPoint", "123", "error", "invalid_phone") in [e[:6] for e in
@@ -207,6 +210,24 @@ def test_wrong_credentials_abort_with_exit_3(tmp_path: Path, api_env: SandboxSer
     assert [r["Status"] for r in rows[1:]] == ["SKIPPED"] * 3
     assert all("run stopped" in r["Message"] for r in rows[1:])
     assert "wrong-token-123" not in str(summary) + err
+
+
+def test_a_refused_token_summary_says_nothing_was_sent(
+        tmp_path: Path, api_env: SandboxServer, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 30 item 3: the listing before buying is refused (401), so no row is sent; every
+    line of the Summary follows from that (it said "the valid rows were sent to the API")."""
+    monkeypatch.setenv("IMPORTER_AUTH_TOKEN", "wrong-token-123")
+    code, summary, _ = cli(capsys, "run", rollout(tmp_path / "p.xlsx"), "--yes", "--json")
+    assert code == 3 and summary["sent"] == 0
+    book = openpyxl.load_workbook(summary["results_path"])
+    said = {r[0]: r[2] for r in book["Summary"].iter_rows(values_only=True) if r[0]}
+    assert said["Dry run"] == "no"
+    assert said["Sent"] == "nothing: no row was sent to the API"
+    assert "refused the credentials" in said["Aborted"]
+    assert api_env.purchase_counts() == {}
+    statuses = {r["Status"] for r in sheet_rows(Path(summary["results_path"]), "Purchase")}
+    assert statuses <= {"SKIPPED", "INVALID"}
 
 
 def test_readonly_credentials_are_refused_row_by_row_then_stop(

@@ -38,7 +38,9 @@ STATUS_MEANING = {
                   "nothing was sent).",
 }
 SUMMARY_TEXT_WIDTH = 72
-_MODES = {"run": "no: the valid rows were sent to the API",
+_OLD_RUN = "no: the valid rows were sent to the API"  # what results before 0.2 said of a run
+NOTHING_SENT = "nothing: no row was sent to the API"
+_MODES = {"run": "no",
           "dry-run": "yes: checked against the API, nothing was sent (dry run)",
           "validate": "yes: checked only, nothing was sent (importer validate)"}
 
@@ -93,6 +95,8 @@ def write_summary(ws: Worksheet, styles: Styles, report: RunReport, checked: lis
     for what, how, given in reading.options if reading else []:
         line(what, how if what == "Format" else f"{how} ({'given' if given else 'guessed'})")
     line("Dry run", _MODES.get(report.mode, report.mode))
+    if report.mode == "run":
+        line("Sent", sent_line(report.sent))
     line("Started", readable_time(report.started_at))
     line("Finished", readable_time(report.finished_at) if report.finished_at else "")
     line("API", f"{report.base_url} (the built-in sandbox: nothing real was bought or changed)"
@@ -120,6 +124,14 @@ def write_summary(ws: Worksheet, styles: Styles, report: RunReport, checked: lis
     ws.fit_to_pages(1, 1)
 
 
+def sent_line(sent: int) -> str:
+    """What the run sent, counted by the sender: an aborted run says so truthfully."""
+    if not sent:
+        return NOTHING_SENT
+    return (f"{sent:,} row{'s were' if sent != 1 else ' was'} sent to the API (each row's "
+            "Status says what became of it)")
+
+
 def read_summary(path: Path) -> dict | None:
     """What a results workbook's Summary says of its run (the count per status, whether
     anything was sent, when it finished), for a list of earlier runs; None for a file that is
@@ -142,5 +154,8 @@ def read_summary(path: Path) -> dict | None:
             said[label] = str(text or "")
     if not counts:
         return None
-    return {"counts": counts, "sent": said.get("Dry run") == _MODES["run"],
+    run = said.get("Dry run") in (_MODES["run"], _OLD_RUN)
+    sent = said.get("Sent", "") != NOTHING_SENT if "Sent" in said else (
+        said.get("Dry run") == _OLD_RUN)
+    return {"counts": counts, "sent": run and sent, "dry_run": not run,
             "finished": said.get("Finished") or said.get("Started", "")}

@@ -66,6 +66,7 @@ class Submitter:
         self.in_flight: Task | None = None  # sent (or being sent), answer not yet recorded
         self.answer: Outcome | None = None  # its answer, once known
         self.unauthorized: Reply | None = None
+        self.sent = 0  # rows whose request was sent in this run (the Summary's "Sent")
 
     # --- listings ----------------------------------------------------------------------------
 
@@ -196,7 +197,7 @@ class Submitter:
         if self.ledger is not None:
             self.ledger.note(self.settings.scope, task.key, epoch, self.rollout,
                              self.settings.source)
-        reply = self.client.post(task.path, task.body, task.query)
+        reply = self._post(task)
         if reply.accepted:
             outcome = Outcome(Status.OK, "Bought.", reply.status, "", at)
         elif reply.unauthorized:
@@ -238,7 +239,7 @@ class Submitter:
         at = now()
         self.journal.sending(task.fp, task.op.name, task.block, task.path, at, time.time())
         self.in_flight = task
-        reply = self.client.post(task.path, task.body, task.query)
+        reply = self._post(task)
         if reply.accepted:
             outcome = Outcome(Status.OK, "Applied.", reply.status, "", at)
         elif reply.refused:
@@ -253,6 +254,10 @@ class Submitter:
                               "retrying. It may have been applied; it is safe to send again.",
                               reply.status, reply.error_code, at)
         return self._answered(task, outcome)
+
+    def _post(self, task: Task) -> Reply:
+        self.sent += 1  # counted before: a request cut off on its way may have arrived
+        return self.client.post(task.path, task.body, task.query)
 
     # --- settling doubts (between rows) ------------------------------------------------------
 

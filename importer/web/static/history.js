@@ -46,7 +46,7 @@ async function showHistory() {
     head.className = "history-head";
     const date = document.createElement("span");
     // When it finished, as the Summary writes it (the server's readable time).
-    date.textContent = `${run.finished} · ${run.sent ? "sent" : "dry run, nothing sent"}`;
+    date.textContent = `${run.finished} · ${run.sent ? "sent" : run.dry_run ? "dry run, nothing sent" : "nothing sent"}`;
     const link = document.createElement("a");
     link.href = `/api/documents/${state.doc.id}/history/${encodeURIComponent(run.name)}`;
     link.download = run.name;
