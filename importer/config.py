@@ -20,6 +20,7 @@ import platformdirs
 
 from importer.errors import UsageError
 from importer.sending.client import Credentials
+from importer.sending.tasks import check_settle_window
 from importer.spec import contract
 from importer.text import did_you_mean, redact_url, shorten, shown
 
@@ -161,6 +162,14 @@ def _loopback_ip(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def settle_window(given: float | None, timeout: float) -> float:
+    """The settle window a run uses: as given (never shorter than a listing can be trusted
+    for: refused in one line), or twice the timeout."""
+    if given is None:
+        return max(2 * timeout, contract.settle_floor(timeout))
+    return check_settle_window(given, timeout)
 
 
 def spend_question(purchases: int, credentials: Credentials) -> str:

@@ -32,7 +32,7 @@ from importer.sending.client import ApiClient, Reply
 from importer.sending.journal import Journal, JournalError, fingerprint, purchase_fingerprint
 from importer.sending.ledger import Ledger
 from importer.sending.submit import Submitter
-from importer.sending.tasks import Settings, Task, done_before, now
+from importer.sending.tasks import Settings, Task, check_settle_window, done_before, now
 from importer.spec import contract
 from importer.text import shown
 
@@ -283,6 +283,8 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
     waiting = {"wait": options.wait, "should_stop": should_stop, "notify": notify}
     rollout_lock = prepared.journal_path.with_name(prepared.journal_path.name + ".lock")
     buying = not dry_run and any(t.buys for t in tasks)
+    if buying:  # whoever built the options (the page too): never a window a listing outlasts
+        check_settle_window(options.settle_window, client.timeout[1])
     with contextlib.ExitStack() as held:
         held.enter_context(locks.hold(rollout_lock, str(prepared.path), "this rollout",
                                       **waiting))

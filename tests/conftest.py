@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from importer.sandbox import SandboxServer
+from importer.spec import contract
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +32,12 @@ def api_env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxS
     monkeypatch.setenv("IMPORTER_AUTH_TOKEN", sandbox.auth_token)
     monkeypatch.setenv("IMPORTER_CONFIG", "/nonexistent/importer-test-config.toml")
     return sandbox
+
+
+@pytest.fixture
+def fast_settling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests of the settling logic, whose sandbox lags a listing by a second or two at
+    most (its knobs say so): the settle window's floor is scaled down with those lags, so a
+    window shorter than a lag can be rehearsed in seconds. tests/test_settle_floor.py runs the
+    real floor (contract.settle_floor) against a sandbox lagging 5 s."""
+    monkeypatch.setattr(contract, "settle_floor", lambda timeout: 0.25)

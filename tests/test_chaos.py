@@ -22,7 +22,7 @@ from tests.util import CONFIGURE_HEADER, PURCHASE_HEADER, sheet_rows, write_xlsx
 
 ROWS = 300
 SEED = 20261123
-RUN = ["--yes", "--settle-window", "3", "--timeout", "5", "--wait"]
+RUN = ["--yes", "--settle-window", "10", "--timeout", "5", "--wait"]
 
 
 def _check_truth(results: Path, sold: dict[str, int]) -> None:

@@ -22,6 +22,8 @@ from importer.sending.client import ApiClient, Credentials
 from tests.test_reliability import purchases
 from tests.util import CONFIGURE_HEADER, PURCHASE_HEADER, cli, sheet_rows, write_xlsx
 
+pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
+
 BLOCKS = range(100000, 100004)
 
 

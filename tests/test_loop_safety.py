@@ -291,7 +291,8 @@ def test_ctrl_c_twice_with_a_purchase_in_flight_says_it_may_have_been_bought(
     assert sandbox.purchase_counts() == {"NB100000": 1}
     sandbox.knobs.latency_ms = 0
     again = subprocess.run([sys.executable, "-m", "importer", "run", str(source), "--yes",
-                            "--json", "--settle-window", "1"], env=_env(sandbox),
+                            "--json", "--timeout", "5", "--settle-window", "10"],
+                           env=_env(sandbox),
                            capture_output=True, text=True, timeout=120, check=False)
     assert again.returncode == 0, again.stderr
     assert sandbox.purchase_counts() == {f"NB{b}": 1 for b in range(100000, 100003)}

@@ -21,6 +21,8 @@ from tests.test_exactly_once import _messages, _once_each, _run, _statuses
 from tests.test_reliability import _env, _start, _wait_for_journal, purchases
 from tests.util import CONFIGURE_HEADER, PURCHASE_HEADER, cli, sheet_rows, write_xlsx
 
+pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
+
 
 @pytest.fixture
 def rebuy(api_env: SandboxServer) -> SandboxServer:

@@ -25,6 +25,8 @@ from importer.web.app import sandbox_target
 from importer.web.runs import Target
 from importer.web.workspace import safe_name
 
+pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
+
 ROOT = Path(__file__).resolve().parents[1]
 MISTAKES = ROOT / "samples" / "mistakes.xlsx"
 TOKEN = "test-token-0123456789"

@@ -22,6 +22,8 @@ from importer.web.account import check
 from importer.web.app import sandbox_target
 from tests.util import cli
 
+pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "test-token-0123456789"
 

@@ -183,7 +183,8 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Seconds to wait for each answer."),
         click.option("--settle-window", type=click.FloatRange(min=0), default=None,
                      help="Seconds to keep looking up a purchase whose answer was lost before "
-                     "calling it UNKNOWN (default: twice --timeout)."),
+                     "calling it UNKNOWN (default: twice --timeout; at least "
+                     f"{contract.LISTING_TRUSTED_AFTER:g} and --timeout)."),
         click.option("--retries", type=click.IntRange(min=0, max=20), default=5,
                      show_default=True,
                      help="Retries of a request that failed transiently (with backoff)."),

@@ -72,7 +72,7 @@ def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None
         options = make_options(config, operation, sheets, allowed_prefixes, out, overwrite,
                            journal=journal, force=force, wait=wait,
                            max_consecutive_failures=max_consecutive_failures,
-                           settle_window=2 * timeout if settle_window is None else settle_window)
+                           settle_window=config_module.settle_window(settle_window, timeout))
         prepared = prepare(file, options)
         with _api(sandbox, prepared, config, base_url, account_sid) as (credentials, scope):
             client = ApiClient(credentials, timeout=(min(5.0, timeout), timeout),

@@ -135,8 +135,8 @@ def serve_cmd(host: str, port: int, no_browser: bool, sandbox: bool,
     def action() -> int:
         config = config_module.load_config(config_path)
         options = Options(allowed_prefixes=config_module.allowed_prefixes(
-            config, allowed_prefixes), settle_window=2 * timeout if settle_window is None
-            else settle_window)
+            config, allowed_prefixes), settle_window=config_module.settle_window(
+            settle_window, timeout))
         target = None
         if not sandbox and (found := config_module.credentials(config, base_url, account_sid)):
             ApiClient(found).close()  # the address is checked now, not at the first run

@@ -35,6 +35,7 @@ class Doubt:
     http_status: int | None = None
     error_code: str = ""
     earlier: str = ""
+    resent: bool = False  # this run sent it after an earlier attempt a listing did not show
 
 
 class Doubts:
@@ -113,6 +114,13 @@ def unknown(doubt: Doubt, why: str) -> Outcome:
         return Outcome(Status.UNKNOWN, f"May have been bought by {doubt.earlier}, and {why}. "
                        "It was not sent again; the next run checks again.",
                        submitted_at=doubt.at)
-    return Outcome(Status.UNKNOWN, f"May have been bought: {doubt.what}, and {why}. It was not "
-                   "sent again; the next run checks again.", doubt.http_status,
-                   doubt.error_code, doubt.at)
+    sent = (f"This run sent it again, because {RESENT}, and not a third time" if doubt.resent
+            else "This run sent it once and not again")
+    return Outcome(Status.UNKNOWN, f"May have been bought: {doubt.what}, and {why}. {sent}; "
+                   "the next run checks before buying.", doubt.http_status, doubt.error_code,
+                   doubt.at)
+
+
+# Why a purchase an earlier attempt may have made was sent again: the only case it is.
+RESENT = ("an earlier attempt did not show in a complete listing taken after its settle "
+          "window")

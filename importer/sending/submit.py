@@ -22,7 +22,7 @@ from importer.report import Outcome, Status, readable_time
 from importer.sending.client import ApiClient, Listing, Reply
 from importer.sending.journal import Entry, Journal
 from importer.sending.ledger import Known, Ledger
-from importer.sending.settling import Doubt, Doubts, earlier_doubt, unknown
+from importer.sending.settling import RESENT, Doubt, Doubts, earlier_doubt, unknown
 from importer.sending.tasks import (
     Settings,
     Target,
@@ -199,7 +199,8 @@ class Submitter:
                              self.settings.source)
         reply = self._post(task)
         if reply.accepted:
-            outcome = Outcome(Status.OK, "Bought.", reply.status, "", at)
+            outcome = Outcome(Status.OK, f"Bought (sent again: {RESENT})." if after_doubt
+                              else "Bought.", reply.status, "", at)
         elif reply.unauthorized:
             self.unauthorized = reply
             outcome = refused(reply, at)
@@ -212,7 +213,7 @@ class Submitter:
                        if task.key in found.sids else refused(reply, at))
         elif reply.refused or reply.doubtful:
             doubt = Doubt(task, epoch, epoch + self.settings.settle_window, what(reply), at,
-                          reply.status, reply.error_code)
+                          reply.status, reply.error_code, resent=after_doubt)
             self.answer = unknown(doubt, "the run stopped before a look-up could show it")
             self.journal.pending(task.fp, self.answer)
             self.in_flight = self.answer = None

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from importer.errors import UsageError
 from importer.report import Outcome, Status, readable_time
 from importer.sending.client import Reply
 from importer.sending.journal import Entry
+from importer.spec import contract
 from importer.spec.operations import Operation
 
 Target = tuple[str, str]  # ("PropertySid" | "AccountSid", sid): where a purchase is listed
@@ -55,6 +57,19 @@ class Settings:
     dry_run: bool = False
     force: bool = False  # configure rows only: a purchase the journal holds as OK is never sent
     source: str = ""  # the input file, for the ledger's "bought by <file>"
+
+
+def check_settle_window(window: float, timeout: float) -> float:
+    """A settle window a run may use, or UsageError: shorter than a listing can be trusted
+    for, a purchase that lists late would be called not bought and bought again."""
+    floor = contract.settle_floor(timeout)
+    if window < floor:
+        raise UsageError(f"--settle-window {window:g} is too short: a purchase can show in the "
+                         "API's listings some seconds after it went through, and a shorter "
+                         "window would buy such a block again; give at least "
+                         f"{floor:g} s ({contract.LISTING_TRUSTED_AFTER:g} s, and never less "
+                         "than --timeout)")
+    return window
 
 
 def done_before(task: Task, entry: Entry, tail: str = "not sent again.") -> Outcome:

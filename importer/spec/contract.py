@@ -45,6 +45,18 @@ SEARCH_PATH = "/v2/numberblocks/{Text}"
 PURCHASE_SID_FIELD = "NumberBlockSid"
 
 # --- listings -------------------------------------------------------------------------------
+# Seconds after a purchase within which a complete listing is believed to show it (inferred):
+# a settle window shorter than this, or than the request's own timeout, could call a purchase
+# that lists late "not bought" and buy the block again, so none is accepted.
+LISTING_TRUSTED_AFTER = 10.0
+
+
+def settle_floor(timeout: float) -> float:
+    """The shortest settle window a run may use: a listing's lag, and never below the timeout
+    (a purchase may commit as late as its answer was due)."""
+    return max(LISTING_TRUSTED_AFTER, timeout)
+
+
 PAGE_INDEX, PAGE_SIZE = "PageIndex", "PageSize"
 INCLUDE_TOTAL, SORT_BY, SORT_DIR = "IncludeTotalCount", "SortBy", "SortDir"
 LIST_FILTERS = ("Active", "Sms", "Voice", "IncludeAssociations")
@@ -227,6 +239,11 @@ TERMS: tuple[Term, ...] = (
          "and never resent in the same run; a block this machine saw bought stays owned "
          "whatever a later listing shows", False, "nothing documents either; our safety must not "
          "depend on it"),
+    Term("Settle window", f"at least {LISTING_TRUSTED_AFTER:g} s and never below the "
+         "timeout (default: twice the timeout); a shorter one is refused, and a doubt stays "
+         "UNKNOWN, across runs, until a complete listing taken after its window settles it",
+         False, "nothing documents how late a listing may show a purchase; with a window "
+         "shorter than that lag, a purchase that went through is bought again"),
     Term("Paths", "matched case-insensitively; Sids go into paths percent-encoded", False,
          "the pages mix `NumberBlocks` and `numberblocks`"),
     Term("Sids", f"`{SID_PATTERN}`; anything else is invalid input, never sent; compared "
