@@ -20,6 +20,7 @@ import platformdirs
 
 from importer.errors import UsageError
 from importer.sending.client import Credentials
+from importer.sending.db import is_postgres
 from importer.sending.tasks import check_settle_window
 from importer.spec import contract
 from importer.text import did_you_mean, redact_url, shorten, shown
@@ -70,7 +71,25 @@ KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "allowed_prefixes": (_prefix_list, 'prefixes in quotes, e.g. ["02", "03", "04"] or "02,03"'),
     "rate": (lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0.1,
              "a number of requests a second, at least 0.1, e.g. 10"),
+    "state_url": (lambda v: isinstance(v, str) and (not v.strip() or is_postgres(v)),
+                  'a PostgreSQL address in quotes, e.g. "postgresql://importer@db.example/'
+                  'importer" (or "" for this computer\'s state folder)'),
 }
+
+
+STATE_URL_ENV = "IMPORTER_STATE_URL"
+
+
+def state_url(config: dict[str, Any], given: str | None = None) -> str:
+    """Where the safety state lives: the flag, the environment, the config file ("": this
+    computer's state folder). Checked here, before anything is read or sent."""
+    url = (given if given is not None else os.environ.get(STATE_URL_ENV)
+           or config.get("state_url") or "")
+    if url.strip() and not is_postgres(url):
+        raise UsageError("the state URL must be a PostgreSQL address, "
+                         "postgresql://user@host/database (or empty for this computer's state "
+                         f"folder), not {shorten(redact_url(url), 60)!r}")
+    return url.strip()
 
 
 def check_config(data: dict[str, Any], path: Path) -> None:
@@ -83,7 +102,8 @@ def check_config(data: dict[str, Any], path: Path) -> None:
             raise UsageError(f"{shown(path)}: unknown key {shorten(shown(key), 40)!r}; {hint}")
         good, expected = KEYS[key]
         if not good(value):
-            got = "" if key == "auth_token" else f", not {shorten(shown(repr(value)), 40)}"
+            secret = key in ("auth_token", "state_url")  # a URL may hold a password
+            got = "" if secret else f", not {shorten(shown(repr(value)), 40)}"
             raise UsageError(f"{shown(path)}: {key} must be {expected}{got}")
 
 

@@ -27,10 +27,10 @@ from importer.reading.mapping import ColumnMap
 from importer.report import Outcome, RunReport, Severity, SheetResult, Status
 from importer.results import files
 from importer.results.workbook import write_results
-from importer.sending import locks
+from importer.sending import locks, state
 from importer.sending.client import ApiClient, Reply
-from importer.sending.journal import Journal, JournalError, fingerprint, purchase_fingerprint
-from importer.sending.ledger import Ledger
+from importer.sending.journal import JournalError, fingerprint, purchase_fingerprint
+from importer.sending.state import Rollout
 from importer.sending.submit import Submitter
 from importer.sending.tasks import Settings, Task, check_settle_window, done_before, now
 from importer.spec import contract
@@ -58,6 +58,7 @@ class Options:
     header_row: int | None = None  # the header's row number as Excel shows it (None: found)
     # What the person said a sheet's columns are (sheet name -> mapping), see reading.mapping.
     mapping: dict[str, ColumnMap] = field(default_factory=dict)
+    state_url: str = ""  # where locks, ledger and journals live ("": this computer), see state
 
 
 @dataclass
@@ -149,7 +150,7 @@ def validate(prepared: Prepared, scope: str = "") -> RunReport:
     `scope` a run would use, rows its journal holds as done say that a run skips them."""
     files.probe(prepared.results_path.parent, "results workbook")
     report = _report(prepared, "validate")
-    earlier = done_earlier(prepared, scope)
+    earlier = done_earlier(prepared, scope, report.notes)
     for s, checked in enumerate(prepared.checked):
         outcomes, warnings = _first_outcomes(checked)
         rows = checked.sheet.data.index
@@ -161,21 +162,37 @@ def validate(prepared: Prepared, scope: str = "") -> RunReport:
     return finish(report, prepared)
 
 
-def done_earlier(prepared: Prepared, scope: str) -> dict[tuple[int, int], Outcome]:
+def rollout_of(prepared: Prepared, scope: str) -> Rollout:
+    """The rollout as the state store keys it: `x` for `x.xlsx` and every results workbook or
+    download of it, for the account `scope`."""
+    return Rollout(files.rollout_stem(prepared.path), scope, prepared.journal_path)
+
+
+def done_earlier(prepared: Prepared, scope: str, notes: list[str] | None = None
+                 ) -> dict[tuple[int, int], Outcome]:
     """(sheet index, row position) -> SKIPPED for each valid row the rollout's journal holds as
-    done for `scope`: what a run would say of it. The CLI's validate and the web grid show it."""
-    if not scope or not prepared.journal_path.is_file():
+    done for `scope`: what a run would say of it. The CLI's validate and the web grid show it;
+    where a shared store cannot be read, `notes` hears so."""
+    if not scope:
         return {}
-    outcomes: list[list[Outcome | None]] = [[None] * len(c.sheet.data) for c in prepared.checked]
-    tasks = _tasks(prepared, outcomes, scope)
+    rollout = rollout_of(prepared, scope)
     try:
-        journal = Journal(prepared.journal_path)
-    except ImporterError:
-        return {}  # a damaged journal: the run says so; validate checks the file
-    try:
-        entries = journal.entries([t.fp for t in tasks])
-    finally:
-        journal.close()
+        with state.opened(prepared.options.state_url) as store:
+            if not store.has_journal(rollout):
+                return {}
+            outcomes: list[list[Outcome | None]] = [[None] * len(c.sheet.data)
+                                                    for c in prepared.checked]
+            tasks = _tasks(prepared, outcomes, scope)
+            journal = store.journal(rollout)
+            try:
+                entries = journal.entries([t.fp for t in tasks])
+            finally:
+                journal.close()
+    except ImporterError as exc:  # a damaged journal file: the run says so
+        if notes is not None and prepared.options.state_url:
+            notes.append(f"Rows done by earlier runs could not be looked up ({exc}); a run "
+                         "still skips them.")
+        return {}
     return {(t.sheet, t.position): done_before(t, e, "a run skips it.") for t in tasks
             if (e := entries.get(t.fp)) is not None and e.status == Status.OK}
 
@@ -274,26 +291,27 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
     the results workbook, interrupted or not."""
     options = prepared.options
     files.probe(prepared.results_path.parent, "results workbook")
-    files.probe(prepared.journal_path.parent, "journal")
     report = _report(prepared, "dry-run" if dry_run else "run", client.base_url)
     report.sandbox = sandbox
-    report.journal_path = str(prepared.journal_path)
     outcomes: list[list[Outcome | None]] = [[None] * len(c.sheet.data) for c in prepared.checked]
     tasks = _tasks(prepared, outcomes, scope)
     waiting = {"wait": options.wait, "should_stop": should_stop, "notify": notify}
-    rollout_lock = prepared.journal_path.with_name(prepared.journal_path.name + ".lock")
     buying = not dry_run and any(t.buys for t in tasks)
     if buying:  # whoever built the options (the page too): never a window a listing outlasts
         check_settle_window(options.settle_window, client.timeout[1])
+    rollout = rollout_of(prepared, scope)
     with contextlib.ExitStack() as held:
-        held.enter_context(locks.hold(rollout_lock, str(prepared.path), "this rollout",
-                                      **waiting))
+        store = state.open_store(options.state_url)  # unreachable: stops before anything
+        held.callback(store.close)
+        if not store.shared:
+            files.probe(prepared.journal_path.parent, "journal")
+        report.journal_path = store.journal_label(rollout)
+        held.enter_context(store.hold_rollout(rollout, str(prepared.path), **waiting))
         if buying:
-            held.enter_context(locks.hold(locks.account_lock_path(scope), str(prepared.path),
-                                          "this API account for purchases", **waiting))
-        journal = Journal(prepared.journal_path)
+            held.enter_context(store.hold_account(scope, str(prepared.path), **waiting))
+        journal = store.journal(rollout)
         held.callback(journal.close)
-        ledger = Ledger() if buying else None
+        ledger = store.ledger() if buying else None
         if ledger is not None:
             held.callback(ledger.close)
         settings = Settings(scope, options.settle_window, dry_run, options.force,

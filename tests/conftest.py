@@ -8,6 +8,7 @@ import pytest
 
 from importer.sandbox import SandboxServer
 from importer.spec import contract
+from tests.pg import PgServer, running_server
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +42,16 @@ def fast_settling(monkeypatch: pytest.MonkeyPatch) -> None:
     window shorter than a lag can be rehearsed in seconds. tests/test_settle_floor.py runs the
     real floor (contract.settle_floor) against a sandbox lagging 5 s."""
     monkeypatch.setattr(contract, "settle_floor", lambda timeout: 0.25)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for this test process (see tests/pg.py)."""
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def state_url(pg_server: PgServer) -> str:
+    """A fresh shared store: a database of the test's own on the test process's server."""
+    return pg_server.url(pg_server.new_database())

@@ -19,7 +19,7 @@ import click
 
 from importer import __version__, excel
 from importer import config as config_module
-from importer.errors import ExitCode, ImporterError
+from importer.errors import ExitCode, ImporterError, UsageError
 from importer.pipeline import Options
 from importer.sending.locks import Busy
 from importer.spec import contract
@@ -163,17 +163,33 @@ def _reading_options() -> list[Callable[[Callable[..., Any]], Callable[..., Any]
                      type=click.IntRange(min=1, max=excel.ROWS),
                      help="The header's row number, as Excel shows it (default: the row "
                      "naming the most known columns)."),
+        state_url_option(keep),
     ]
+
+
+def state_url_option(callback: Callable[..., Any] | None = None
+                     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Where locks, the purchase ledger and journals live: the same option for every command
+    that reads or writes them."""
+    extra: dict[str, Any] = {"expose_value": False, "callback": callback} if callback else {}
+    return click.option("--state-url", metavar="URL", **extra,
+                        help="A team's shared state store, postgresql://user@host/database "
+                        f"(default: ${config_module.STATE_URL_ENV}, the config file's "
+                        "state_url, else this computer's state folder).")
 
 
 def make_options(config: dict[str, Any], operation: str | None, sheets: tuple[str, ...],
              allowed: str | None, out: Path | None, overwrite: bool, **extra: Any) -> Options:
     meta = click.get_current_context().meta
+    state_url = config_module.state_url(config, meta.get("importer.state_url"))
+    if state_url and extra.get("journal"):
+        raise UsageError("--journal names a journal file on this computer; with a shared "
+                         "state store (--state-url) the journals are in the database")
     return Options(operation=operation, sheets=sheets, out=out, overwrite=overwrite,
                    allowed_prefixes=config_module.allowed_prefixes(config, allowed),
                    encoding=meta.get("importer.encoding"),
                    delimiter=meta.get("importer.delimiter"),
-                   header_row=meta.get("importer.header_row"), **extra)
+                   header_row=meta.get("importer.header_row"), state_url=state_url, **extra)
 
 
 def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from importer import config as config_module
-from importer.cli.app import cli, fail, guard, sending_options
+from importer.cli.app import cli, fail, guard, sending_options, state_url_option
 from importer.errors import ExitCode
 from importer.pipeline import Options
 from importer.sending.client import ApiClient
@@ -120,12 +120,13 @@ def sandbox_cmd(host: str, port: int, db: Path | None, as_json: bool,
               help="Folder for uploads, journals and results (default: the user's state "
               "folder). Reopening a file there carries on where it stopped.")
 @sending_options
+@state_url_option()
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def serve_cmd(host: str, port: int, no_browser: bool, sandbox: bool,
               sandbox_latency_ms: float, base_url: str | None,
               account_sid: str | None, allowed_prefixes: str | None, config_path: Path | None,
               workspace: Path | None, timeout: float, settle_window: float | None,
-              retries: int, debug: bool) -> int:
+              retries: int, state_url: str | None, debug: bool) -> int:
     """Open the importer in your browser: upload, fix, run and download, all in one page."""
     from importer.sandbox import Knobs
     from importer.sending.locks import state_dir
@@ -136,7 +137,12 @@ def serve_cmd(host: str, port: int, no_browser: bool, sandbox: bool,
         config = config_module.load_config(config_path)
         options = Options(allowed_prefixes=config_module.allowed_prefixes(
             config, allowed_prefixes), settle_window=config_module.settle_window(
-            settle_window, timeout))
+            settle_window, timeout), state_url=config_module.state_url(config, state_url))
+        if options.state_url:  # unreachable or refused: said now, not at the first run
+            from importer.sending.state import opened
+
+            with opened(options.state_url):
+                pass
         target = None
         if not sandbox and (found := config_module.credentials(config, base_url, account_sid)):
             ApiClient(found).close()  # the address is checked now, not at the first run

@@ -1,26 +1,29 @@
-"""The SQLite journal: each row is written down before it is sent and again with its outcome.
+"""The journal: each row is written down before it is sent and again with its outcome.
 
-Every write is its own committed transaction (WAL), so a kill at any moment loses nothing that
-was answered, and a row caught in flight is found as `sending` on the next run. Configure rows
-are keyed by a fingerprint of scope, target path and body (an edited row is a new row); a
-purchase is keyed by its block alone, because a block is bought once whatever else the row says.
+Every write is its own committed transaction, so a kill at any moment loses nothing that was
+answered, and a row caught in flight is found as `sending` on the next run. Configure rows are
+keyed by a fingerprint of scope, target path and body (an edited row is a new row); a purchase
+is keyed by its block alone, because a block is bought once whatever else the row says.
+
+The same journal lives in a file beside the results (one file a rollout: SQLite), or in the
+team's shared store (`journal_rows`, keyed by the rollout's name as well): `state`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from importer.errors import ExitCode, ImporterError, InputError
 from importer.report import Outcome
+from importer.sending.db import Db, DbError, SqliteDb
 from importer.text import shown
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rows (
-    fingerprint TEXT PRIMARY KEY,
+# The columns of a journal row (both stores); a journal file's table is `rows`.
+COLUMNS = """
+    fingerprint TEXT NOT NULL,
     operation TEXT NOT NULL,
     block_sid TEXT NOT NULL,
     path TEXT NOT NULL,
@@ -31,10 +34,12 @@ CREATE TABLE IF NOT EXISTS rows (
     message TEXT,
     sent_at TEXT NOT NULL,            -- local time, ISO 8601
     finished_at TEXT,
-    sent_epoch REAL                   -- time.time() when sent: the settle window counts from it
-);
+    sent_epoch DOUBLE PRECISION,      -- when sent (the store's clock): the window counts from it
+    settle_by DOUBLE PRECISION        -- the sender's window's end: no look-up believed before
 """
-_ADDED_COLUMNS = {"sent_epoch": "REAL"}
+FILE_SCHEMA = f"CREATE TABLE IF NOT EXISTS rows ({COLUMNS}, PRIMARY KEY (fingerprint))"
+FILE_VERSION = 2  # PRAGMA user_version of a journal file (0: before versions were kept)
+_ADDED_COLUMNS = {"sent_epoch": "REAL", "settle_by": "REAL"}  # files of earlier versions
 
 
 class JournalError(ImporterError):
@@ -61,6 +66,7 @@ class Entry:
     sent_at: str
     finished_at: str | None
     sent_epoch: float | None
+    settle_by: float | None = None
 
     @property
     def doubtful(self) -> bool:
@@ -70,26 +76,50 @@ class Entry:
 
 
 class Journal:
-    """One file per rollout, beside its results workbook."""
+    """One rollout's rows: a file of its own, or its part of the shared store's table."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, db: Db, table: str = "rows", rollout: str | None = None,
+                 identity: str = "", owns_db: bool = True) -> None:
+        self.db, self.table, self.rollout = db, table, rollout
+        self.identity = identity or db.label  # what the ledger calls this rollout
+        self.owns_db = owns_db
+        self._key = "rollout = ? AND fingerprint" if rollout is not None else "fingerprint"
+        self._conflict = "(rollout, fingerprint)" if rollout is not None else "(fingerprint)"
+        self._rollout = (rollout,) if rollout is not None else ()
+
+    @classmethod
+    def file(cls, path: Path) -> Journal:
+        """The journal file of a rollout (created, or brought up to this version)."""
         try:
-            self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process kill
-            self.db.executescript(SCHEMA)
-            have = {r[1] for r in self.db.execute("PRAGMA table_info(rows)")}
-            for name, kind in _ADDED_COLUMNS.items():  # journals written by earlier versions
-                if name not in have:
-                    self.db.execute(f"ALTER TABLE rows ADD COLUMN {name} {kind}")
-        except sqlite3.Error as exc:
-            raise InputError(f"{shown(path)}: cannot use this journal file: it may be damaged, "
-                             "or not be a journal; move it away or choose another --journal",
-                             str(exc)) from exc
+            db = SqliteDb(path)
+            version = db.execute("PRAGMA user_version")[0][0]
+        except DbError as exc:
+            raise _unusable(path, exc) from exc
+        if version > FILE_VERSION:
+            db.close()
+            raise InputError(f"{shown(path)}: this journal was written by a newer version of "
+                             "the importer; upgrade it (pip install -U number-block-importer)")
+        try:
+            with db.transaction():  # one commit: a nearly full disk takes the rows first
+                db.execute(FILE_SCHEMA)
+                have = {r[1] for r in db.execute("PRAGMA table_info(rows)")}
+                for name, kind in _ADDED_COLUMNS.items():
+                    if name not in have:
+                        db.execute(f"ALTER TABLE rows ADD COLUMN {name} {kind}")
+                if version != FILE_VERSION:
+                    db.execute(f"PRAGMA user_version = {FILE_VERSION}")
+        except DbError as exc:
+            db.close()
+            raise _unusable(path, exc) from exc
+        return cls(db, identity=str(path.resolve()))
+
+    @property
+    def path(self) -> str:
+        return self.db.label
 
     def close(self) -> None:
-        self.db.close()
+        if self.owns_db:
+            self.db.close()
 
     def entries(self, fingerprints: list[str]) -> dict[str, Entry]:
         """The journal's record of the given rows, looked up in one pass."""
@@ -97,49 +127,61 @@ class Journal:
         for start in range(0, len(fingerprints), 500):
             chunk = fingerprints[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for fp, *rest in self.db.execute(
-                    f"SELECT fingerprint, state, status, sent_at, finished_at, sent_epoch "
-                    f"FROM rows WHERE fingerprint IN ({marks})", chunk):
-                found[fp] = Entry(*rest)
+            rows = self._read(
+                f"SELECT fingerprint, state, status, sent_at, finished_at, sent_epoch, settle_by "
+                f"FROM {self.table} WHERE {self._key} IN ({marks})", (*self._rollout, *chunk))
+            for fp, state, status, sent_at, finished_at, epoch, settle_by in rows:
+                found[fp] = Entry(state, status, sent_at, finished_at, self.db.local(epoch),
+                                  self.db.local(settle_by))
         return found
 
     def sending(self, fp: str, operation: str, block_sid: str, path: str, at: str,
-                epoch: float) -> None:
+                epoch: float, settle_by: float | None = None) -> None:
+        names = "rollout, " if self.rollout is not None else ""
         self._write(
-            "INSERT INTO rows (fingerprint, operation, block_sid, path, state, sent_at, "
-            "sent_epoch) VALUES (?, ?, ?, ?, 'sending', ?, ?) ON CONFLICT(fingerprint) DO UPDATE "
-            "SET state='sending', status=NULL, http_status=NULL, error_code=NULL, message=NULL, "
-            "sent_at=excluded.sent_at, sent_epoch=excluded.sent_epoch, finished_at=NULL",
-            (fp, operation, block_sid, path, at, epoch))
+            f"INSERT INTO {self.table} ({names}fingerprint, operation, block_sid, path, state, "
+            f"sent_at, sent_epoch, settle_by) VALUES ({'?, ' * len(self._rollout)}?, ?, ?, ?, "
+            f"'sending', ?, ?, ?) ON CONFLICT{self._conflict} DO UPDATE SET state='sending', "
+            "status=NULL, http_status=NULL, error_code=NULL, message=NULL, "
+            "sent_at=excluded.sent_at, sent_epoch=excluded.sent_epoch, "
+            "settle_by=excluded.settle_by, finished_at=NULL",
+            (*self._rollout, fp, operation, block_sid, path, at, self.db.shared(epoch),
+             self.db.shared(settle_by)))
 
     def pending(self, fp: str, outcome: Outcome) -> None:
         """A purchase answered in doubt: sent, being settled by look-ups while the run goes on."""
-        self._write("UPDATE rows SET state='pending', http_status=?, error_code=?, message=? "
-                    "WHERE fingerprint=?",
-                    (outcome.http_status, outcome.error_code, outcome.message, fp))
+        self._write(f"UPDATE {self.table} SET state='pending', http_status=?, error_code=?, "
+                    f"message=? WHERE {self._key} = ?",
+                    (outcome.http_status, outcome.error_code, outcome.message, *self._rollout,
+                     fp))
 
     def finished(self, fp: str, outcome: Outcome, at: str) -> None:
         self._write(
-            "UPDATE rows SET state='done', status=?, http_status=?, error_code=?, message=?, "
-            "finished_at=? WHERE fingerprint=?",
+            f"UPDATE {self.table} SET state='done', status=?, http_status=?, error_code=?, "
+            f"message=?, finished_at=? WHERE {self._key} = ?",
             (outcome.status.value, outcome.http_status, outcome.error_code, outcome.message,
-             at, fp))
+             at, *self._rollout, fp))
+
+    def _read(self, sql: str, params: tuple) -> list[tuple]:
+        try:
+            return self.db.execute(sql, params)
+        except DbError as exc:
+            raise self._failed("read", exc) from exc
 
     def _write(self, sql: str, params: tuple) -> None:
         try:
             self.db.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise JournalError(f"{shown(self.path)}: the journal could not be written "
-                               f"({_plain(exc)}); the run stopped so that nothing is sent "
-                               "without a record", str(exc)) from exc
+        except DbError as exc:
+            raise self._failed("written", exc) from exc
+
+    def _failed(self, how: str, exc: DbError) -> JournalError:
+        where = self.db.label if self.rollout is None else (
+            f"the journal of {shown(self.rollout, 80)} in {self.db.label}")
+        return JournalError(f"{shown(where)}: the journal could not be {how} ({exc.reason}); "
+                            "the run stopped so that nothing is sent without a record",
+                            exc.detail)
 
 
-def _plain(exc: sqlite3.Error) -> str:
-    text = str(exc).lower()
-    if "full" in text or "too large" in text:
-        return "the disk is full"
-    if "readonly" in text or "read-only" in text:
-        return "the file or its folder is read-only"
-    if "locked" in text or "busy" in text:
-        return "another program is holding it"
-    return "a database error"
+def _unusable(path: Path, exc: DbError) -> InputError:
+    return InputError(f"{shown(path)}: cannot use this journal file: it may be damaged, or not "
+                      "be a journal; move it away or choose another --journal", exc.detail)

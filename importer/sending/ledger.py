@@ -1,84 +1,122 @@
-"""The purchase ledger: what this machine sent and saw bought, per account and block, across
-rollouts.
+"""The purchase ledger: who sent which purchase, when, from which file and computer, and what
+became of it, per account and block, across rollouts (and, in a shared store, across machines).
 
-An SQLite store in the state folder (not a lock: the account lock in `locks` guards its writes).
+A purchase seen bought is owned for every later run, whatever a lagging listing shows; one only
+sent is doubtful until its settle window has passed, and is then settled by a complete listing.
+Written under the account lock; a write that fails stops the run (it is what keeps another run,
+perhaps on another computer, from buying the block again).
 """
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from dataclasses import dataclass
 
-from importer.sending.locks import state_dir
+from importer.sending.db import Db, DbError
+from importer.sending.journal import JournalError
+from importer.sending.locks import who
+from importer.text import shown
 
-_ADDED = {"status": "TEXT", "file": "TEXT"}  # ledgers written by earlier versions lack them
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS purchases (scope TEXT NOT NULL, block TEXT NOT NULL, "
+    "epoch DOUBLE PRECISION NOT NULL, settle_by DOUBLE PRECISION, rollout TEXT, file TEXT, "
+    "host TEXT, user_name TEXT, status TEXT NOT NULL, PRIMARY KEY (scope, block))",
+    "CREATE TABLE IF NOT EXISTS purchase_events (scope TEXT NOT NULL, block TEXT NOT NULL, "
+    "at DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, rollout TEXT, file TEXT, host TEXT, "
+    "user_name TEXT)",
+)
+# Outcomes after which a purchase certainly did not happen: nobody need wait for it.
+NOT_BOUGHT = ("REJECTED", "FAILED")
 
 
 @dataclass(frozen=True)
 class Known:
-    """Another rollout's purchase of a block: when it was sent, by which file, and whether this
-    machine saw it answered OK (or later confirmed)."""
+    """Another rollout's purchase of a block: when it was sent, by which file (and computer),
+    whether it was seen answered OK (or later confirmed), and its sender's window's end."""
 
     epoch: float
     file: str
     bought: bool
+    settle_by: float | None = None
+    host: str = ""
+    user: str = ""
 
 
 class Ledger:
-    """Purchases sent from this machine, per account (scope) and block. A purchase seen bought
-    is owned for every later run, whatever a lagging listing shows; one only sent is doubtful
-    until its settle window has passed. Written under the account lock; a failure here never
-    stops a purchase (the listing still guards it)."""
+    """Purchases per account (scope) and block, in a store's `purchases` and its history in
+    `purchase_events`."""
 
-    def __init__(self) -> None:
-        self.db: sqlite3.Connection | None = None
-        with contextlib.suppress(OSError, sqlite3.Error):
-            folder = state_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(folder / "purchases.sqlite", isolation_level=None, timeout=5)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS sent (scope TEXT, block TEXT, epoch REAL, "
-                       "journal TEXT, PRIMARY KEY (scope, block))")
-            have = {r[1] for r in db.execute("PRAGMA table_info(sent)")}
-            for name, kind in _ADDED.items():
-                if name not in have:
-                    db.execute(f"ALTER TABLE sent ADD COLUMN {name} {kind}")
-            self.db = db
+    def __init__(self, db: Db, owns_db: bool = True) -> None:
+        self.db, self.owns_db = db, owns_db
+        self.host, self.user = who()
 
-    def known(self, scope: str, blocks: list[str], journal: str, since: float
+    def known(self, scope: str, blocks: list[str], rollout: str, since: float, now: float
               ) -> dict[str, Known]:
-        """Block -> another rollout's (not `journal`'s) purchase of it: every one seen bought,
-        and those only sent after `since` (the others a listing now settles)."""
+        """Block -> another rollout's (not `rollout`'s) purchase of it: every one seen bought,
+        and those only sent after `since` or whose sender's window ends after `now` (the others
+        a listing now settles)."""
         found: dict[str, Known] = {}
-        if self.db is None:
-            return found
-        with contextlib.suppress(sqlite3.Error):
-            for start in range(0, len(blocks), 500):
-                chunk = blocks[start:start + 500]
-                rows = self.db.execute(
-                    f"SELECT block, epoch, COALESCE(file, ''), status = 'OK' FROM sent WHERE "
-                    f"scope = ? AND journal != ? AND (status = 'OK' OR epoch > ?) AND block IN "
-                    f"({','.join('?' * len(chunk))})", (scope, journal, since, *chunk))
-                found.update({b: Known(e, f, bool(ok)) for b, e, f, ok in rows})
+        for start in range(0, len(blocks), 500):
+            chunk = blocks[start:start + 500]
+            rows = self._run(
+                f"SELECT block, epoch, COALESCE(file, ''), status, settle_by, "
+                f"COALESCE(host, ''), COALESCE(user_name, '') FROM purchases WHERE scope = ? "
+                f"AND COALESCE(rollout, '') != ? AND (status = 'OK' OR (status NOT IN "
+                f"({', '.join('?' * len(NOT_BOUGHT))}) AND (epoch > ? OR settle_by > ?))) AND "
+                f"block IN ({','.join('?' * len(chunk))})",
+                (scope, rollout, *NOT_BOUGHT, self.db.shared(since), self.db.shared(now),
+                 *chunk))
+            found.update({b: Known(self.db.local(e) or 0.0, f, s == "OK", self.db.local(by),
+                                   h, u) for b, e, f, s, by, h, u in rows})
         return found
 
-    def note(self, scope: str, block: str, epoch: float, journal: str, file: str) -> None:
+    def note(self, scope: str, block: str, epoch: float, settle_by: float, rollout: str,
+             file: str) -> None:
         """A purchase is about to be sent."""
-        self._write("INSERT OR REPLACE INTO sent (scope, block, epoch, journal, status, file) "
-                    "VALUES (?, ?, ?, ?, 'sent', ?)", (scope, block, epoch, journal, file))
+        self._record(scope, block, epoch, "sent", rollout, file, settle_by)
 
-    def bought(self, scope: str, block: str, epoch: float, journal: str, file: str) -> None:
+    def bought(self, scope: str, block: str, epoch: float, rollout: str, file: str) -> None:
         """This machine saw the purchase answered OK, or a look-up confirmed it."""
-        self._write("INSERT INTO sent (scope, block, epoch, journal, status, file) VALUES "
-                    "(?, ?, ?, ?, 'OK', ?) ON CONFLICT (scope, block) DO UPDATE SET "
-                    "status = 'OK'", (scope, block, epoch, journal, file))
+        self._record(scope, block, epoch, "OK", rollout, file)
 
-    def _write(self, sql: str, params: tuple) -> None:
-        if self.db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self.db.execute(sql, params)
+    def outcome(self, scope: str, block: str, epoch: float, status: str, rollout: str,
+                file: str) -> None:
+        """What became of a purchase this run sent (UNKNOWN, or certainly not bought)."""
+        self._record(scope, block, epoch, status, rollout, file)
+
+    def _record(self, scope: str, block: str, epoch: float, status: str, rollout: str,
+                file: str, settle_by: float | None = None) -> None:
+        """One row per block (the latest word; OK is never taken back) and one event."""
+        at, by = self.db.shared(epoch), self.db.shared(settle_by)
+        who_ = (rollout, file, self.host, self.user)
+        try:
+            with self.db.transaction():
+                self.db.execute(
+                    "INSERT INTO purchases (scope, block, epoch, settle_by, rollout, file, host, "
+                    "user_name, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, "
+                    "block) DO UPDATE SET status = excluded.status, epoch = CASE WHEN "
+                    "excluded.status = 'sent' THEN excluded.epoch ELSE purchases.epoch END, "
+                    "settle_by = CASE WHEN excluded.status = 'sent' THEN excluded.settle_by ELSE "
+                    "purchases.settle_by END, rollout = excluded.rollout, file = excluded.file, "
+                    "host = excluded.host, user_name = excluded.user_name WHERE "
+                    "purchases.status != 'OK' OR excluded.status = 'OK'",
+                    (scope, block, at, by, *who_, status))
+                self.db.execute("INSERT INTO purchase_events (scope, block, at, status, rollout, "
+                                "file, host, user_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                (scope, block, at, status, *who_))
+        except DbError as exc:
+            raise self._failed(exc) from exc
+
+    def _run(self, sql: str, params: tuple) -> list[tuple]:
+        try:
+            return self.db.execute(sql, params)
+        except DbError as exc:
+            raise self._failed(exc) from exc
+
+    def _failed(self, exc: DbError) -> JournalError:
+        return JournalError(f"{shown(self.db.label)}: the purchase ledger could not be used "
+                            f"({exc.reason}); the run stopped so that no purchase is sent "
+                            "without a record", exc.detail)
 
     def close(self) -> None:
-        if self.db is not None:
+        if self.owns_db:
             self.db.close()

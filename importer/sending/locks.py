@@ -11,6 +11,7 @@ yet. The OS releases a lock when its process dies, so a killed run never leaves 
 from __future__ import annotations
 
 import contextlib
+import getpass
 import hashlib
 import json
 import os
@@ -41,6 +42,15 @@ def state_dir() -> Path:
         "number-block-importer", appauthor=False)
 
 
+def who() -> tuple[str, str]:
+    """This computer and user, as the ledger and the locks name them."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container, a service)
+        user = "?"
+    return socket.gethostname(), user
+
+
 def _info_path(lock_path: Path) -> Path:
     return lock_path.with_name(lock_path.name + ".json")
 
@@ -50,8 +60,9 @@ def _holder(lock_path: Path) -> str:
     try:
         info = json.loads(_info_path(lock_path).read_text(encoding="utf-8"))
         when = readable_time(str(info.get("started", "")))
-        return (f"process {int(info['pid'])} on {shown(info.get('host', '?'), 40)}, started "
-                f"{when}, for {shown(info.get('what', '?'), 120)}")
+        user = f"{shown(info['user'], 40)}'s " if info.get("user") else ""
+        return (f"{user}process {int(info['pid'])} on {shown(info.get('host', '?'), 40)}, "
+                f"started {when}, for {shown(info.get('what', '?'), 120)}")
     except (OSError, ValueError, KeyError, TypeError):
         return "a process that has just started or is ending"
 
@@ -76,7 +87,8 @@ def hold(lock_path: Path, what: str, busy: str, *, wait: bool = False,
                 raise KeyboardInterrupt
     info = _info_path(lock_path)
     try:
-        _write_json(info, {"pid": os.getpid(), "host": socket.gethostname(),
+        host, user = who()
+        _write_json(info, {"pid": os.getpid(), "host": host, "user": user,
                            "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "what": what})
         yield
     finally:

@@ -15,6 +15,7 @@ from importer.report import Outcome, Status
 from importer.sending.client import Listing
 from importer.sending.journal import Entry
 from importer.sending.ledger import Known
+from importer.sending.locks import who
 from importer.sending.tasks import Settings, Target, Task, file_name, sent_epoch
 
 FIRST_GAP = 1.0  # seconds to the first look: most commits and listings catch up by then
@@ -100,12 +101,24 @@ def earlier_doubt(task: Task, entry: Entry | None, other: Known | None,
     machine, may have made: it is settled before this run may buy the block."""
     if entry is not None and entry.doubtful:
         since = sent_epoch(entry)
-        return Doubt(task, since, since + settings.settle_window, at=entry.sent_at,
-                     earlier="an earlier run")
+        return Doubt(task, since, _deadline(since, entry.settle_by, settings),
+                     at=entry.sent_at, earlier="an earlier run")
     if other is not None:
-        return Doubt(task, other.epoch, other.epoch + settings.settle_window,
-                     earlier=file_name(other.file))
+        return Doubt(task, other.epoch, _deadline(other.epoch, other.settle_by, settings),
+                     earlier=sender(other))
     return None
+
+
+def _deadline(since: float, settle_by: float | None, settings: Settings) -> float:
+    """No listing is believed before this run's window, nor before the sender's own."""
+    return max(since + settings.settle_window, settle_by or 0.0)
+
+
+def sender(other: Known) -> str:
+    """`p.xlsx`, or `p.xlsx (alice on LAPTOP-7)` when another computer sent it (a shared
+    store's ledger says)."""
+    elsewhere = other.host and other.host != who()[0]
+    return file_name(other.file) + (f" ({other.user} on {other.host})" if elsewhere else "")
 
 
 def unknown(doubt: Doubt, why: str) -> Outcome:

@@ -22,14 +22,13 @@ from importer.report import Outcome, Status, readable_time
 from importer.sending.client import ApiClient, Listing, Reply
 from importer.sending.journal import Entry, Journal
 from importer.sending.ledger import Known, Ledger
-from importer.sending.settling import RESENT, Doubt, Doubts, earlier_doubt, unknown
+from importer.sending.settling import RESENT, Doubt, Doubts, earlier_doubt, sender, unknown
 from importer.sending.tasks import (
     Settings,
     Target,
     Task,
     done,
     done_before,
-    file_name,
     iso_time,
     now,
     refused,
@@ -49,7 +48,7 @@ class Submitter:
                  ledger: Ledger | None = None) -> None:
         self.client, self.journal, self.settings = client, journal, settings
         self.ledger = ledger
-        self.rollout = str(journal.path.resolve())  # the same rollout from any folder
+        self.rollout = journal.identity  # the same rollout from any folder (or computer)
         self.known: dict[str, Known] = {}  # block key -> another rollout's purchase
         self.should_stop, self._sleep = should_stop, sleep
         self.listings: dict[Target, Listing] = {}
@@ -94,7 +93,7 @@ class Submitter:
         if self.ledger is not None and buying:
             self.known = self.ledger.known(
                 self.settings.scope, sorted({t.key for t in buying}), self.rollout,
-                time.time() - self.settings.settle_window)
+                time.time() - self.settings.settle_window, time.time())
         targets = {t.target for t in buying} | ({self.account} if buying else set())
         for target in sorted(targets):
             if self.should_stop() or self.unauthorized:
@@ -140,7 +139,7 @@ class Submitter:
         other = self.known.get(task.key)
         if other and other.bought:  # seen bought: owned, whatever a listing shows
             return done(f"Already bought on {readable_time(iso_time(other.epoch))} by "
-                         f"{file_name(other.file)}; not bought again.")
+                         f"{sender(other)}; not bought again.")
         cleared = self._cleared.get(task.key)
         doubt = None if cleared else earlier_doubt(task, entry, other, self.settings)
         listing, whole = self._listing(task.target), self._account_listing(task)
@@ -192,10 +191,11 @@ class Submitter:
 
     def _buy(self, task: Task, after_doubt: bool) -> Outcome | None:
         at, epoch = now(), time.time()
-        self.journal.sending(task.fp, task.op.name, task.block, task.path, at, epoch)
+        settle_by = epoch + self.settings.settle_window
+        self.journal.sending(task.fp, task.op.name, task.block, task.path, at, epoch, settle_by)
         self.in_flight = task
         if self.ledger is not None:
-            self.ledger.note(self.settings.scope, task.key, epoch, self.rollout,
+            self.ledger.note(self.settings.scope, task.key, epoch, settle_by, self.rollout,
                              self.settings.source)
         reply = self._post(task)
         if reply.accepted:
@@ -308,6 +308,7 @@ class Submitter:
                    else f"look-ups for {self.settings.settle_window:g} s did not show it")
         outcome = unknown(doubt, checked)
         self.journal.finished(doubt.task.fp, outcome, now())
+        self._ledger_says(doubt.task, outcome)
         return outcome
 
     def _confirmed(self, doubt: Doubt) -> Outcome:
@@ -352,11 +353,22 @@ class Submitter:
         escape (e.g. the disk filling up under the journal)."""
         self.answer = outcome
         self.journal.finished(task.fp, outcome, now())
-        if task.buys and outcome.status is Status.OK and self.ledger is not None:
-            self.ledger.bought(self.settings.scope, task.key, time.time(), self.rollout,
-                               self.settings.source)
+        if task.buys:
+            self._ledger_says(task, outcome)
         self.in_flight = self.answer = None
         return outcome
+
+    def _ledger_says(self, task: Task, outcome: Outcome) -> None:
+        """What became of a purchase this run sent, for every later run (on any computer,
+        with a shared store): OK, UNKNOWN, or certainly not bought (refused, never arrived)."""
+        if self.ledger is None:
+            return
+        if outcome.status is Status.OK:
+            self.ledger.bought(self.settings.scope, task.key, time.time(), self.rollout,
+                               self.settings.source)
+        else:
+            self.ledger.outcome(self.settings.scope, task.key, time.time(),
+                                outcome.status.value, self.rollout, self.settings.source)
 
     def _record(self, task: Task, outcome: Outcome) -> Outcome:
         """Remember what happened to a purchase, for later rows of the same block."""
