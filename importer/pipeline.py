@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,20 +23,19 @@ from importer.errors import ImporterError, UsageError
 from importer.reading import exported
 from importer.reading.loading import ReadOptions, load_input
 from importer.reading.mapping import ColumnMap
-from importer.report import Outcome, RunReport, Severity, SheetResult, Status
+from importer.report import Outcome, RunReport, Severity, SheetResult, Status, with_notes
 from importer.results import files
 from importer.results.workbook import write_results
 from importer.sending import locks, state
-from importer.sending.client import ApiClient, Reply
+from importer.sending.client import ApiClient
 from importer.sending.journal import JournalError, fingerprint, purchase_fingerprint
+from importer.sending.loop import Confirming, Loop, Progress
 from importer.sending.state import Rollout
 from importer.sending.submit import Submitter
 from importer.sending.tasks import Settings, Task, check_settle_window, done_before, now
 from importer.spec import contract
 from importer.text import shown
 
-Progress = Callable[[int, int, Outcome], None]
-Confirming = Callable[[int], None]  # how many purchases are being confirmed, when that changes
 Notify = Callable[[str], None]
 
 
@@ -139,12 +137,6 @@ def _first_outcomes(checked: Checked) -> tuple[list[Outcome | None], dict[int, l
     return exported.skip_unchanged(checked.sheet, outcomes, warnings)
 
 
-def _with_notes(outcome: Outcome, warnings: list[str]) -> Outcome:
-    if warnings:
-        outcome.message = " ".join([outcome.message, "Note:", *warnings]).strip()
-    return outcome
-
-
 def validate(prepared: Prepared, scope: str = "") -> RunReport:
     """`importer validate`: VALID or INVALID per row, written to the results workbook; with the
     `scope` a run would use, rows its journal holds as done say that a run skips them."""
@@ -155,7 +147,7 @@ def validate(prepared: Prepared, scope: str = "") -> RunReport:
         outcomes, warnings = _first_outcomes(checked)
         rows = checked.sheet.data.index
         report.sheets.append(SheetResult(checked.sheet.name, checked.sheet.operation.name, [
-            o or earlier.get((s, i)) or _with_notes(Outcome(Status.VALID, "Valid."),
+            o or earlier.get((s, i)) or with_notes(Outcome(Status.VALID, "Valid."),
                                                     warnings.get(row, []))
             for i, (o, row) in enumerate(zip(outcomes, rows, strict=True))],
             [int(r) for r in rows]))
@@ -317,9 +309,10 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
         settings = Settings(scope, options.settle_window, dry_run, options.force,
                             str(prepared.path))
         submitter = Submitter(client, journal, settings, should_stop, ledger=ledger)
-        loop = _Loop(prepared, submitter, outcomes, report, progress, should_stop, confirming)
+        loop = Loop(submitter, outcomes, report, progress, should_stop, confirming,
+                    options.max_consecutive_failures)
         try:
-            loop.run(tasks)
+            loop.run(tasks, _invalid_purchases(prepared))
         except KeyboardInterrupt:
             report.interrupted = True
         except JournalError as exc:
@@ -343,108 +336,18 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
     return report
 
 
-class _Loop:
-    """The row loop and its bookkeeping: doubts settled between rows, configure rows of a
-    pending purchase held until it settles, consecutive failures, stopping, progress."""
-
-    def __init__(self, prepared: Prepared, submitter: Submitter,
-                 outcomes: list[list[Outcome | None]], report: RunReport,
-                 progress: Progress | None, should_stop: Callable[[], bool],
-                 confirming: Confirming | None = None) -> None:
-        self.prepared, self.submitter, self.outcomes, self.report = (
-            prepared, submitter, outcomes, report)
-        self.progress, self.should_stop, self.confirming = progress, should_stop, confirming
-        self.current: Task | None = None
-        self.failures_in_a_row = 0
-        self.done, self.total, self.pending = 0, 0, 0
-
-    def run(self, tasks: list[Task]) -> None:
-        sub = self.submitter
-        entries = sub.journal.entries([t.fp for t in tasks])
-        self._note_invalid_purchases()
-        sub.prefetch([t for t in tasks if not (
-            t.buys and (e := entries.get(t.fp)) and e.status == Status.OK)])
-        self.total = len(tasks)
-        queue = deque(tasks)
-        held: dict[str, list[Task]] = {}  # block key -> configure rows waiting for its purchase
-        while (queue or sub.doubts) and not self._stopped():
-            for task, outcome in sub.settle(wait=not queue):
-                self._finish(task, outcome)
-                queue.extendleft(reversed(held.pop(task.key, [])))
-            for task in reversed(sub.take_cleared()):  # bought now, then its configure rows
-                queue.extendleft([task, *held.pop(task.key, [])][::-1])
-            if not queue or self._stopped():
-                continue
-            task = queue.popleft()
-            if not task.buys and task.key in sub.doubts:
-                held.setdefault(task.key, []).append(task)
-                continue
-            self.current = task
-            outcome = sub.submit(task, entries.get(task.fp))
-            self.current = None
-            if outcome is None:  # pending; counts as a failure when this run's request did
-                if sub.doubts.by_key[task.key].what:
-                    self._count(Outcome(Status.UNKNOWN))
-                self._tell()
-            else:
-                self._count(outcome)
-                self._finish(task, outcome)
-        why = (f"the run stopped ({self.report.aborted})" if self.report.aborted
-               else "the run was interrupted")
-        for task, outcome in sub.give_up(f"{why} before a look-up showed it"):
-            self._finish(task, outcome)
-        for task in [*queue, *(t for waiting in held.values() for t in waiting)]:
-            self._finish(task, Outcome(Status.SKIPPED, f"Not sent: {why}."))
-
-    def _stopped(self) -> bool:
-        if self.submitter.unauthorized and not self.report.aborted:
-            self.report.aborted = _credentials_refused(self.submitter.unauthorized)
-        if not self.report.aborted and self.should_stop():
-            self.report.interrupted = True
-        return bool(self.report.aborted or self.report.interrupted)
-
-    def _finish(self, task: Task, outcome: Outcome) -> None:
-        self.place(task, _with_notes(outcome, task.warnings))
-        self.done += 1
-        if self.progress:
-            self.progress(self.done, self.total, outcome)
-        self._tell()
-
-    def _tell(self) -> None:
-        pending = len(self.submitter.doubts)
-        if pending != self.pending:
-            self.pending = pending
-            if self.confirming:
-                self.confirming(pending)
-
-    def place(self, task: Task, outcome: Outcome) -> None:
-        self.outcomes[task.sheet][task.position] = outcome
-
-    def unplaced(self, task: Task) -> bool:
-        return self.outcomes[task.sheet][task.position] is None
-
-    def _count(self, outcome: Outcome) -> None:
-        """A wall of failures (transient, doubtful, or 403: perhaps permission) stops the run."""
-        bad = outcome.status in (Status.FAILED, Status.UNKNOWN) or (
-            outcome.status is Status.REJECTED and outcome.http_status == 403)
-        self.failures_in_a_row = self.failures_in_a_row + 1 if bad else 0
-        limit = self.prepared.options.max_consecutive_failures
-        if self.failures_in_a_row >= limit:
-            self.report.aborted = (f"{self.failures_in_a_row} rows in a row failed or were "
-                                   "refused; the API seems unavailable or these credentials "
-                                   "may not make these changes")
-
-    def _note_invalid_purchases(self) -> None:
-        for checked in self.prepared.checked:
-            op = checked.sheet.operation
-            if op.idempotent:
-                continue
-            blocks = checked.sheet.data[op.unique]
-            for row in checked.invalid:
-                if isinstance(blocks[row], str):
-                    self.submitter.note_not_bought(
-                        contract.sid_key(blocks[row]), Outcome(Status.INVALID),
-                        f"sheet {checked.sheet.name!r} row {row}")
+def _invalid_purchases(prepared: Prepared) -> list[tuple[str, str]]:
+    """(block key, where) of each purchase row that will not be sent: its configure rows are
+    skipped, saying why."""
+    found = []
+    for checked in prepared.checked:
+        op = checked.sheet.operation
+        if op.idempotent:
+            continue
+        blocks = checked.sheet.data[op.unique]
+        found += [(contract.sid_key(blocks[row]), f"sheet {checked.sheet.name!r} row {row}")
+                  for row in checked.invalid if isinstance(blocks[row], str)]
+    return found
 
 
 def _confirmations(report: RunReport, submitter: Submitter) -> None:
@@ -457,9 +360,3 @@ def _confirmations(report: RunReport, submitter: Submitter) -> None:
         report.notes.append(f"{n} purchase{'s were' if n != 1 else ' was'} in doubt and looked "
                             f"up while the run went on; the confirmations took "
                             f"{submitter.settling_seconds:.0f} s.")
-
-
-def _credentials_refused(reply: Reply) -> str:
-    said = reply.message.rstrip(". ")
-    return f"the API refused the credentials (401: {said}); check the AccountSid and auth token"
-

@@ -162,6 +162,13 @@ class RunReport:
         }
 
 
+def with_notes(outcome: Outcome, warnings: list[str]) -> Outcome:
+    """The row's warnings after its outcome's message (a routing column not sent, ...)."""
+    if warnings:
+        outcome.message = " ".join([outcome.message, "Note:", *warnings]).strip()
+    return outcome
+
+
 def exit_code_for(report: RunReport) -> ExitCode:
     """Design §8: interrupted beats aborted (or results not written where asked) beats any row
     not settled."""

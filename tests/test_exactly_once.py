@@ -27,6 +27,15 @@ pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor sca
 BLOCKS = range(100000, 100004)
 
 
+@pytest.fixture(autouse=True, params=["local", "postgres"])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every scenario against both state stores (issue 26): this computer's, and a team's
+    shared PostgreSQL (tests/pg.py), chosen as a user chooses it, by IMPORTER_STATE_URL."""
+    if request.param == "postgres":
+        monkeypatch.setenv("IMPORTER_STATE_URL", request.getfixturevalue("state_url"))
+    return request.param
+
+
 @pytest.fixture
 def rebuy(api_env: SandboxServer) -> SandboxServer:
     api_env.knobs.rebuy = True

@@ -155,3 +155,47 @@ def test_a_killed_holder_leaves_no_lock(store_url: str, rollout: Rollout,
         except Busy:
             assert time.monotonic() - killed < 10, "the lock outlived its holder"
             time.sleep(0.1)
+
+
+def test_the_ledger_and_a_journal_of_an_earlier_version_are_brought_up_to_date(
+        tmp_path: Path, state_dir: Path) -> None:
+    """0.1's ledger (`sent`, without status or file) and a journal without sent_epoch or
+    settle_by are migrated on first use; what they knew still holds."""
+    import sqlite3
+
+    with sqlite3.connect(state_dir / "purchases.sqlite") as db:
+        db.execute("CREATE TABLE sent (scope TEXT, block TEXT, epoch REAL, journal TEXT, "
+                   "PRIMARY KEY (scope, block))")
+        db.execute("INSERT INTO sent VALUES (?, 'NB1', ?, '/old/x.journal.sqlite')",
+                   (SCOPE, time.time()))
+    journal_path = tmp_path / "x.journal.sqlite"
+    with sqlite3.connect(journal_path) as db:
+        db.execute("CREATE TABLE rows (fingerprint TEXT PRIMARY KEY, operation TEXT NOT NULL, "
+                   "block_sid TEXT NOT NULL, path TEXT NOT NULL, state TEXT NOT NULL, status "
+                   "TEXT, http_status INTEGER, error_code TEXT, message TEXT, sent_at TEXT NOT "
+                   "NULL, finished_at TEXT)")
+        db.execute("INSERT INTO rows VALUES ('fp', 'purchase', 'NB1', '/p', 'done', 'OK', 200, "
+                   "'', 'Bought.', '2026-11-01T10:00:00+11:00', '2026-11-01T10:00:01+11:00')")
+    store = open_store("")
+    try:
+        known = store.ledger().known(SCOPE, ["NB1"], "elsewhere", time.time() - 60, time.time())
+        assert set(known) == {"NB1"} and not known["NB1"].bought  # sent, in its window
+        entry = store.journal(Rollout("x", SCOPE, journal_path)).entries(["fp"])["fp"]
+        assert entry.status == "OK" and entry.sent_epoch is None
+    finally:
+        store.close()
+    with sqlite3.connect(state_dir / "purchases.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert not db.execute("SELECT name FROM sqlite_master WHERE name = 'sent'").fetchall()
+
+
+def test_a_journal_file_of_a_newer_version_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    from importer.errors import InputError
+
+    path = tmp_path / "x.journal.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(InputError, match="newer version"):
+        open_store("").journal(Rollout("x", SCOPE, path))

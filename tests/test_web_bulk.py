@@ -14,6 +14,8 @@ from flask.testing import FlaskClient
 from importer.web import create_app, finding
 from tests.test_web import SAME_ORIGIN, TOKEN, _logged_in, _settings
 
+pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
+
 ROWS = 2000
 SOURCES = ("google", "bing", "Facebook", "")
 

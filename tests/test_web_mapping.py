@@ -20,6 +20,8 @@ from importer.web.app import sandbox_target
 from tests.test_web import SAME_ORIGIN, TOKEN, _logged_in, _settings, _wait_done
 from tests.util import write_xlsx
 
+pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
+
 UNKNOWN = "Property,Block,Phone number,Notes\nPRDEMO0001,NB100001,0412 345 678,first\n" \
           "PRDEMO0001,NB100002,0412 345 679,second\n"
 AMBIGUOUS = "PropertySid,NumberBlockSid,Campaign\nPRDEMO0001,NB090001,Spring\n"

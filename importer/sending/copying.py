@@ -23,6 +23,8 @@ from importer.sending.postgres import SharedStore
 from importer.text import shown
 
 JOURNAL_SUFFIX = ".journal.sqlite"
+# Seconds within which two times are one: each copy measures the clocks' offset anew.
+SAME_TIME = 1.0
 _JOURNAL_COLUMNS = ("fingerprint", "operation", "block_sid", "path", "state", "status",
                     "http_status", "error_code", "message", "sent_at", "finished_at",
                     "sent_epoch", "settle_by")
@@ -108,7 +110,7 @@ def _copy_ledger(store: SharedStore, path: Path, copied: Copied) -> None:
                 "epoch = excluded.epoch, settle_by = excluded.settle_by, rollout = "
                 "excluded.rollout, file = excluded.file, host = excluded.host, user_name = "
                 "excluded.user_name WHERE purchases.status != 'OK' AND (excluded.status = "
-                "'OK' OR excluded.epoch > purchases.epoch) RETURNING block",
+                f"'OK' OR excluded.epoch > purchases.epoch + {SAME_TIME}) RETURNING block",
                 (scope, block, db.shared(epoch), db.shared(settle_by), name, *rest))
             copied.purchases += bool(learnt)
             copied.already += not learnt
@@ -118,8 +120,8 @@ def _copy_ledger(store: SharedStore, path: Path, copied: Copied) -> None:
             added = db.execute(
                 f"INSERT INTO purchase_events ({', '.join(_EVENT_COLUMNS)}) SELECT ?, ?, ?, ?, "
                 "?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM purchase_events WHERE scope = ? AND "
-                "block = ? AND at = ? AND status = ?) RETURNING block",
-                (*row, *row[:4]))
+                "block = ? AND abs(at - ?) < ? AND status = ?) RETURNING block",
+                (*row, *row[:3], SAME_TIME, row[3]))
             copied.events += bool(added)
 
 
@@ -143,7 +145,8 @@ def _copy_journal(store: SharedStore, path: Path, copied: Copied) -> None:
                 f"({marks}) ON CONFLICT (rollout, fingerprint) DO UPDATE SET "
                 + ", ".join(f"{c} = excluded.{c}" for c in _JOURNAL_COLUMNS[1:])
                 + " WHERE journal_rows.status IS DISTINCT FROM 'OK' AND (excluded.status = "
-                "'OK' OR excluded.sent_epoch > journal_rows.sent_epoch) RETURNING fingerprint",
+                f"'OK' OR excluded.sent_epoch > journal_rows.sent_epoch + {SAME_TIME}) "
+                "RETURNING fingerprint",
                 (name, *head, db.shared(sent_epoch), db.shared(settle_by)))
             copied.rows += bool(learnt)
             copied.already += not learnt

@@ -136,8 +136,8 @@ class PostgresDb(Db):
             return cursor.fetchall() if cursor.description else []
         except self._errors as exc:
             closed = getattr(self.conn, "closed", False) or "connection" in str(exc).lower()
-            reason = (f"the connection to {self.label} was lost" if closed
-                      else f"{self.label} refused a write ({shown(type(exc).__name__)})")
+            reason = ("the connection was lost" if closed
+                      else f"the database refused it: {shown(type(exc).__name__)}")
             raise DbError(reason, str(exc)) from exc
 
     def close(self) -> None:
