@@ -22,7 +22,7 @@ from importer.reading import exported
 from importer.report import readable_time
 from importer.results import files
 from importer.results.templates import Book, Column, Line, Row, write_book
-from importer.sending.client import ApiClient
+from importer.sending.client import ApiClient, item_text
 from importer.sending.submit import now
 from importer.spec import contract
 from importer.spec.operations import CONFIGURE
@@ -166,15 +166,6 @@ def _usable(value: object) -> bool:
         isinstance(value, int) and not isinstance(value, bool))
 
 
-def _cell(value: object) -> str | None:
-    """A listing value as a cell: text or a number as text, trimmed, cut to what a cell holds
-    (the reader trims too, so the record matches what it reads); anything else is empty."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    text = str(value).strip()[:excel.CELL_CHARS].strip()
-    return text or None
-
-
 def _rows(items: list[dict], request: Request, exported_at: str
           ) -> tuple[list[Row], bool]:
     """One row per block, with its record; and whether any item carried a setting."""
@@ -183,15 +174,15 @@ def _rows(items: list[dict], request: Request, exported_at: str
     for item in items:
         values: dict[str, str | None] = {name: None for name in exported.EDITABLE}
         values[request.scope] = request.sid
-        values[CONFIGURE.unique] = _cell(item.get(contract.ITEM_SID))
+        values[CONFIGURE.unique] = item_text(item.get(contract.ITEM_SID))
         for name in contract.ITEM_SETTINGS:
-            if name in values and (text := _cell(item.get(name))) is not None:
+            if name in values and (text := item_text(item.get(name))) is not None:
                 values[name] = text
                 settings = True
         row: dict[str, object] = {k: v for k, v in values.items() if v is not None}
         for name, header in zip(contract.ITEM_REFERENCE, exported.REFERENCE_HEADERS,
                                 strict=True):
-            if (text := _cell(item.get(name))) is not None:
+            if (text := item_text(item.get(name))) is not None:
                 row[header] = text
         row[exported.RECORD_HEADER] = exported.record_text(
             exported_at, [values[n] for n in exported.EDITABLE])

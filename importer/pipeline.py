@@ -20,15 +20,16 @@ from importer import __version__
 from importer.checking.rules import normalise
 from importer.checking.schemas import Checked, check
 from importer.errors import ImporterError, UsageError
-from importer.reading import exported
+from importer.reading import exported, undone
 from importer.reading.loading import ReadOptions, load_input
 from importer.reading.mapping import ColumnMap
 from importer.report import Outcome, RunReport, Severity, SheetResult, Status, with_notes
 from importer.results import files
+from importer.results.undo import About, Change, undo_path, write_undo
 from importer.results.workbook import write_results
 from importer.sending import locks, state
-from importer.sending.client import ApiClient
-from importer.sending.journal import JournalError, fingerprint, purchase_fingerprint
+from importer.sending.client import ApiClient, item_text
+from importer.sending.journal import Before, JournalError, fingerprint, purchase_fingerprint
 from importer.sending.loop import Confirming, Loop, Progress
 from importer.sending.state import Rollout
 from importer.sending.submit import Submitter
@@ -73,7 +74,8 @@ class Prepared:
     name: str = ""  # what the results call the file ("" : its path), e.g. the name uploaded
 
     def valid_rows(self, operation: str) -> int:
-        return sum(exported.to_send(c.sheet, c.invalid) for c in self.checked
+        return sum(exported.to_send(c.sheet, c.invalid) - len(
+            undone.nothing_to_send(c.sheet) - c.invalid) for c in self.checked
                    if c.sheet.operation.name == operation)
 
 
@@ -132,7 +134,10 @@ def _first_outcomes(checked: Checked) -> tuple[list[Outcome | None], dict[int, l
         if issue.row is not None:
             notes = errors if issue.severity is Severity.ERROR else warnings
             notes.setdefault(issue.row, []).append(issue.message)
-    outcomes = [Outcome(Status.INVALID, " ".join(errors[row])) if row in errors else None
+    nothing = undone.nothing_to_send(checked.sheet)
+    outcomes = [Outcome(Status.INVALID, " ".join(errors[row])) if row in errors else
+                with_notes(Outcome(Status.SKIPPED, undone.NOTHING, done=True),
+                           list(warnings.get(row, []))) if row in nothing else None
                 for row in checked.sheet.data.index]
     return exported.skip_unchanged(checked.sheet, outcomes, warnings)
 
@@ -303,7 +308,8 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
             held.enter_context(store.hold_account(scope, str(prepared.path), **waiting))
         journal = store.journal(rollout)
         held.callback(journal.close)
-        ledger = store.ledger() if buying else None
+        configuring = not dry_run and any(not t.buys for t in tasks)
+        ledger = store.ledger() if buying or configuring else None
         if ledger is not None:
             held.callback(ledger.close)
         settings = Settings(scope, options.settle_window, dry_run, options.force,
@@ -311,8 +317,9 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
         submitter = Submitter(client, journal, settings, should_stop, ledger=ledger)
         loop = Loop(submitter, outcomes, report, progress, should_stop, confirming,
                     options.max_consecutive_failures)
+        undo = _Undo(prepared, report, submitter) if configuring else None
         try:
-            loop.run(tasks, _invalid_purchases(prepared))
+            loop.run(tasks, _invalid_purchases(prepared), undo.first if undo else None)
         except KeyboardInterrupt:
             report.interrupted = True
         except JournalError as exc:
@@ -332,8 +339,62 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
                     checked.sheet.name, checked.sheet.operation.name,
                     [o or Outcome(Status.SKIPPED, "Not sent: the run stopped before this row.")
                      for o in outcomes[s]], [int(r) for r in checked.sheet.data.index]))
+            if undo is not None:
+                undo.last(outcomes)
             finish(report, prepared)
     return report
+
+
+class _Undo:
+    """The run's undo workbook (results.undo): written before its first row is sent, from
+    the settings the journal recorded, and rewritten at its end with the rows it sent."""
+
+    def __init__(self, prepared: Prepared, report: RunReport, submitter: Submitter) -> None:
+        self.prepared, self.report, self.submitter = prepared, report, submitter
+        self.path = undo_path(prepared.results_path)
+        self.changes: list[tuple[Task, Change]] = []
+
+    def first(self, found: list[tuple[Task, Before]]) -> None:
+        items = self.submitter.items
+        self.changes = [(task, Change(
+            {task.target[0]: task.target[1], task.op.unique: task.block},
+            {k: str(v) for k, v in task.body.items() if k in contract.ITEM_SETTINGS},
+            before.settings, before.unknown, {
+                k: text for k in contract.ITEM_REFERENCE
+                if (text := item_text(items.get(task.key, {}).get(k)))}))
+            for task, before in found]
+        try:
+            write_undo(self.path, [c for _, c in self.changes], self._about(False))
+        except ImporterError as exc:
+            raise JournalError(f"the undo workbook could not be written ({exc}); the run "
+                               "stopped before sending anything, so that what it changes "
+                               "can be put back") from exc
+        self.report.undo_path = str(self.path)
+
+    def last(self, outcomes: list[list[Outcome | None]]) -> None:
+        """Only the rows that were sent: OK, or sent without a sure answer (they may have been
+        applied; putting such a row back sets what the block already has)."""
+        if not self.report.undo_path:
+            return
+        sent = [change for task, change in self.changes
+                if (o := outcomes[task.sheet][task.position]) is not None and (
+                    o.status is Status.OK or (o.status is Status.FAILED and o.submitted_at))]
+        try:
+            if sent:
+                write_undo(self.path, sent, self._about(True))
+            else:
+                self.path.unlink(missing_ok=True)
+                self.report.undo_path = ""
+        except (OSError, ImporterError) as exc:
+            self.report.notes.append(f"The undo workbook could not be rewritten at the end "
+                                     f"({exc}); {self.path.name} still holds every row the run "
+                                     "meant to send.")
+
+    def _about(self, final: bool) -> About:
+        bought = sum(o.status is Status.OK for s in self.report.sheets for o in s.outcomes
+                     if s.operation == "purchase") if final else 0
+        return About(self.prepared.name or str(self.prepared.path),
+                     self.prepared.results_path.name, self.prepared.started_at, bought, final)
 
 
 def _invalid_purchases(prepared: Prepared) -> list[tuple[str, str]]:

@@ -109,6 +109,7 @@ class RunReport:
     looked_up: int = 0  # purchases in doubt settled by look-up (confirmed or UNKNOWN)
     settling_seconds: float = 0.0  # how long at least one of them was pending
     sent: int = 0  # rows whose request this run sent (answered or not)
+    undo_path: str = ""  # the undo workbook of a configure run (results.undo)
     issues: list[Issue] = field(default_factory=list)
     sheets: list[SheetResult] = field(default_factory=list)
 
@@ -153,6 +154,7 @@ class RunReport:
             "interrupted": self.interrupted,
             "notes": self.notes,
             "sent": self.sent,
+            "undo_path": self.undo_path or None,
             "looked_up": self.looked_up,
             "settling_seconds": self.settling_seconds,
             "results_failed": self.results_failed or None,

@@ -185,7 +185,7 @@ def test_the_ledger_and_a_journal_of_an_earlier_version_are_brought_up_to_date(
     finally:
         store.close()
     with sqlite3.connect(state_dir / "purchases.sqlite") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
         assert not db.execute("SELECT name FROM sqlite_master WHERE name = 'sent'").fetchall()
 
 

@@ -4,7 +4,7 @@ A command parses options, makes one library call, renders, and returns an exit c
 problems arrive as ImporterError and are shown as one line (see app.guard).
 """
 
-from importer.cli import export, rows, servers, state, template  # noqa: F401  (each registers its commands)
+from importer.cli import export, rows, servers, state, template, undo  # noqa: F401  (each registers its commands)
 from importer.cli.app import cli, main
 
 __all__ = ["cli", "main"]

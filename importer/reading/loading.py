@@ -15,7 +15,7 @@ import pandas as pd
 
 from importer import excel
 from importer.errors import InputError
-from importer.reading import exported, headers
+from importer.reading import exported, headers, undone
 from importer.reading.delimited import read_csv
 from importer.reading.mapping import ColumnMap, UnclearColumns, propose
 from importer.reading.marks import legal_sheet_name
@@ -268,6 +268,7 @@ def _sheet(file: str, name: str, raw: pd.DataFrame, forced: Operation | None, re
     _notes(sheet, book.notes.get(name, []))
     _control_characters(sheet)
     exported.note(sheet)  # an export's own columns, and the settings emptied since
+    undone.note(sheet)  # an undo workbook's own columns, and what it cannot put back
     return sheet
 
 

@@ -23,7 +23,7 @@ from importer.text import shown
 # The files a rollout makes of itself (its results workbooks, the page's downloads) are that
 # rollout: one journal, so what was bought is never asked for again when they come back.
 _RESULTS_STEM = re.compile(r"\.results(-\d+)?$")
-_ROLLOUT_STEM = re.compile(r"(\.(results(-\d+)?|edited|to-fix))+$")
+_ROLLOUT_STEM = re.compile(r"(\.(results(-\d+)?|undo(-\d+)?|edited|to-fix))+$")
 MAX_NUMBERED = 10_000
 
 

@@ -97,6 +97,8 @@ def write_summary(ws: Worksheet, styles: Styles, report: RunReport, checked: lis
     line("Dry run", _MODES.get(report.mode, report.mode))
     if report.mode == "run":
         line("Sent", sent_line(report.sent))
+    if report.undo_path:
+        line("Undo", f"{Path(report.undo_path).name}{UNDO_SAYS}")
     line("Started", readable_time(report.started_at))
     line("Finished", readable_time(report.finished_at) if report.finished_at else "")
     line("API", f"{report.base_url} (the built-in sandbox: nothing real was bought or changed)"
@@ -122,6 +124,10 @@ def write_summary(ws: Worksheet, styles: Styles, report: RunReport, checked: lis
     print_setup(ws, landscape=False)
     ws.hide_gridlines(1)  # a form, not a table: no grid on paper
     ws.fit_to_pages(1, 1)
+
+
+UNDO_SAYS = (": the blocks' settings before this run; `importer undo` this workbook, or "
+             "\"Put back what this run changed\" in the page, puts them back")
 
 
 def sent_line(sent: int) -> str:
@@ -157,5 +163,31 @@ def read_summary(path: Path) -> dict | None:
     run = said.get("Dry run") in (_MODES["run"], _OLD_RUN)
     sent = said.get("Sent", "") != NOTHING_SENT if "Sent" in said else (
         said.get("Dry run") == _OLD_RUN)
+    undo = said.get("Undo", "")
     return {"counts": counts, "sent": run and sent, "dry_run": not run,
+            "undo": undo[:-len(UNDO_SAYS)] if undo.endswith(UNDO_SAYS) else "",
             "finished": said.get("Finished") or said.get("Started", "")}
+
+
+def bought_in(path: Path) -> int:
+    """How many blocks the run of a results workbook bought (its purchase sheets' OK rows)."""
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return 0
+    try:
+        lines = [r[2] for r in book[SUMMARY].iter_rows(max_row=80, max_col=3, values_only=True)
+                 if r and r[0] == "Sheet" and isinstance(r[2], str)] if SUMMARY in book else []
+        purchase = {text.split(": read as purchase", 1)[0] for text in lines
+                    if ": read as purchase" in text}
+        bought = 0
+        for name in purchase & set(book.sheetnames):
+            rows = book[name].iter_rows(values_only=True)
+            header = next((r for _, r in zip(range(50), rows, strict=False) if "Status" in r),
+                          ())  # below any title rows the input had
+            if header:
+                at = header.index("Status")
+                bought += sum(1 for r in rows if len(r) > at and r[at] == "OK")
+        return bought
+    finally:
+        book.close()

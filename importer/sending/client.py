@@ -22,7 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from importer import __version__
+from importer import __version__, excel
 from importer.errors import UsageError
 from importer.spec import contract
 from importer.text import clip, redact_url, shown
@@ -84,6 +84,15 @@ class Listing:
     reply: Reply | None = None  # the failing answer, when there was one (401/403 decide things)
     taken_at: float = 0.0  # time.time() when the listing started: newer than what it shows
     places: dict[str, str] = field(default_factory=dict)  # key -> PropertySid, where an item says
+
+
+def item_text(value: object) -> str | None:
+    """A listing item's value as a cell holds it: text, or a number as text, trimmed and cut to
+    what a cell holds (the reader trims too); anything else, and nothing, is None."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    text = str(value).strip()[:excel.CELL_CHARS].strip()
+    return text or None
 
 
 class _Retry(Retry):

@@ -37,8 +37,18 @@ COLUMNS = """
     sent_epoch DOUBLE PRECISION,      -- when sent (the store's clock): the window counts from it
     settle_by DOUBLE PRECISION        -- the sender's window's end: no look-up believed before
 """
-FILE_SCHEMA = f"CREATE TABLE IF NOT EXISTS rows ({COLUMNS}, PRIMARY KEY (fingerprint))"
-FILE_VERSION = 2  # PRAGMA user_version of a journal file (0: before versions were kept)
+# A configure row's block as it was before the row was first sent (rollback, issue 27): the
+# settings known (a JSON object, null for empty) and those whose value was not known.
+BEFORE_COLUMNS = """
+    fingerprint TEXT NOT NULL,
+    block_sid TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    unknown TEXT NOT NULL,
+    taken_at TEXT NOT NULL
+"""
+FILE_SCHEMA = (f"CREATE TABLE IF NOT EXISTS rows ({COLUMNS}, PRIMARY KEY (fingerprint))",
+               f"CREATE TABLE IF NOT EXISTS before ({BEFORE_COLUMNS}, PRIMARY KEY (fingerprint))")
+FILE_VERSION = 3  # PRAGMA user_version of a journal file (0: before versions were kept)
 _ADDED_COLUMNS = {"sent_epoch": "REAL", "settle_by": "REAL"}  # files of earlier versions
 
 
@@ -75,12 +85,23 @@ class Entry:
         return self.state in ("sending", "pending") or self.status == "UNKNOWN"
 
 
+@dataclass(frozen=True)
+class Before:
+    """A configure row's block before the row: each setting's earlier value (None: it was
+    empty), and the settings whose earlier value is not known."""
+
+    fp: str
+    block: str
+    settings: dict[str, str | None]
+    unknown: frozenset[str]
+
+
 class Journal:
     """One rollout's rows: a file of its own, or its part of the shared store's table."""
 
     def __init__(self, db: Db, table: str = "rows", rollout: str | None = None,
-                 identity: str = "", owns_db: bool = True) -> None:
-        self.db, self.table, self.rollout = db, table, rollout
+                 identity: str = "", owns_db: bool = True, before: str = "before") -> None:
+        self.db, self.table, self.rollout, self.before_table = db, table, rollout, before
         self.identity = identity or db.label  # what the ledger calls this rollout
         self.owns_db = owns_db
         self._key = "rollout = ? AND fingerprint" if rollout is not None else "fingerprint"
@@ -101,7 +122,8 @@ class Journal:
                              "the importer; upgrade it (pip install -U number-block-importer)")
         try:
             with db.transaction():  # one commit: a nearly full disk takes the rows first
-                db.execute(FILE_SCHEMA)
+                for statement in FILE_SCHEMA:
+                    db.execute(statement)
                 have = {r[1] for r in db.execute("PRAGMA table_info(rows)")}
                 for name, kind in _ADDED_COLUMNS.items():
                     if name not in have:
@@ -161,6 +183,45 @@ class Journal:
             f"message=?, finished_at=? WHERE {self._key} = ?",
             (outcome.status.value, outcome.http_status, outcome.error_code, outcome.message,
              at, *self._rollout, fp))
+
+    def supersede(self, fp: str, block_sid: str) -> None:
+        """A configure of a block went through: the block's other configure rows done before
+        no longer say what it is set to (an A, B, A edit sends A again)."""
+        mine = "rollout = ? AND " if self._rollout else ""
+        self._write(f"UPDATE {self.table} SET status = 'SUPERSEDED' WHERE {mine}operation = "
+                    "'configure' AND status = 'OK' AND lower(block_sid) = lower(?) AND "
+                    "fingerprint != ?", (*self._rollout, block_sid, fp))
+
+    def record_before(self, found: list[Before], at: str) -> None:
+        """Each configure row's block as it is before the row is first sent; an earlier record
+        of the same row is kept (it saw the block before any attempt of it)."""
+        names = "rollout, " if self.rollout is not None else ""
+        marks = "?, " * len(self._rollout)
+        try:
+            with self.db.transaction():
+                for item in found:
+                    self.db.execute(
+                        f"INSERT INTO {self.before_table} ({names}fingerprint, block_sid, "
+                        f"settings, unknown, taken_at) VALUES ({marks}?, ?, ?, ?, ?) ON "
+                        f"CONFLICT{self._conflict} DO NOTHING",
+                        (*self._rollout, item.fp, item.block,
+                         json.dumps(item.settings, sort_keys=True, ensure_ascii=False),
+                         json.dumps(sorted(item.unknown)), at))
+        except DbError as exc:
+            raise self._failed("written", exc) from exc
+
+    def before(self, fingerprints: list[str]) -> dict[str, Before]:
+        """The recorded earlier settings of the given configure rows."""
+        found: dict[str, Before] = {}
+        for start in range(0, len(fingerprints), 500):
+            chunk = fingerprints[start:start + 500]
+            for fp, block, settings, unknown in self._read(
+                    f"SELECT fingerprint, block_sid, settings, unknown FROM {self.before_table} "
+                    f"WHERE {self._key} IN ({','.join('?' * len(chunk))})",
+                    (*self._rollout, *chunk)):
+                found[fp] = Before(fp, block, json.loads(settings), frozenset(
+                    json.loads(unknown)))
+        return found
 
     def _read(self, sql: str, params: tuple) -> list[tuple]:
         try:

@@ -9,6 +9,8 @@ perhaps on another computer, from buying the block again).
 
 from __future__ import annotations
 
+import contextlib
+import json
 from dataclasses import dataclass
 
 from importer.sending.db import Db, DbError
@@ -23,6 +25,13 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS purchase_events (scope TEXT NOT NULL, block TEXT NOT NULL, "
     "at DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, rollout TEXT, file TEXT, host TEXT, "
     "user_name TEXT)",
+)
+# What each block was last configured to (any rollout): rollback's word where a listing is
+# silent about a setting (issue 27).
+CONFIGURED_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS configured (scope TEXT NOT NULL, block TEXT NOT NULL, "
+    "body TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, rollout TEXT, file TEXT, "
+    "PRIMARY KEY (scope, block))",
 )
 # Outcomes after which a purchase certainly did not happen: nobody need wait for it.
 NOT_BOUGHT = ("REJECTED", "FAILED")
@@ -105,6 +114,28 @@ class Ledger:
                                 (scope, block, at, status, *who_))
         except DbError as exc:
             raise self._failed(exc) from exc
+
+    def applied(self, scope: str, block: str, body: dict, epoch: float, rollout: str,
+                file: str) -> None:
+        """A configure answered OK: what the block was set to, for a later run's rollback."""
+        self._run("INSERT INTO configured (scope, block, body, at, rollout, file) VALUES "
+                  "(?, ?, ?, ?, ?, ?) ON CONFLICT (scope, block) DO UPDATE SET body = "
+                  "excluded.body, at = excluded.at, rollout = excluded.rollout, file = "
+                  "excluded.file", (scope, block, json.dumps(body, sort_keys=True),
+                                    self.db.shared(epoch), rollout, file))
+
+    def last_configured(self, scope: str, blocks: list[str]) -> dict[str, dict]:
+        """Block -> the body of its last configure answered OK (by any run that kept it)."""
+        found: dict[str, dict] = {}
+        for start in range(0, len(blocks), 500):
+            chunk = blocks[start:start + 500]
+            for block, body in self._run(
+                    f"SELECT block, body FROM configured WHERE scope = ? AND block IN "
+                    f"({','.join('?' * len(chunk))})", (scope, *chunk)):
+                with contextlib.suppress(ValueError, TypeError):
+                    if isinstance(parsed := json.loads(body), dict):
+                        found[block] = parsed
+        return found
 
     def _run(self, sql: str, params: tuple) -> list[tuple]:
         try:

@@ -11,13 +11,13 @@ from importer.errors import InputError
 from importer.sending import locks
 from importer.sending.db import DbError, SqliteDb, StateUnavailable
 from importer.sending.journal import Journal
+from importer.sending.ledger import CONFIGURED_SCHEMA, Ledger
 from importer.sending.ledger import SCHEMA as LEDGER_SCHEMA
-from importer.sending.ledger import Ledger
 from importer.sending.store import Rollout, StateStore
 from importer.text import shown
 
 LEDGER_FILE = "purchases.sqlite"
-LEDGER_VERSION = 1  # PRAGMA user_version of the ledger file (0: the `sent` table of 0.1)
+LEDGER_VERSION = 2  # PRAGMA user_version of the ledger file (0: the `sent` table of 0.1)
 
 
 class LocalStore(StateStore):
@@ -65,7 +65,7 @@ def open_ledger_file(path: Path) -> SqliteDb:
                          "importer; upgrade it (pip install -U number-block-importer)")
     try:
         with db.transaction():
-            for statement in LEDGER_SCHEMA:
+            for statement in (*LEDGER_SCHEMA, *CONFIGURED_SCHEMA):
                 db.execute(statement)
             if db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = "
                           "'sent'"):

@@ -10,11 +10,13 @@ from collections.abc import Callable
 
 from importer.report import Outcome, RunReport, Status, with_notes
 from importer.sending.client import Reply
+from importer.sending.journal import Before
 from importer.sending.submit import Submitter
-from importer.sending.tasks import Task
+from importer.sending.tasks import Task, now
 
 Progress = Callable[[int, int, Outcome], None]
 Confirming = Callable[[int], None]  # how many purchases are being confirmed, when that changes
+BeforeSending = Callable[[list[tuple[Task, Before]]], None]
 
 
 class Loop:
@@ -31,15 +33,25 @@ class Loop:
         self.failures_in_a_row = 0
         self.done, self.total, self.pending = 0, 0, 0
 
-    def run(self, tasks: list[Task], invalid_purchases: list[tuple[str, str]]) -> None:
+    def run(self, tasks: list[Task], invalid_purchases: list[tuple[str, str]],
+            before_sending: BeforeSending | None = None) -> None:
         """Every task to an outcome; `invalid_purchases` (block key, where) are purchase rows
-        that will not be sent, whose configure rows are skipped."""
+        that will not be sent, whose configure rows are skipped. `before_sending` hears, before
+        the first row goes, the configure rows to send with their blocks' settings now (the
+        journal has recorded them): the undo workbook is written from it."""
         sub = self.submitter
         entries = sub.journal.entries([t.fp for t in tasks])
         for key, where in invalid_purchases:
             sub.note_not_bought(key, Outcome(Status.INVALID), where)
-        sub.prefetch([t for t in tasks if not (
-            t.buys and (e := entries.get(t.fp)) and e.status == Status.OK)])
+        done = {t.fp for t in tasks if (e := entries.get(t.fp)) and e.status == Status.OK
+                and (t.buys or not sub.settings.force)}
+        configuring = ([t for t in tasks if not t.buys and t.fp not in done]
+                       if before_sending is not None and not sub.settings.dry_run else [])
+        sub.prefetch([t for t in tasks if not (t.buys and t.fp in done)], configuring)
+        if configuring and not self._stopped():
+            sub.journal.record_before(sub.settings_before(configuring), now())
+            recorded = sub.journal.before([t.fp for t in configuring])
+            before_sending([(t, recorded[t.fp]) for t in configuring if t.fp in recorded])
         self.total = len(tasks)
         queue = deque(tasks)
         held: dict[str, list[Task]] = {}  # block key -> configure rows waiting for its purchase

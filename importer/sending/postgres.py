@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterator
 
 from importer.report import readable_time
 from importer.sending.db import DbError, PostgresDb, StateUnavailable
-from importer.sending.journal import COLUMNS, Journal
+from importer.sending.journal import BEFORE_COLUMNS, COLUMNS, Journal
+from importer.sending.ledger import CONFIGURED_SCHEMA, Ledger
 from importer.sending.ledger import SCHEMA as LEDGER_SCHEMA
-from importer.sending.ledger import Ledger
 from importer.sending.locks import POLL_SECONDS, Busy, who
 from importer.sending.store import Rollout, StateStore
 from importer.sending.tasks import now
@@ -35,6 +35,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         *LEDGER_SCHEMA,
         "CREATE TABLE IF NOT EXISTS lock_holders (key BIGINT PRIMARY KEY, backend INTEGER NOT "
         "NULL, user_name TEXT, host TEXT, file TEXT, what TEXT, started TEXT)"),
+    2: (f"CREATE TABLE IF NOT EXISTS journal_before (rollout TEXT NOT NULL, {BEFORE_COLUMNS}, "
+        "PRIMARY KEY (rollout, fingerprint))",  # rollback (issue 27)
+        *CONFIGURED_SCHEMA),
 }
 LATEST = max(MIGRATIONS)
 _MIGRATING = 0x4E42_4950_0001  # the advisory lock two first users take in turn
@@ -152,7 +155,7 @@ class SharedStore(StateStore):
 
     def journal(self, rollout: Rollout) -> Journal:
         return Journal(self.db, "journal_rows", rollout.name, identity=rollout.name,
-                       owns_db=False)
+                       owns_db=False, before="journal_before")
 
     def has_journal(self, rollout: Rollout) -> bool:
         try:

@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable
 
 from importer.report import Outcome, Status, readable_time
+from importer.sending.before import settings_before
 from importer.sending.client import ApiClient, Listing, Reply
-from importer.sending.journal import Entry, Journal
+from importer.sending.journal import Before, Entry, Journal
 from importer.sending.ledger import Known, Ledger
 from importer.sending.settling import RESENT, Doubt, Doubts, earlier_doubt, sender, unknown
 from importer.sending.tasks import (
@@ -34,6 +35,7 @@ from importer.sending.tasks import (
     refused,
     what,
 )
+from importer.spec import contract
 
 __all__ = ["Settings", "Submitter", "Target", "Task", "done_before", "now"]
 
@@ -65,6 +67,7 @@ class Submitter:
         self.in_flight: Task | None = None  # sent (or being sent), answer not yet recorded
         self.answer: Outcome | None = None  # its answer, once known
         self.unauthorized: Reply | None = None
+        self.items: dict[str, dict] = {}  # block key -> listing item (configure rows' blocks)
         self.sent = 0  # rows whose request was sent in this run (the Summary's "Sent")
 
     # --- listings ----------------------------------------------------------------------------
@@ -73,9 +76,15 @@ class Submitter:
     def account(self) -> Target:
         return ("AccountSid", self.client.account_sid)
 
-    def list_owned(self, target: Target) -> Listing:
-        """A fresh listing of what `target` owns (blocks bought in this run kept in it)."""
-        listing = self.client.owned(*target)
+    def list_owned(self, target: Target, items: bool = False) -> Listing:
+        """A fresh listing of what `target` owns (blocks bought in this run kept in it); with
+        `items`, its items are kept too (block key -> item: the settings before a configure)."""
+        kept: list[dict] | None = [] if items else None
+        listing = self.client.owned(*target, keep=kept)
+        if kept is not None and listing.complete:
+            for item in kept:
+                if isinstance(sid := item.get(contract.ITEM_SID), str):
+                    self.items.setdefault(contract.sid_key(sid), item)
         if listing.reply is not None and listing.reply.unauthorized:
             self.unauthorized = listing.reply
         if listing.complete:  # a listing may lag our own purchases
@@ -86,19 +95,36 @@ class Submitter:
     def _listing(self, target: Target) -> Listing:
         return self.listings.get(target) or self.list_owned(target)
 
-    def prefetch(self, tasks: list[Task]) -> None:
+    def prefetch(self, tasks: list[Task], configuring: list[Task] = ()) -> None:  # type: ignore[assignment]
         """List every purchase target and the whole account once, and learn which blocks other
-        rollouts on this machine bought, or sent within the settle window."""
+        rollouts on this machine bought, or sent within the settle window; with configure
+        rows to send, keep the account's items (or, where the API will not list the account,
+        their properties'), for what the blocks are set to before."""
+        if configuring:
+            whole = self.list_owned(self.account, items=True)
+            if not whole.complete and not self.unauthorized:
+                for target in sorted({t.target for t in configuring} - {self.account}):
+                    if self.should_stop():
+                        return
+                    self.list_owned(target, items=True)
         buying = [t for t in tasks if t.buys]
         if self.ledger is not None and buying:
             self.known = self.ledger.known(
                 self.settings.scope, sorted({t.key for t in buying}), self.rollout,
                 time.time() - self.settings.settle_window, time.time())
         targets = {t.target for t in buying} | ({self.account} if buying else set())
-        for target in sorted(targets):
+        for target in sorted(targets - set(self.listings)):
             if self.should_stop() or self.unauthorized:
                 return
             self.list_owned(target)
+
+    def settings_before(self, configuring: list[Task]) -> list[Before]:
+        """Each configure row's block as the listings (else the ledger) say it is now; what a
+        rollback of this run puts back (`before`)."""
+        last = (self.ledger.last_configured(self.settings.scope,
+                                            sorted({t.key for t in configuring}))
+                if self.ledger is not None and configuring else {})
+        return settings_before(configuring, self.items, last)
 
     def _account_listing(self, task: Task) -> Listing | None:
         """The whole account's listing, unless it is the row's own or the API refused it (then
@@ -243,6 +269,7 @@ class Submitter:
         reply = self._post(task)
         if reply.accepted:
             outcome = Outcome(Status.OK, "Applied.", reply.status, "", at)
+            self._applied(task)
         elif reply.refused:
             if reply.unauthorized:
                 self.unauthorized = reply
@@ -357,6 +384,15 @@ class Submitter:
             self._ledger_says(task, outcome)
         self.in_flight = self.answer = None
         return outcome
+
+    def _applied(self, task: Task) -> None:
+        """A configure went through: earlier configure rows of the block in this rollout no
+        longer say what it is set to (sent again when run again), and the ledger keeps what
+        it was set to, for the next run's rollback."""
+        self.journal.supersede(task.fp, task.block)
+        if self.ledger is not None:
+            self.ledger.applied(self.settings.scope, task.key, task.body, time.time(),
+                                self.rollout, self.settings.source)
 
     def _ledger_says(self, task: Task, outcome: Outcome) -> None:
         """What became of a purchase this run sent, for every later run (on any computer,

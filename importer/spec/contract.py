@@ -71,7 +71,7 @@ SEARCH_FIELDS = ("Number", "Name", "FriendlyName", "Source", "Medium", "Campaign
 # Documented item fields the export shows beside its rows, read-only.
 ITEM_REFERENCE = ("NumberPattern", "Name", "FriendlyName")
 # Inferred ("Listing item settings"): the configure settings an item carries, by their
-# configure names. Only the export reads them, to fill its cells.
+# configure names. The export fills its cells with them; rollback records them before a run.
 ITEM_SETTINGS = ("RoutingMethod", "EndpointNumber", "Flow", "Application", "Recording",
                  "Source", "Medium", "Campaign", "Content")
 # The search text: the {Text} segment of SEARCH_PATH, and an optional query parameter of the
@@ -174,8 +174,11 @@ TERMS: tuple[Term, ...] = (
          f"default asc), filters {_codes(LIST_FILTERS)}", True, LIST_PAGE),
     Term("Listing items", f"carry {_codes(ITEM_FIELDS)} (`Id` an integer)", True, LIST_PAGE),
     Term("Listing item settings", f"items also carry {_codes(ITEM_SETTINGS)} under the "
-         "configure parameters' names (null or absent when unset); only the export reads them, "
-         "to fill its cells, and an absent or non-text one leaves its cell empty", False,
+         "configure parameters' names (null or absent when unset); the export reads them, to "
+         "fill its cells (an absent or non-text one leaves its cell empty), and rollback reads "
+         "them as a block's settings before a configure run: null or empty was empty (never "
+         "sent back), absent is not known (never sent; the last configure this machine or the "
+         "team's store saw applied stands in)", False,
          f"{LIST_PAGE} ends its item fields with '...', and its search looks in Source, "
          "Medium, Campaign and Content, so items hold at least the tags; an empty cell is "
          "never sent, so a missing field changes nothing on the API"),
