@@ -100,12 +100,6 @@ def target_path(request: Request, out: Path | None, overwrite: bool, folder: Pat
     return out
 
 
-def sandbox_state(target: Path) -> Path:
-    """Where `--sandbox` keeps its state for an export: where `importer run` of that file
-    will look (beside its journal), so the run sees the blocks the export listed."""
-    return target.with_name(f"{files.rollout_stem(target)}.sandbox.sqlite")
-
-
 def export_blocks(client: ApiClient, request: Request, target: Path, *,
                   overwrite: bool = False) -> Exported:
     """List every block (complete, or an ImporterError and nothing written), write the export."""

@@ -278,3 +278,29 @@ def test_more_blocks_than_a_sheet_holds_is_said_with_each_shells_way_out(
     said = answer.json["error"]
     assert "more than an Excel sheet holds" in said and "Only blocks matching" in said
     assert "--" not in said
+
+
+def test_a_rehearsal_remembers_export_run_export_and_a_reset_forgets(
+        here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 30 item 6: run, export and serve use one sandbox per state folder (each file had
+    a sandbox of its own: the second export showed nothing of the run)."""
+    first = _export(capsys, "--property", PROPERTY, "--sandbox", "-o", "blocks.xlsx")
+    book = openpyxl.load_workbook(first)
+    ws = book["Configure"]
+    header = [c.value for c in ws[1]]
+    ws.cell(2, header.index("Campaign") + 1).value = "rehearsed"
+    block = ws.cell(2, header.index("NumberBlockSid *") + 1).value
+    book.save(here / "edited.xlsx")
+    code, report, _ = cli(capsys, "run", here / "edited.xlsx", "--sandbox", "--json")
+    assert code == 0 and report["counts"]["OK"] == 1
+    again = _export(capsys, "--property", PROPERTY, "--sandbox", "-o", "again.xlsx")
+    rows = {r["NumberBlockSid *"]: r for r in sheet_rows(again, "Configure")}
+    assert rows[block]["Campaign"] == "rehearsed"
+    code, _, err = cli(capsys, "sandbox", "--reset")
+    assert code == 0
+    fresh = _export(capsys, "--property", PROPERTY, "--sandbox", "-o", "fresh.xlsx")
+    rows = {r["NumberBlockSid *"]: r for r in sheet_rows(fresh, "Configure")}
+    assert rows[block]["Campaign"] != "rehearsed"
+    # The journal's "applied" was about the sandbox before the reset: the row is sent again.
+    code, report, _ = cli(capsys, "run", here / "edited.xlsx", "--sandbox", "--json")
+    assert code == 0 and report["counts"]["OK"] == 1

@@ -113,7 +113,7 @@ def test_journal_may_not_be_the_input_or_the_results(tmp_path: Path, which: str,
 
 
 def test_the_sandbox_never_keeps_its_state_in_the_users_journal(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], state_dir: Path) -> None:
     import sqlite3
 
     source = configures(tmp_path / "x.xlsx", range(90000, 90002))
@@ -123,7 +123,7 @@ def test_the_sandbox_never_keeps_its_state_in_the_users_journal(
     with contextlib.closing(sqlite3.connect(journal)) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "rows" in tables and not tables & {"blocks", "accounts", "purchases"}
-    assert (tmp_path / "j.sandbox.sqlite").exists()
+    assert (state_dir / "sandbox.sqlite").exists()  # the state folder's: one for rehearsals
 
 
 def test_a_results_workbook_runs_again_whatever_its_errors_sheet_holds(

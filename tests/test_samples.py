@@ -94,16 +94,16 @@ def test_sample_on_a_fresh_sandbox(sample: str, tmp_path: Path,
     assert (report["exit_code"], _nonzero(report["counts"])) == (code, statuses)
 
 
-def test_all_samples_share_one_sandbox(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """Same journal path -> same sandbox database: no sample takes another's blocks."""
+def test_all_samples_share_one_sandbox(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       state_dir: Path) -> None:
+    """One sandbox per state folder: no sample takes another's blocks."""
     journal = tmp_path / "shared.journal.sqlite"
     for i, (sample, (code, statuses, _)) in enumerate(EXPECTED.items()):
         report = _run(["run", str(SAMPLES / sample), "--sandbox", "--yes", "--journal",
                        str(journal), "--out", str(tmp_path / f"{i}.results.xlsx")], capsys)
         assert (sample, report["exit_code"], _nonzero(report["counts"])) == (sample, code,
                                                                               statuses)
-    assert (tmp_path / "shared.sandbox.sqlite").exists()
+    assert (state_dir / "sandbox.sqlite").exists()
 
 
 def test_mistakes_results_row_by_row(tmp_path: Path,

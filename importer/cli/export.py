@@ -13,13 +13,12 @@ import click
 from importer import config as config_module
 from importer.cli.app import api_options, cli, guard
 from importer.errors import ExitCode, UsageError
-from importer.export import SORTS, Request, export_blocks, sandbox_state, target_path
+from importer.export import SORTS, Request, export_blocks, target_path
 from importer.results import files
 from importer.sending.client import ApiClient, Credentials
+from importer.sending.locks import sandbox_state
 from importer.spec import contract
 from importer.text import shown
-
-_SQLITE = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database
 
 
 @cli.command("export")
@@ -86,17 +85,10 @@ def _credentials(sandbox: bool, target: Path, config: dict[str, Any], base_url: 
     if sandbox:
         from importer.sandbox import SandboxServer
 
-        state = sandbox_state(target)
+        state = sandbox_state()
         files.probe(state.parent, "sandbox's state")
-        fresh = not state.exists()
-        try:
-            with SandboxServer(db_path=str(state)) as server:
-                yield Credentials(server.base_url, server.account_sid, server.auth_token)
-        except BaseException:
-            if fresh:  # a failed export leaves nothing behind, the sandbox's state included
-                for leftover in (state, *(state.with_name(state.name + s) for s in _SQLITE)):
-                    leftover.unlink(missing_ok=True)
-            raise
+        with SandboxServer(db_path=str(state)) as server:
+            yield Credentials(server.base_url, server.account_sid, server.auth_token)
         return
     found = config_module.credentials(config, base_url, account_sid)
     if found is None:

@@ -17,10 +17,11 @@ from tqdm import tqdm
 from importer import config as config_module
 from importer.cli.app import api_options, cli, common, guard, make_options, sending_options
 from importer.errors import ExitCode, UsageError
-from importer.pipeline import Prepared, prepare, run, validate
+from importer.pipeline import prepare, run, validate
 from importer.report import Outcome, RunReport, Status, exit_code_for
 from importer.results import files
 from importer.sending.client import ApiClient, Credentials
+from importer.sending.locks import sandbox_state
 from importer.text import shorten, shown
 
 PROBLEMS_SHOWN = 10
@@ -74,7 +75,7 @@ def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None
                            max_consecutive_failures=max_consecutive_failures,
                            settle_window=config_module.settle_window(settle_window, timeout))
         prepared = prepare(file, options)
-        with _api(sandbox, prepared, config, base_url, account_sid) as (credentials, scope):
+        with _api(sandbox, config, base_url, account_sid) as (credentials, scope):
             client = ApiClient(credentials, timeout=(min(5.0, timeout), timeout),
                                attempts=retries, rate=rate or config.get("rate"))
             purchases = prepared.valid_rows("purchase")
@@ -95,21 +96,17 @@ def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None
 
 
 @contextlib.contextmanager
-def _api(sandbox: bool, prepared: Prepared, config: dict[str, Any], base_url: str | None,
+def _api(sandbox: bool, config: dict[str, Any], base_url: str | None,
          account_sid: str | None) -> Iterator[tuple[Credentials, str]]:
     """Credentials (flags > environment > config file) or an in-process sandbox."""
     if sandbox:
         from importer.sandbox import SandboxServer
 
-        # Beside the journal, never in it (a --journal not named *.journal.sqlite included).
-        journal = prepared.journal_path
-        db = journal.with_name(journal.name.replace(".journal.sqlite", ".sandbox.sqlite")
-                               if journal.name.endswith(".journal.sqlite")
-                               else f"{journal.stem}.sandbox.sqlite")
+        db = sandbox_state()
         files.probe(db.parent, "sandbox's state")
         with SandboxServer(db_path=str(db)) as server:
             yield (Credentials(server.base_url, server.account_sid, server.auth_token),
-                   f"sandbox:{db.resolve()}:{server.account_sid}")
+                   f"sandbox:{server.instance}:{server.account_sid}")
         return
     found = config_module.credentials(config, base_url, account_sid)
     if found is None:

@@ -16,6 +16,7 @@ from importer.cli.app import cli, fail, guard, sending_options, state_url_option
 from importer.errors import ExitCode
 from importer.pipeline import Options
 from importer.sending.client import ApiClient
+from importer.sending.locks import sandbox_state
 from importer.spec import contract
 
 
@@ -61,14 +62,20 @@ from importer.spec import contract
               help="Damage every listing this way.")
 @click.option("--no-account-purchase-path", is_flag=True,
               help="POST /v2/Accounts/{sid}/NumberBlocks does not exist (404).")
+@click.option("--reset", is_flag=True, help="Forget what rehearsals did: the sandbox that "
+              "run, export and serve use with --sandbox starts again from its demo blocks.")
 @click.option("--purchase-sid-from", type=click.Choice(["body", "query", "either"]),
               default="body", show_default=True,
               help="Where a purchase takes its NumberBlockSid from.")
 def sandbox_cmd(host: str, port: int, db: Path | None, as_json: bool,
                 no_total_count: bool, no_listing_envelope: bool, no_listing_settings: bool,
-                no_account_purchase_path: bool, **faults: Any) -> int:
-    """Serve the local emulation of the Number Blocks API until Ctrl-C."""
+                no_account_purchase_path: bool, reset: bool, **faults: Any) -> int:
+    """Serve the local emulation of the Number Blocks API until Ctrl-C (or --reset the one
+    rehearsals use)."""
     from importer.sandbox import Knobs, SandboxServer
+
+    if reset:
+        return _reset(as_json)
 
     knobs = Knobs(total_count=not no_total_count, listing_envelope=not no_listing_envelope,
                   listing_settings=not no_listing_settings,
@@ -96,6 +103,24 @@ def sandbox_cmd(host: str, port: int, db: Path | None, as_json: bool,
         pass
     finally:
         server.stop()
+    return ExitCode.OK
+
+
+def _reset(as_json: bool) -> int:
+    """Delete the rehearsals' sandbox state (and SQLite's files beside it); the next
+    `--sandbox` starts from the demo blocks, under a new identity (no journal vouches for it)."""
+    state = sandbox_state()
+    try:
+        for path in (state, *(state.with_name(state.name + s) for s in ("-wal", "-shm"))):
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        return fail(f"{state}: the sandbox could not be reset ({exc.strerror or exc})",
+                    ExitCode.BAD_INPUT, as_json)
+    if as_json:
+        click.echo(json.dumps({"reset": str(state), "exit_code": 0}))
+    else:
+        click.echo(f"sandbox: reset ({state}); the next --sandbox run, export or serve starts "
+                   "from the demo blocks")
     return ExitCode.OK
 
 

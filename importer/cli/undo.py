@@ -42,7 +42,7 @@ def undo_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | Non
                                wait=wait, settle_window=config_module.settle_window(
                                    settle_window, timeout))
         prepared = prepare(undo_file(file), options)
-        with _api(sandbox, prepared, config, base_url, account_sid) as (credentials, scope):
+        with _api(sandbox, config, base_url, account_sid) as (credentials, scope):
             client = ApiClient(credentials, timeout=(min(5.0, timeout), timeout),
                                attempts=retries, rate=config.get("rate"))
             try:

@@ -170,6 +170,14 @@ class SandboxServer:
         self._foreground = threading.Event()  # cleared while serve_forever() runs
         self._foreground.set()
 
+    @property
+    def instance(self) -> str:
+        """This sandbox's identity (its state's: kept in its file, new after a reset); what a
+        journal's scope names, so a rehearsal never vouches for another sandbox's state."""
+        if self._store is None:
+            raise RuntimeError("the sandbox server is not running")
+        return self._store.instance
+
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._conn_lock:
             if add:

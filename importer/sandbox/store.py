@@ -9,6 +9,7 @@ row carries the block's fixed facts as columns so listings sort, filter and sear
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -42,6 +43,8 @@ CREATE INDEX IF NOT EXISTS blocks_account_listed ON blocks(account_sid, id, sold
 CREATE INDEX IF NOT EXISTS blocks_property_listed ON blocks(property_sid, id, sold_at);
 CREATE TABLE IF NOT EXISTS purchases (sid TEXT PRIMARY KEY, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS purchase_requests (sid TEXT PRIMARY KEY, count INTEGER NOT NULL);
+-- This sandbox's identity: a new one after a reset, so no journal vouches for the old state.
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _BLOCK_COLUMNS = "sid, account_sid, property_sid, data"
 _SQL_MAX = 2**62  # PageIndex x PageSize may exceed SQLite's integers; nothing is that far
@@ -123,6 +126,11 @@ class Store:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             if conn.execute("SELECT COUNT(*) FROM accounts").fetchone()[0] == 0:
                 self._seed(conn)
+            with conn:
+                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?)",
+                             (secrets.token_hex(8),))
+            self.instance: str = conn.execute(
+                "SELECT value FROM meta WHERE key = 'instance'").fetchone()[0]
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:

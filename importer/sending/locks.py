@@ -51,6 +51,12 @@ def who() -> tuple[str, str]:
     return socket.gethostname(), user
 
 
+def sandbox_state() -> Path:
+    """The built-in sandbox's state: one per state folder, shared by `run --sandbox`, `export
+    --sandbox` and `serve --sandbox`, so a rehearsal remembers (`importer sandbox --reset`)."""
+    return state_dir() / "sandbox.sqlite"
+
+
 def _info_path(lock_path: Path) -> Path:
     return lock_path.with_name(lock_path.name + ".json")
 

@@ -349,7 +349,9 @@ def _download(data: bytes, name: str) -> Response:
                      mimetype=excel.XLSX_TYPE)
 
 
-def sandbox_target(base_url: str, account_sid: str, auth_token: str, db: Path,
+def sandbox_target(base_url: str, account_sid: str, auth_token: str, instance: object,
                    timeout: float, retries: int) -> Target:
+    """Runs to a built-in sandbox; `instance` names its state (SandboxServer.instance), so
+    what a rehearsal did never vouches for another sandbox, or for a reset one."""
     credentials = Credentials(base_url, account_sid, auth_token)
-    return Target(credentials, f"sandbox:{db.resolve()}:{account_sid}", True, timeout, retries)
+    return Target(credentials, f"sandbox:{instance}:{account_sid}", True, timeout, retries)

@@ -6,12 +6,12 @@ import contextlib
 import ipaddress
 import webbrowser
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from waitress import create_server
 
 from importer.errors import UsageError
+from importer.sending.locks import sandbox_state
 from importer.text import shown
 from importer.web import security
 from importer.web.app import Settings, create_app, sandbox_target
@@ -39,13 +39,12 @@ def loopback(host: str) -> str:
 
 
 @contextlib.contextmanager
-def _sandbox(root: Path, settings: Settings, knobs: Knobs) -> Iterator[None]:
+def _sandbox(settings: Settings, knobs: Knobs) -> Iterator[None]:
     from importer.sandbox import SandboxServer
 
-    db = root / "sandbox.sqlite"
-    with SandboxServer(db_path=str(db), knobs=knobs) as server:
+    with SandboxServer(db_path=str(sandbox_state()), knobs=knobs) as server:
         settings.target = sandbox_target(server.base_url, server.account_sid,
-                                         server.auth_token, db, settings.timeout,
+                                         server.auth_token, server.instance, settings.timeout,
                                          settings.retries)
         yield
 
@@ -59,7 +58,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765,
     settings.root.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         if sandbox is not None:
-            stack.enter_context(_sandbox(settings.root, settings, sandbox))
+            stack.enter_context(_sandbox(settings, sandbox))
         token = security.new_token()
         app = create_app(settings, token)
         try:
