@@ -206,9 +206,11 @@ def test_wrong_credentials_abort_with_exit_3(tmp_path: Path, api_env: SandboxSer
     assert code == 3
     assert "refused the credentials" in summary["aborted"]
     rows = sheet_rows(Path(summary["results_path"]), "Configure")
-    assert rows[0]["Status"] == "REJECTED" and rows[0]["HTTP Status"] == 401
-    assert [r["Status"] for r in rows[1:]] == ["SKIPPED"] * 3
-    assert all("run stopped" in r["Message"] for r in rows[1:])
+    # The listing taken first (the blocks' settings, for the undo workbook) was refused:
+    # nothing was sent.
+    assert summary["sent"] == 0 and summary["undo_path"] is None
+    assert [r["Status"] for r in rows] == ["SKIPPED"] * 4
+    assert all("run stopped" in r["Message"] for r in rows)
     assert "wrong-token-123" not in str(summary) + err
 
 

@@ -46,8 +46,9 @@ BEFORE_COLUMNS = """
     unknown TEXT NOT NULL,
     taken_at TEXT NOT NULL
 """
-FILE_SCHEMA = (f"CREATE TABLE IF NOT EXISTS rows ({COLUMNS}, PRIMARY KEY (fingerprint))",
-               f"CREATE TABLE IF NOT EXISTS before ({BEFORE_COLUMNS}, PRIMARY KEY (fingerprint))")
+FILE_SCHEMA = (f"CREATE TABLE IF NOT EXISTS rows ({COLUMNS}, PRIMARY KEY (fingerprint))",)
+# Made by the first configure run that records settings (a purchase-only journal stays small).
+FILE_BEFORE = f"CREATE TABLE IF NOT EXISTS before ({BEFORE_COLUMNS}, PRIMARY KEY (fingerprint))"
 FILE_VERSION = 3  # PRAGMA user_version of a journal file (0: before versions were kept)
 _ADDED_COLUMNS = {"sent_epoch": "REAL", "settle_by": "REAL"}  # files of earlier versions
 
@@ -199,6 +200,8 @@ class Journal:
         marks = "?, " * len(self._rollout)
         try:
             with self.db.transaction():
+                if self.rollout is None:
+                    self.db.execute(FILE_BEFORE)
                 for item in found:
                     self.db.execute(
                         f"INSERT INTO {self.before_table} ({names}fingerprint, block_sid, "

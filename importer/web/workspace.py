@@ -302,7 +302,8 @@ class Workspace:
         kept = [p for d in (folder / "uploads").glob("*") if d.is_dir() for p in d.iterdir()
                 if p.is_file() and p.suffix.lower() in UPLOAD_SUFFIXES]  # not its mapping
         kept += [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in
-                 UPLOAD_SUFFIXES and ".results" not in p.name and ".edited" not in p.name]
+                 UPLOAD_SUFFIXES and not any(w in p.name for w in (".results", ".edited",
+                                                                    ".undo"))]
         return sorted(kept, key=lambda p: -p.stat().st_mtime)
 
     def recent(self) -> list[dict]:
