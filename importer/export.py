@@ -42,7 +42,7 @@ class Request:
     sid: str
     active: bool | None = None  # None: active and inactive
     text: str | None = None  # the API's free-text search
-    sort: str = contract.ITEM_ID
+    sort: str = contract.ITEM_SID  # the order people look blocks up in (Id is the API's)
     descending: bool = False
 
     @property

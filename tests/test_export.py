@@ -304,3 +304,11 @@ def test_a_rehearsal_remembers_export_run_export_and_a_reset_forgets(
     # The journal's "applied" was about the sandbox before the reset: the row is sent again.
     code, report, _ = cli(capsys, "run", here / "edited.xlsx", "--sandbox", "--json")
     assert code == 0 and report["counts"]["OK"] == 1
+
+
+def test_an_export_comes_in_number_block_sid_order(api_env: SandboxServer, here: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 30 item 10: it came in the API's Id order (NB090073, NB090018, ...)."""
+    path = _export(capsys, "--property", PROPERTY)
+    sids = [r["NumberBlockSid *"] for r in sheet_rows(path, "Configure")]
+    assert sids == sorted(sids) and len(sids) > 10

@@ -34,7 +34,7 @@ from importer.text import shown
               help="Only active (or only inactive) blocks (default: both).")
 @click.option("--text", help="Only blocks whose number, name, friendly name or tags contain "
               "this (the API's search).")
-@click.option("--sort", type=click.Choice(SORTS), default=contract.ITEM_ID, show_default=True,
+@click.option("--sort", type=click.Choice(SORTS), default=contract.ITEM_SID, show_default=True,
               help="Order of the rows.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @api_options("Export from the built-in sandbox API (demo credentials).")
