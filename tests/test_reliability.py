@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import sqlite3
@@ -120,17 +119,17 @@ def test_listing_reads_every_page(sandbox: SandboxServer,
 
 def test_rate_cap(tmp_path: Path, api_env: SandboxServer,
                   capsys: pytest.CaptureFixture[str]) -> None:
-    source = configures(tmp_path / "c.xlsx", range(90000, 90006))
+    """Judged by the sandbox's own clock: at most 10 requests arrive in any second (one more
+    for a window's edge), and the 12 requests take at least the 1.1 s the cap asks. A loaded
+    machine only spreads requests out, so it cannot break either (the client's journal times
+    could: it broke a sum of gaps under load)."""
+    source = configures(tmp_path / "c.xlsx", range(90000, 90011))  # a listing and 11 rows
     code, summary, _ = cli(capsys, "run", source, "--json", "--rate", "10")
-    assert code == 0 and summary["counts"]["OK"] == 6
-    with sqlite3.connect(tmp_path / "c.journal.sqlite") as db:
-        sent = sorted(t for (t,) in db.execute("SELECT sent_epoch FROM rows"))
-    gaps = [b - a for a, b in itertools.pairwise(sent)]
-    # 10 a second: rows are journalled just before the cap's wait, so the first gap may be
-    # short; every later one is at least 0.1 s (without the cap: milliseconds), and none is
-    # several times longer than asked.
-    assert len(gaps) == 5 and min(gaps[1:]) >= 0.07 and sum(gaps[1:]) >= 0.38, gaps
-    assert max(gaps) < 0.4, gaps
+    assert code == 0 and summary["counts"]["OK"] == 11
+    arrived = requests.get(f"{api_env.base_url}/_sandbox/stats", timeout=5).json()["Arrivals"]
+    assert len(arrived) == 12
+    assert max(sum(1 for t in arrived if start <= t < start + 1.0) for start in arrived) <= 11
+    assert arrived[-1] - arrived[0] >= 1.0, arrived
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:

@@ -15,6 +15,7 @@ import hmac
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -42,6 +43,8 @@ _SCOPES = {path.split("/")[2].lower(): key for key, path in c.LIST_PATHS.items()
 _LISTED = c.LIST_PATHS[PROPERTY_SID].split("/")[4].lower()  # also the purchase paths' end
 _BLOCKS = c.CONFIGURE_PATH.split("/")[2].lower()  # also the search's first segment
 
+ARRIVALS_KEPT = 10_000
+
 
 @dataclass
 class _Stats:
@@ -49,14 +52,22 @@ class _Stats:
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REQUEST_KINDS, 0))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # When each of the last requests arrived, on the sandbox's own clock (a rate cap is judged
+    # by what the server saw, not by the client's notes).
+    arrivals: deque[float] = field(default_factory=lambda: deque(maxlen=ARRIVALS_KEPT))
 
     def count(self, kind: str) -> None:
         with self.lock:
             self.counts[kind] += 1
+            self.arrivals.append(time.monotonic())
 
     def snapshot(self) -> dict[str, int]:
         with self.lock:
             return dict(self.counts)
+
+    def arrived(self) -> list[float]:
+        with self.lock:
+            return list(self.arrivals)
 
 
 def _path_segments(environ: dict[str, Any]) -> list[str]:
@@ -239,7 +250,7 @@ def create_app(store: Store, knobs: Knobs) -> Flask:
 
     @app.get("/_sandbox/stats")
     def _stats() -> Response:
-        return jsonify({"Requests": api.stats.snapshot()})
+        return jsonify({"Requests": api.stats.snapshot(), "Arrivals": api.stats.arrived()})
 
     @app.get("/_sandbox/blocks/<sid>")
     def _block(sid: str) -> Response:
