@@ -129,6 +129,18 @@ def credentials(config: dict[str, Any], base_url: str | None = None,
     return Credentials(url, sid, str(token))
 
 
+def no_credentials(config: dict[str, Any], account_sid: str | None = None) -> UsageError:
+    """What is missing, in words that fit what was given: the token alone when an AccountSid
+    is known (from --account-sid, the environment or the file)."""
+    _, sid = address_and_sid(config, account_sid=account_sid)
+    if sid:
+        return UsageError(f"no auth token for AccountSid {shown(sid, 40)}: set "
+                          "IMPORTER_AUTH_TOKEN (or auth_token in the config file), or use "
+                          "--sandbox")
+    return UsageError("no credentials: set IMPORTER_ACCOUNT_SID and IMPORTER_AUTH_TOKEN (or "
+                      "account_sid / auth_token in the config file), or use --sandbox")
+
+
 def address_and_sid(config: dict[str, Any], base_url: str | None = None,
                     account_sid: str | None = None) -> tuple[str, str]:
     """The API address and AccountSid as `credentials` finds them ('' when no Sid is set):

@@ -259,3 +259,11 @@ def test_every_reader_message_is_one_short_line(tmp_path: Path, case: str) -> No
     assert "\n" not in message
     after = message.split(": ", 1)[1]  # the file's (and sheet's) name apart
     assert len(after) <= 200, (len(after), message)
+
+
+def test_an_endpoint_number_is_called_a_phone_number_not_an_answering_point(
+        tmp_path: Path) -> None:
+    """Issue 30 item 11: EndpointNumber is where calls are sent, not an answering point."""
+    found = messages(tmp_path, CONFIGURE, [["ACDEMO0001", "NB1", "endpoint", "123", ""]])
+    assert found[(2, "EndpointNumber")].startswith(
+        "'123' is not a valid Australian phone number: ")

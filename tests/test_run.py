@@ -370,3 +370,17 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     debug = subprocess.run([*args, "--debug"], capture_output=True, text=True, check=False)
     assert plain.returncode == 2 and "Traceback" not in plain.stderr
     assert debug.returncode == 2 and "Traceback" in debug.stderr and "InputError" in debug.stderr
+
+
+def test_a_given_account_sid_without_a_token_is_told_the_token_is_missing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 30 item 11: "no credentials: set IMPORTER_ACCOUNT_SID..." although it was given."""
+    for name in ("IMPORTER_ACCOUNT_SID", "IMPORTER_AUTH_TOKEN", "IMPORTER_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IMPORTER_CONFIG", "/nonexistent/importer-test-config.toml")
+    code, _, err = cli(capsys, "run", rollout(tmp_path / "r.xlsx"), "--account-sid",
+                       "ACDEMO0001", "--yes")
+    assert code == 2
+    assert "no auth token for AccountSid ACDEMO0001: set IMPORTER_AUTH_TOKEN" in err
+    assert "IMPORTER_ACCOUNT_SID" not in err

@@ -291,8 +291,9 @@ def _value_rules(field: Field, allowed_prefixes: tuple[str, ...]) -> list[Rule]:
                 *_DAMAGE,
                 Rule("invalid_phone",
                      lambda s: s.str.fullmatch(PHONE_CHARS).astype(bool) & _phones(s).notna(),
-                     "'{value}' is not a valid Australian answering point: {why}.",
-                     phone_problem),
+                     "'{value}' is not a valid Australian "
+                     f"{'answering point' if field.name == 'AnswerPoint' else 'phone number'}"
+                     ": {why}.", phone_problem),
             ]
             if allowed_prefixes:
                 rules.append(Rule(

@@ -92,6 +92,5 @@ def _credentials(sandbox: bool, target: Path, config: dict[str, Any], base_url: 
         return
     found = config_module.credentials(config, base_url, account_sid)
     if found is None:
-        raise UsageError("no credentials: set IMPORTER_ACCOUNT_SID and IMPORTER_AUTH_TOKEN (or "
-                         "account_sid / auth_token in the config file), or use --sandbox")
+        raise config_module.no_credentials(config, account_sid)
     yield found

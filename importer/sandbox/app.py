@@ -115,7 +115,7 @@ def _authenticate(store: Store) -> Account:
     raise ApiError(
         c.UNAUTHORIZED,
         c.UNAUTHORIZED_CODE,
-        "Missing or invalid credentials (HTTP Basic: AccountSid, auth token).",
+        "Wrong or missing credentials.",  # the Error Codes page's words for a 401
         headers={"WWW-Authenticate": 'Basic realm="Fone Dynamics API"'},
     )
 

@@ -100,9 +100,10 @@ def test_inspection_endpoints(api):
     api.post("/v2/nothing", {})  # unknown routes are not a kind
     api.get("/v2/Accounts/ACDEMO0001/numberblocks")
     assert_ok(api.search("Sydney", AccountSid=DEMO_ACCOUNT_SID))
-    assert api.inspect("/_sandbox/stats") == {
-        "Requests": {"purchase": 2, "configure": 2, "list": 3, "search": 1}
-    }
+    stats = api.inspect("/_sandbox/stats")
+    assert stats["Requests"] == {"purchase": 2, "configure": 2, "list": 3, "search": 1}
+    arrived = stats["Arrivals"]  # one a counted request, on the sandbox's clock, in order
+    assert len(arrived) == 8 and arrived == sorted(arrived)
     assert api.inspect("/_sandbox/purchases") == {"Purchases": {inventory_sid(0): 1}}
     assert api.inspect("/_sandbox/purchase-requests") == {
         "PurchaseRequests": {inventory_sid(0): 2}}
