@@ -333,6 +333,11 @@ def run(prepared: Prepared, client: ApiClient, *, scope: str, progress: Progress
             for task, outcome in submitter.give_up("the run stopped before a look-up showed "
                                                    "it"):
                 loop.place(task, outcome)
+            try:
+                submitter.flush()
+            except ImporterError as exc:  # only a later rollback's fallback is lost
+                report.notes.append(f"What this run applied could not be kept for a later "
+                                    f"rollback ({exc}).")
             _confirmations(report, submitter)
             for s, checked in enumerate(prepared.checked):
                 report.sheets.append(SheetResult(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from importer.errors import ExitCode, ImporterError, InputError
@@ -51,6 +51,9 @@ FILE_SCHEMA = (f"CREATE TABLE IF NOT EXISTS rows ({COLUMNS}, PRIMARY KEY (finger
 FILE_BEFORE = f"CREATE TABLE IF NOT EXISTS before ({BEFORE_COLUMNS}, PRIMARY KEY (fingerprint))"
 FILE_VERSION = 3  # PRAGMA user_version of a journal file (0: before versions were kept)
 _ADDED_COLUMNS = {"sent_epoch": "REAL", "settle_by": "REAL"}  # files of earlier versions
+
+
+SUPERSEDED = "SUPERSEDED"  # applied, then another configure of its block went through
 
 
 class JournalError(ImporterError):
@@ -145,18 +148,41 @@ class Journal:
             self.db.close()
 
     def entries(self, fingerprints: list[str]) -> dict[str, Entry]:
-        """The journal's record of the given rows, looked up in one pass."""
+        """The journal's record of the given rows, looked up in one pass. A configure row
+        applied before is SUPERSEDED when a later configure of its block went through (an A,
+        B, A edit sends A again: the block was left at B)."""
         found: dict[str, Entry] = {}
+        applied: dict[str, str] = {}  # fingerprint -> block, of configure rows answered OK
         for start in range(0, len(fingerprints), 500):
             chunk = fingerprints[start:start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._read(
-                f"SELECT fingerprint, state, status, sent_at, finished_at, sent_epoch, settle_by "
-                f"FROM {self.table} WHERE {self._key} IN ({marks})", (*self._rollout, *chunk))
-            for fp, state, status, sent_at, finished_at, epoch, settle_by in rows:
+                f"SELECT fingerprint, state, status, sent_at, finished_at, sent_epoch, settle_by, "
+                f"operation, block_sid FROM {self.table} WHERE {self._key} IN ({marks})",
+                (*self._rollout, *chunk))
+            for fp, state, status, sent_at, finished_at, epoch, settle_by, op, block in rows:
                 found[fp] = Entry(state, status, sent_at, finished_at, self.db.local(epoch),
                                   self.db.local(settle_by))
+                if op == "configure" and status == "OK":
+                    applied[fp] = block.lower()
+        if applied:
+            latest = self._latest_applied()
+            for fp, block in applied.items():
+                if latest.get(block, fp) != fp:
+                    found[fp] = replace(found[fp], status=SUPERSEDED)
         return found
+
+    def _latest_applied(self) -> dict[str, str]:
+        """Block (lower case) -> the fingerprint of its configure applied last (one scan)."""
+        mine = "rollout = ? AND " if self._rollout else ""
+        latest: dict[str, tuple[float, str]] = {}
+        for block, fp, epoch in self._read(
+                f"SELECT block_sid, fingerprint, sent_epoch FROM {self.table} WHERE {mine}"
+                "operation = 'configure' AND status = 'OK'", self._rollout):
+            key, when = block.lower(), epoch or 0.0
+            if key not in latest or when > latest[key][0]:
+                latest[key] = (when, fp)
+        return {k: fp for k, (_, fp) in latest.items()}
 
     def sending(self, fp: str, operation: str, block_sid: str, path: str, at: str,
                 epoch: float, settle_by: float | None = None) -> None:
@@ -184,14 +210,6 @@ class Journal:
             f"message=?, finished_at=? WHERE {self._key} = ?",
             (outcome.status.value, outcome.http_status, outcome.error_code, outcome.message,
              at, *self._rollout, fp))
-
-    def supersede(self, fp: str, block_sid: str) -> None:
-        """A configure of a block went through: the block's other configure rows done before
-        no longer say what it is set to (an A, B, A edit sends A again)."""
-        mine = "rollout = ? AND " if self._rollout else ""
-        self._write(f"UPDATE {self.table} SET status = 'SUPERSEDED' WHERE {mine}operation = "
-                    "'configure' AND status = 'OK' AND lower(block_sid) = lower(?) AND "
-                    "fingerprint != ?", (*self._rollout, block_sid, fp))
 
     def record_before(self, found: list[Before], at: str) -> None:
         """Each configure row's block as it is before the row is first sent; an earlier record

@@ -115,14 +115,21 @@ class Ledger:
         except DbError as exc:
             raise self._failed(exc) from exc
 
-    def applied(self, scope: str, block: str, body: dict, epoch: float, rollout: str,
+    def applied(self, scope: str, done: list[tuple[str, dict, float]], rollout: str,
                 file: str) -> None:
-        """A configure answered OK: what the block was set to, for a later run's rollback."""
-        self._run("INSERT INTO configured (scope, block, body, at, rollout, file) VALUES "
-                  "(?, ?, ?, ?, ?, ?) ON CONFLICT (scope, block) DO UPDATE SET body = "
-                  "excluded.body, at = excluded.at, rollout = excluded.rollout, file = "
-                  "excluded.file", (scope, block, json.dumps(body, sort_keys=True),
-                                    self.db.shared(epoch), rollout, file))
+        """Configures answered OK (block, body, when): what each block was set to, for a later
+        run's rollback; one transaction for them all."""
+        try:
+            with self.db.transaction():
+                for block, body, epoch in done:
+                    self.db.execute(
+                        "INSERT INTO configured (scope, block, body, at, rollout, file) VALUES "
+                        "(?, ?, ?, ?, ?, ?) ON CONFLICT (scope, block) DO UPDATE SET body = "
+                        "excluded.body, at = excluded.at, rollout = excluded.rollout, file = "
+                        "excluded.file", (scope, block, json.dumps(body, sort_keys=True),
+                                          self.db.shared(epoch), rollout, file))
+        except DbError as exc:
+            raise self._failed(exc) from exc
 
     def last_configured(self, scope: str, blocks: list[str]) -> dict[str, dict]:
         """Block -> the body of its last configure answered OK (by any run that kept it)."""

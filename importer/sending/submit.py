@@ -39,6 +39,8 @@ from importer.spec import contract
 
 __all__ = ["Settings", "Submitter", "Target", "Task", "done_before", "now"]
 
+APPLIED_BATCH = 200  # configures written to the ledger together (one commit, not 200)
+
 
 class Submitter:
     """Decides and sends one row at a time, and settles doubts between rows; the pipeline owns
@@ -68,6 +70,7 @@ class Submitter:
         self.answer: Outcome | None = None  # its answer, once known
         self.unauthorized: Reply | None = None
         self.items: dict[str, dict] = {}  # block key -> listing item (configure rows' blocks)
+        self._applied_batch: list[tuple[str, dict, float]] = []  # configures gone through
         self.sent = 0  # rows whose request was sent in this run (the Summary's "Sent")
 
     # --- listings ----------------------------------------------------------------------------
@@ -386,13 +389,19 @@ class Submitter:
         return outcome
 
     def _applied(self, task: Task) -> None:
-        """A configure went through: earlier configure rows of the block in this rollout no
-        longer say what it is set to (sent again when run again), and the ledger keeps what
-        it was set to, for the next run's rollback."""
-        self.journal.supersede(task.fp, task.block)
-        if self.ledger is not None:
-            self.ledger.applied(self.settings.scope, task.key, task.body, time.time(),
-                                self.rollout, self.settings.source)
+        """A configure went through: the ledger learns what the block is set to (for a later
+        run's rollback), in batches: a lost batch only costs that fallback, never a Status."""
+        if self.ledger is None:
+            return
+        self._applied_batch.append((task.key, task.body, time.time()))
+        if len(self._applied_batch) >= APPLIED_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write down what configures went through (at the end of a run, and in batches)."""
+        if self.ledger is not None and self._applied_batch:
+            batch, self._applied_batch = self._applied_batch, []
+            self.ledger.applied(self.settings.scope, batch, self.rollout, self.settings.source)
 
     def _ledger_says(self, task: Task, outcome: Outcome) -> None:
         """What became of a purchase this run sent, for every later run (on any computer,
