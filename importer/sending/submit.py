@@ -406,12 +406,7 @@ class Submitter:
     def _ledger_says(self, task: Task, outcome: Outcome) -> None:
         """What became of a purchase this run sent, for every later run (on any computer,
         with a shared store): OK, UNKNOWN, or certainly not bought (refused, never arrived)."""
-        if self.ledger is None:
-            return
-        if outcome.status is Status.OK:
-            self.ledger.bought(self.settings.scope, task.key, time.time(), self.rollout,
-                               self.settings.source)
-        else:
+        if self.ledger is not None:
             self.ledger.outcome(self.settings.scope, task.key, time.time(),
                                 outcome.status.value, self.rollout, self.settings.source)
 
