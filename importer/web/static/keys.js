@@ -167,11 +167,13 @@ function keyboardGrid(table) {
   });
   table.element.addEventListener("focusin", (event) => {
     current.inside = true;
-    const element = event.target.classList && event.target.classList.contains("tabulator-cell") ? event.target : null;
+    // The cell itself, or its editor: either way the person is on that cell.
+    const element = event.target.closest && event.target.closest(".tabulator-cell");
     const cell = element && cellOf(table, element);
     if (!cell) return;
     current.row = cell.getRow().getData()._row;
     current.field = cell.getField();
+    cellFocused(cell);  // bulk.js: where a paste or a fill down starts
     explainCell(cell);
   });
   table.element.addEventListener("focusout", (event) => {
