@@ -400,6 +400,7 @@ function openDocument(summary, step = "review") {
   enableSteps();
   show(step);
   buildTable();
+  showRunOf(summary);  // running.js
 }
 
 async function reloadDocument() {
