@@ -139,7 +139,7 @@ def _first_outcomes(checked: Checked) -> tuple[list[Outcome | None], dict[int, l
                 with_notes(Outcome(Status.SKIPPED, undone.NOTHING, done=True),
                            list(warnings.get(row, []))) if row in nothing else None
                 for row in checked.sheet.data.index]
-    return exported.skip_unchanged(checked.sheet, outcomes, warnings)
+    return exported.skip_unchanged(checked.sheet, outcomes), warnings
 
 
 def validate(prepared: Prepared, scope: str = "") -> RunReport:

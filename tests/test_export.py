@@ -13,7 +13,10 @@ import openpyxl
 import pytest
 import requests
 
+from importer.checking import edits
+from importer.pipeline import Options, prepare
 from importer.reading import exported
+from importer.report import Severity
 from importer.sandbox import SandboxServer
 from tests.libreoffice import convert
 from tests.util import cli, sheet_rows
@@ -130,6 +133,31 @@ def test_a_run_sends_only_what_changed_and_a_rerun_nothing(
         assert code == 0 and isinstance(out, dict)
         assert out["counts"]["SKIPPED"] == 101
     assert _requests(api_env)["configure"] - before == 3
+
+
+def test_a_cell_emptied_in_the_page_warns_as_one_emptied_in_the_file(
+        api_env: SandboxServer, here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 30, item 2: one check. The page's edits go through edits.set_cell: emptying an
+    exported setting there gives the warning `importer validate` gives for the same file, and
+    typing the value back takes it away."""
+    _configure(api_env, "NB090007", Source="onlyhere", Campaign="spring")
+    path = _export(capsys, "--property", PROPERTY, "--text", "onlyhere")
+    book = openpyxl.load_workbook(path)
+    book["Configure"].cell(2, 9).value = None  # Source, in Excel
+    emptied = here / "emptied.xlsx"
+    book.save(emptied)
+    in_file = prepare(emptied, Options()).checked[0]
+    assert [(i.row, i.column, i.code, i.severity) for i in in_file.issues] == [
+        (2, "Source", "emptied", Severity.WARNING)]
+
+    checked = prepare(path, Options()).checked[0]
+    assert checked.issues == []
+    position = checked.sheet.columns["Source"]
+    checked = edits.set_cell(checked, 2, position, None)[0]
+    assert checked.issues == in_file.issues
+    assert "Source was emptied since the export" in checked.issues[0].message
+    assert checked.invalid == frozenset()
+    assert edits.set_cell(checked, 2, position, "onlyhere")[0].issues == []
 
 
 @pytest.mark.parametrize("program", ["openpyxl", "libreoffice"])

@@ -119,6 +119,34 @@ def test_cancel_finishes_the_row_in_flight_and_says_what_was_not_sent(
         ok = int(re.search(r"OK (\d+)", counts)[1])
         skipped = int(re.search(r"SKIPPED (\d+)", counts)[1])
         assert ok >= 1 and skipped >= 1 and ok + skipped == 40
+        # Issue 30, item 4: the card says Stopped, with the rows reached, not "40 of 40".
+        page.click("button[data-step=run]")
+        expect(page.locator("#progress-title")).to_have_text("Stopped")
+        expect(page.locator("#progress-text")).to_have_text(
+            f"{ok} of 40 rows reached · {ok} fine · 0 need you · {skipped} not sent (the run "
+            "stopped first)")
+        assert page.locator("#progress-bar").get_attribute("value") == str(ok)
+
+        # The card belongs to its file: another file opened shows none, then its own run.
+        page.click("button[data-step=start]")
+        page.set_input_files("#file", str(MISTAKES))
+        expect(page.locator("#doc-name")).to_have_text("mistakes.xlsx")
+        page.click("button[data-step=run]")
+        expect(page.locator("#progress-card")).to_be_hidden()
+        expect(page.locator("button[data-step=results]")).to_be_disabled()
+        page.click("#dry-run")
+        expect(page.locator("#final-title")).to_have_text("Dry run done: nothing was sent")
+        page.click("button[data-step=run]")
+        expect(page.locator("#progress-title")).to_have_text("Finished")
+        expect(page.locator("#progress-text")).to_contain_text(re.compile(r"^\d+ of \d+ rows · "))
+        expect(page.locator("#progress-text")).not_to_contain_text("40")
+        # A page opened again shows the file last opened with its own last run.
+        page.goto(address.split("?")[0])
+        expect(page.locator("#doc-name")).to_have_text("mistakes.xlsx")
+        expect(page.locator("#step-review")).to_be_visible()
+        page.click("button[data-step=run]")
+        expect(page.locator("#progress-title")).to_have_text("Finished")
+        expect(page.locator("#progress-text")).not_to_contain_text("40")
 
 
 def test_a_file_dropped_on_the_page_is_checked(page: Page, tmp_path: Path) -> None:

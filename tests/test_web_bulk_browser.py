@@ -239,3 +239,61 @@ def test_a_replace_over_many_rows_and_its_undo_show_on_screen(page: Page, tmp_pa
         expect(page.locator("#counts")).to_contain_text("INVALID 700")
         expect(cell(page, 2, recording)).to_have_text("maybe")
         expect(cell(page, 2, "_status")).to_have_text("INVALID")
+
+
+def _copy(page: Page, text: str) -> None:
+    """Put `text` on the clipboard, as a copy in Excel does (the paste is then a real Ctrl+V)."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.evaluate("(text) => navigator.clipboard.writeText(text)", text)
+
+
+def test_a_paste_starts_at_the_focused_cell_however_it_got_there(page: Page,
+                                                                 tmp_path: Path) -> None:
+    """Issue 30, item 1: a click, then a real Ctrl+V; then clicks and arrow keys, and the paste
+    lands where the focus is (row 9), never at a cell clicked earlier; the page says where."""
+    for address in serve(tmp_path):
+        _open(page, address)
+        phone = field(page, "AnswerPoint")
+        before = {r: cell(page, r, phone).inner_text() for r in range(2, 12)}
+        _copy(page, "0412 345 001\r\n0412 345 002\r\n")
+        cell(page, 7, phone).click()
+        page.keyboard.press("Control+V")
+        expect(page.locator("#message-bar")).to_contain_text(
+            "Pasted 2 cells into AnswerPoint, rows 7-8")
+        expect(cell(page, 8, phone)).to_have_text("0412 345 002")
+        page.click("#undo")
+        expect(cell(page, 8, phone)).to_have_text(before[8])
+
+        cell(page, 3, phone).click()
+        page.keyboard.press("Escape")
+        cell(page, 7, phone).click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        expect(cell(page, 9, phone)).to_be_focused()
+        page.keyboard.press("Control+V")
+        expect(page.locator("#message-bar")).to_contain_text(
+            "Pasted 2 cells into AnswerPoint, rows 9-10")
+        expect(cell(page, 9, phone)).to_have_text("0412 345 001")
+        expect(cell(page, 10, phone)).to_have_text("0412 345 002")
+        for row in (3, 7, 8, 11):
+            expect(cell(page, row, phone)).to_have_text(before[row])
+
+
+def test_fill_down_copies_the_focused_cell_not_one_clicked_before(page: Page,
+                                                                  tmp_path: Path) -> None:
+    for address in serve(tmp_path):
+        _open(page, address)
+        phone = field(page, "AnswerPoint")
+        before = {r: cell(page, r, phone).inner_text() for r in range(2, 7)}
+        cell(page, 2, phone).click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("ArrowDown")  # on row 3 now: its value is the one to copy
+        cell(page, 5, phone).click(modifiers=["Shift"])
+        page.click("#fill-down")
+        expect(page.locator("#message-bar")).to_contain_text("Filled 2 cells in AnswerPoint, "
+                                                             "rows 4-5")
+        for row in (4, 5):
+            expect(cell(page, row, phone)).to_have_text(before[3])
+        expect(cell(page, 2, phone)).to_have_text(before[2])
+        expect(cell(page, 6, phone)).to_have_text(before[6])

@@ -4,6 +4,7 @@ changed in the page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from tests.browser import (  # noqa: F401  (the browser fixtures, shared)
     serve,
     type_into,
 )
-from tests.util import sheet_rows
+from tests.util import cli, sheet_rows
 
 playwright = pytest.importorskip("playwright.sync_api")
 expect, Page = playwright.expect, playwright.Page
@@ -77,3 +78,35 @@ def test_export_edit_and_send_only_the_change(page: Page, address: str, tmp_path
     assert [r["Status"] for r in rows].count("OK") == 1
     assert rows[0]["Source"] == "spring-radio" and rows[0]["Status"] == "OK"
     assert str(rows[1]["Message"]).startswith("Not sent: unchanged since the export of")
+
+
+def test_a_cell_emptied_in_the_page_turns_yellow_and_says_so(
+        page: Page, address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 30, item 2: emptying an exported setting in the page warns at the edit, as
+    `importer validate` does for the file; typing it back takes the warning away."""
+    # A rehearsal gave the block a Source (one sandbox per state folder, the page's too).
+    tags = tmp_path / "tags.csv"
+    tags.write_text("PropertySid,NumberBlockSid,Source\nPRDEMO0001,NB090000,google\n")
+    code, out, _ = cli(capsys, "run", tags, "--operation", "configure", "--sandbox", "--yes",
+                       "--json")
+    assert code == 0, out
+    page.goto(address)
+    form = page.locator("#export")
+    form.locator("input[name=sid]").fill("PRDEMO0001")
+    form.get_by_role("button", name="Export the blocks you own").click()
+    expect(page.locator("#message-bar")).to_contain_text("100 blocks exported")
+    page.fill("#search", "NB090000")
+    expect(page.locator(".tabulator-row")).to_have_count(1)
+    row = int(page.locator('.tabulator-row [tabulator-field="_row"]').inner_text())
+    source = field(page, "Source")
+    expect(cell(page, row, source)).to_have_text("google")
+    type_into(page, row, source, "")
+    expect(page.locator("#message-bar")).to_contain_text(
+        "Source was emptied since the export; an empty cell is not sent")
+    expect(cell(page, row, source)).to_have_class(re.compile(r"\bcell-warning\b"))
+    expect(cell(page, row, "_status")).to_have_text("VALID")
+    page.click("#to-run")
+    expect(page.locator("#run-plan")).to_contain_text("1 configure row will be sent")
+    page.click("button[data-step=review]")
+    type_into(page, row, source, "google")
+    expect(cell(page, row, source)).not_to_have_class(re.compile(r"\bcell-warning\b"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from importer.checking.schemas import Checked, check_rows
+from importer.reading import exported
 from importer.spec import contract
 
 
@@ -69,4 +70,5 @@ def set_cells(checked: Checked, changes: list[tuple[int, int, str | None]],
     if keys:
         rows |= set(checked.keys.index[checked.keys.isin(keys)].tolist())
     changed = sorted(rows)
+    exported.note_emptied(sheet, changed)  # as reading says it: a setting emptied since the export
     return check_rows(checked, changed, allowed_prefixes), befores, changed

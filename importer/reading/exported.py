@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -34,6 +34,7 @@ _OURS = frozenset(header_key(h) for h in (RECORD_HEADER, *REFERENCE_HEADERS))
 _RECORD_KEY = header_key(RECORD_HEADER)
 _VERSION = "nbi1"
 _DIGEST_CHARS = 24
+_EMPTIED = "emptied"  # the issue code of a setting emptied since the export
 # Emptying an id column is already an error of its own; these are the settings that stay.
 _SETTINGS = tuple(n for n in EDITABLE if n not in (*CONFIGURE.one_of, CONFIGURE.unique))
 
@@ -81,8 +82,9 @@ def parse(cell: object) -> Record | None:
     return Record(parts[1], filled, parts[3])
 
 
-def _records(sheet: Sheet) -> dict[int, Record]:
-    """Excel row -> its record, for the data rows of a Configure sheet that carry one."""
+def _records(sheet: Sheet, rows: Iterable[int] | None = None) -> dict[int, Record]:
+    """Excel row -> its record, for the data rows (all, or `rows`) of a Configure sheet that
+    carry one."""
     if sheet.operation is not CONFIGURE:
         return {}
     header = sheet.raw.iloc[sheet.header_row]
@@ -92,15 +94,16 @@ def _records(sheet: Sheet) -> dict[int, Record]:
         return {}
     cells = sheet.raw[at]
     found = {}
-    for row in sheet.data.index:
+    for row in sheet.data.index if rows is None else rows:
         if (record := parse(cells.iat[int(row) - 1])) is not None:
             found[int(row)] = record
     return found
 
 
-def _changed(sheet: Sheet) -> dict[int, tuple[Record, list[str | None], bool]]:
+def _changed(sheet: Sheet, rows: Iterable[int] | None = None
+             ) -> dict[int, tuple[Record, list[str | None], bool]]:
     """Excel row -> (its record, its editable cells now, whether they still match)."""
-    records = _records(sheet)
+    records = _records(sheet, rows)
     if not records:
         return {}
     cells = sheet.data.loc[list(records), list(EDITABLE)]
@@ -122,40 +125,43 @@ def _emptied(record: Record, values: list[str | None]) -> list[tuple[str, str]]:
 
 def note(sheet: Sheet) -> None:
     """On reading: the export's own columns are not "ignored" (they are ours, never input),
-    and a setting the export filled that is now empty is a warning: an empty cell is not
-    sent, so the API keeps the value."""
+    and the settings emptied since the export are warnings (`note_emptied`)."""
     sheet.ignored[:] = [h for h in sheet.ignored if header_key(h) not in _OURS]
-    for row, (record, values, same) in _changed(sheet).items():
+    note_emptied(sheet)
+
+
+def note_emptied(sheet: Sheet, rows: Iterable[int] | None = None) -> None:
+    """A setting the export filled that is now empty is a warning of its cell: an empty cell
+    is not sent, so the API keeps the value. Judged again for `rows` (all when None) as they
+    are now: on reading, and after every change in the page (checking/edits.py), so the page
+    says it at the edit as `importer validate` says it of the file."""
+    again = None if rows is None else set(rows)
+    sheet.issues[:] = [i for i in sheet.issues
+                       if i.code != _EMPTIED or (again is not None and i.row not in again)]
+    for row, (record, values, same) in _changed(sheet, again).items():
         if not same:
-            sheet.issues.extend(Issue(sheet.name, row, name, None, "emptied", message,
+            sheet.issues.extend(Issue(sheet.name, row, name, None, _EMPTIED, message,
                                       Severity.WARNING)
                                 for name, message in _emptied(record, values))
 
 
-def skip_unchanged(sheet: Sheet, outcomes: list[Outcome | None],
-                   notes: dict[int, list[str]]) -> tuple[list[Outcome | None],
-                                                        dict[int, list[str]]]:
-    """The plan's view (outcomes in the order of sheet.data, notes per Excel row): rows whose
-    editable cells are as the export wrote them are not sent, and a row with problems says
-    so, as fixing them changes it; an emptied setting is noted also when the cell was emptied
-    after reading (the web page's edits)."""
+def skip_unchanged(sheet: Sheet, outcomes: list[Outcome | None]) -> list[Outcome | None]:
+    """The plan's view (outcomes in the order of sheet.data): rows whose editable cells are
+    as the export wrote them are not sent, and a row with problems says so, as fixing them
+    changes it."""
     rows = _changed(sheet)
     if not rows:
-        return outcomes, notes
+        return outcomes
     out = list(outcomes)
     for i, row in enumerate(sheet.data.index):
-        record, values, same = rows.get(int(row), (None, [], False))
-        if record is None:
-            continue
-        if not same:
-            said = notes.setdefault(int(row), [])
-            said.extend(m for _, m in _emptied(record, values) if m not in said)
+        record, _, same = rows.get(int(row), (None, [], False))
+        if record is None or not same:
             continue
         also = ("" if out[i] is None else
                 " It has problems (in red); fixing them changes the row, which is then sent.")
         out[i] = Outcome(Status.SKIPPED, "Not sent: unchanged since the export of "
                          f"{readable_time(record.exported_at)}.{also}", done=True)
-    return out, notes
+    return out
 
 
 def to_send(sheet: Sheet, invalid: frozenset[int]) -> int:

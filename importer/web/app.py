@@ -309,6 +309,13 @@ def create_app(settings_: Settings, token: str) -> Flask:
             return response
         return jsonify(runs.start(found, dry_run, target).snapshot())
 
+    @app.get("/api/documents/<doc_id>/run")
+    def last_run(doc_id: str) -> Response:
+        """The file's last run (null: none): the page's progress card and Results belong to
+        the file shown, never to the run of another."""
+        found = runs.active(document(doc_id))
+        return jsonify(found.snapshot() if found else None)
+
     @app.get("/api/runs/<run_id>")
     def run_state(run_id: str) -> Response:
         return jsonify(_run(runs, run_id).snapshot())

@@ -52,6 +52,9 @@ class Run:
     ok: int = 0
     not_ok: int = 0
     confirming: int = 0  # purchases being confirmed by look-up while the run goes on
+    # The SKIPPED rows not sent since the last row that was: a stopped run's rows not reached
+    # (the loop puts them last), so the card says where it stopped, not "395 of 395".
+    unsent: int = 0
     started: float = field(default_factory=time.monotonic)
     notices: list[str] = field(default_factory=list)
     report: RunReport | None = None
@@ -68,10 +71,13 @@ class Run:
             eta = (elapsed / self.done * (self.total - self.done)
                    if self.done and self.state == "running" else None)
             report = self.report
+            stopped = bool(report and (report.interrupted or report.aborted))
+            left = self.unsent if stopped or self.cancel.is_set() else 0
             return {
                 "id": self.id, "document": self.document.id, "state": self.state,
-                "dry_run": self.dry_run, "done": self.done, "total": self.total,
-                "ok": self.ok, "not_ok": self.not_ok, "eta_s": eta, "elapsed_s": elapsed,
+                "dry_run": self.dry_run, "done": self.done - left, "total": self.total,
+                "ok": self.ok, "not_ok": self.not_ok - left, "eta_s": eta,
+                "elapsed_s": elapsed, "stopped": stopped, "not_reached": left,
                 "confirming": self.confirming,
                 "cancelling": self.cancel.is_set(),
                 "notices": [self._plain(n) for n in self.notices],
@@ -114,9 +120,11 @@ class Run:
 
     def _progress(self, done: int, total: int, outcome: Outcome) -> None:
         good = outcome.settled or outcome.status is Status.VALID
+        unsent = outcome.status is Status.SKIPPED and not outcome.done
 
         def change() -> None:
             self.state, self.done, self.total = "running", done, total
+            self.unsent = self.unsent + 1 if unsent else 0
             if good:
                 self.ok += 1
             else:

@@ -300,9 +300,9 @@ function buildTable() {
   keyboardGrid(state.table);
   state.table.on("cellEdited", editCell);
   // A click on an editable cell starts editing (and may not reach cellClick): say what is
-  // wrong with the cell either way.
-  state.table.on("cellClick", (event, cell) => { cellPicked(event, cell); explainCell(cell); });
-  state.table.on("cellEditing", (cell) => { cellPicked(null, cell); explainCell(cell); });
+  // wrong with the cell either way. The current cell follows the focus (keys.js).
+  state.table.on("cellClick", (event, cell) => explainCell(cell));
+  state.table.on("cellEditing", (cell) => explainCell(cell));
 }
 
 function explainCell(cell) {
@@ -400,6 +400,7 @@ function openDocument(summary, step = "review") {
   enableSteps();
   show(step);
   buildTable();
+  showRunOf(summary);  // running.js
 }
 
 async function reloadDocument() {

@@ -6,8 +6,9 @@
 // file goes in with textContent. Uses app.js's state, api, say, $ and applyChange.
 "use strict";
 
-// anchor: the cell clicked last ({row, field}); end: the cell shift-clicked below it in the
-// same column (fill down); problem: the problem group the grid is narrowed to.
+// anchor: the current cell ({row, field}), wherever the focus put it (a click, the arrow keys,
+// Next problem); end: the cell shift-clicked below it in the same column (fill down); problem:
+// the problem group the grid is narrowed to.
 const bulk = { anchor: null, end: null, shift: false, problem: "", problemText: "", total: 0 };
 
 function sheetKey() {
@@ -89,14 +90,16 @@ function editableNow() {
 
 // --- selection: the anchor cell, and a range below it for fill down ------------------------
 
-function cellPicked(event, cell) {
+// Called by keys.js whenever the focus enters a cell (or its editor): a paste and a fill down
+// start from the cell the person is on, however they got there. A shift-click marks the end
+// of a fill-down range instead, and the anchor stays.
+function cellFocused(cell) {
   const field = cell.getField();
   const row = cell.getRow().getData()._row;
-  if (event && event.shiftKey && anchored() && bulk.anchor.field === field && row !== bulk.anchor.row) {
-    bulk.end = { row, field };
-  } else {
-    pick(row, field);
-  }
+  const same = anchored() && bulk.anchor.row === row && bulk.anchor.field === field;
+  if (same) return;
+  if (bulk.shift && anchored() && bulk.anchor.field === field) bulk.end = { row, field };
+  else pick(row, field);
   showSelection();
 }
 
@@ -169,7 +172,7 @@ async function fillDown() {
   const top = range[0].getData()._row === bulk.anchor.row ? 1 : 0;  // upwards: the anchor is last
   const targets = top ? range.slice(1) : range.slice(0, -1);
   const cells = targets.map((r) => ({ row: r.getData()._row, column: field, value }));
-  await sendBulk({ cells }, (n) => `Filled ${cellsWord(n)}; Undo takes it back in one step.`);
+  await sendBulk({ cells }, (n) => `Filled ${placed(cells, n, "in")}; Undo takes it back in one step.`);
   bulk.end = null;
   showSelection();
 }
@@ -217,7 +220,34 @@ async function pasteBlock(block) {
     });
   });
   const note = left ? ` ${cellsWord(left)} fell outside the rows or columns shown and were left out.` : "";
-  await sendBulk({ cells }, (n) => `Pasted ${cellsWord(n)}; Undo takes it back in one step.${note}`);
+  await sendBulk({ cells }, (n) => `Pasted ${placed(cells, n, "into")}; Undo takes it back in one step.${note}`);
+}
+
+// "2 cells into AnswerPoint, rows 9-10": the columns (the importer's name, else the file's
+// title) and the rows a bulk change went to, so the person sees at once whether it landed where
+// they meant; `changed` of them changed (the rest already said that).
+function placed(cells, changed, preposition) {
+  const titles = new Map(sheetSummary().columns.map((c) => [c.field, c.name || c.title]));
+  const columns = [...new Set(cells.map((c) => c.column))].map((f) => titles.get(f));
+  const rows = [...new Set(cells.map((c) => c.row))];
+  const named = columns.length > 1 ? `${columns[0]} to ${columns[columns.length - 1]}` : columns[0];
+  const sorted = [...rows].sort((a, b) => a - b);
+  const runs = sorted.every((r, i) => i === 0 || r === sorted[i - 1] + 1);
+  let shown;
+  if (rows.length === 1) shown = `row ${rows[0]}`;
+  else if (runs) shown = `rows ${sorted[0]}-${sorted[sorted.length - 1]}`;
+  else if (rows.length <= 6) shown = `rows ${rows.slice(0, -1).join(", ")} and ${rows[rows.length - 1]}`;
+  else shown = `${rows.length.toLocaleString()} rows from row ${rows[0]} (in the order shown)`;
+  const same = cells.length - changed;
+  const note = same > 0 ? ` (${cellsWord(same)} already said that)` : "";
+  return `${cellsWord(cells.length)} ${preposition} ${named}, ${shown}${note}`;
+}
+
+// The cell a paste event happened in (its editor, or the cell itself), if any.
+function pastedOn(target) {
+  const element = target && state.table && target.closest(".tabulator-cell");
+  if (!element || !state.table.element.contains(element)) return null;
+  return cellOf(state.table, element);  // keys.js
 }
 
 document.addEventListener("paste", (event) => {
@@ -229,6 +259,8 @@ document.addEventListener("paste", (event) => {
   if (!block.length) return;
   const single = block.length === 1 && block[0].length === 1;
   if (single && target && target.matches("input")) return;  // one value into the open editor
+  const on = pastedOn(target);  // where the focus is wins over any earlier click
+  if (on) pick(on.getRow().getData()._row, on.getField());
   if (!anchored()) {
     say("message-bar", "Click the cell where the pasted block should start, then paste.", true);
     return;

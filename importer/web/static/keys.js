@@ -167,11 +167,13 @@ function keyboardGrid(table) {
   });
   table.element.addEventListener("focusin", (event) => {
     current.inside = true;
-    const element = event.target.classList && event.target.classList.contains("tabulator-cell") ? event.target : null;
+    // The cell itself, or its editor: either way the person is on that cell.
+    const element = event.target.closest && event.target.closest(".tabulator-cell");
     const cell = element && cellOf(table, element);
     if (!cell) return;
     current.row = cell.getRow().getData()._row;
     current.field = cell.getField();
+    cellFocused(cell);  // bulk.js: where a paste or a fill down starts
     explainCell(cell);
   });
   table.element.addEventListener("focusout", (event) => {
@@ -187,13 +189,14 @@ function keyboardGrid(table) {
     }
     const editing = event.target.closest && event.target.closest(".tabulator-editing");
     if (editing && (event.key === "Enter" || event.key === "Escape") && !event.isComposing) {
-      setTimeout(() => {  // the editor is gone: back to its cell, not to the top of the page
-        const lost = !document.activeElement || document.activeElement === document.body;
-        const row = table.getRows().find((r) => r.getData()._row === current.row);
-        if (lost && row) focusGridCell(table, row, current.field);
-      }, 0);
+      setTimeout(() => backToCell(table), 0);  // for an editor that stops the key
     }
   }, true);
+  // The editor has closed on Enter or Escape: back to its cell at once, so the next key (an
+  // arrow pressed right after) moves from there instead of falling to the page.
+  table.element.addEventListener("keydown", (event) => {
+    if ((event.key === "Enter" || event.key === "Escape") && !event.isComposing) backToCell(table);
+  });
   table.element.addEventListener("keydown", (event) => {
     const element = event.target;
     if (!element.classList || !element.classList.contains("tabulator-cell") || event.altKey) return;
@@ -216,6 +219,14 @@ function keyboardGrid(table) {
       });
     }
   });
+}
+
+// The focus fell to the page (an editor was removed): back to the current cell, not to the
+// top of the page.
+function backToCell(table) {
+  const lost = !document.activeElement || document.activeElement === document.body;
+  const row = lost && table.getRows().find((r) => r.getData()._row === current.row);
+  if (row) focusGridCell(table, row, current.field);
 }
 
 const MOVES = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"];

@@ -50,23 +50,29 @@ function seconds(s) {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-function showRun(run) {
+// The card of the file shown and its run: a stopped run says so, with the rows it reached
+// and those it did not send (never "395 of 395" after a Cancel).
+function showRun(run, jump = true) {
   state.run = run;
   const active = ["starting", "running"].includes(run.state);
   state.busy = active && state.doc !== null && run.document === state.doc.id;
   $("undo").disabled = !(state.doc && state.doc.edits) || state.busy;
   $("progress-card").hidden = false;
   $("dry-run").disabled = $("run").disabled = active;
-  $("progress-title").textContent = run.state === "done" ? "Finished" : run.state === "failed"
-    ? "Could not run" : run.cancelling ? "Stopping after the row being sent…" : run.dry_run ? "Dry run…" : "Sending…";
+  $("progress-title").textContent = run.state === "failed" ? "Could not run"
+    : run.state === "done" ? (run.stopped ? "Stopped" : "Finished")
+    : run.cancelling ? "Stopping after the row being sent…" : run.dry_run ? "Dry run…" : "Sending…";
   const bar = $("progress-bar");
   bar.max = Math.max(run.total, 1);
   bar.value = run.done;
-  const eta = run.eta_s !== null && run.state === "running" ? ` · about ${seconds(run.eta_s)} left` : "";
+  const eta = run.eta_s !== null && run.state === "running" && !run.cancelling
+    ? ` · about ${seconds(run.eta_s)} left` : "";
   const confirming = run.confirming && run.state === "running"
     ? ` · ${run.confirming.toLocaleString()} being confirmed` : "";
+  const reached = run.stopped || run.cancelling ? " reached" : "";
+  const left = run.not_reached ? ` · ${run.not_reached.toLocaleString()} not sent (the run stopped first)` : "";
   $("progress-text").textContent = run.error ? run.error
-    : `${run.done.toLocaleString()} of ${run.total.toLocaleString()} rows · ${run.ok.toLocaleString()} fine · ${run.not_ok.toLocaleString()} need you${confirming}${eta}`;
+    : `${run.done.toLocaleString()} of ${counted(run.total, "row", "rows")}${reached} · ${run.ok.toLocaleString()} fine · ${run.not_ok.toLocaleString()} need you${left}${confirming}${eta}`;
   const notices = $("notices");
   notices.textContent = "";
   for (const text of run.notices) {
@@ -75,8 +81,23 @@ function showRun(run) {
     notices.append(li);
   }
   $("cancel").hidden = !["starting", "running"].includes(run.state);
-  if (["done", "failed"].includes(run.state)) finished(run);
+  if (["done", "failed"].includes(run.state)) finished(run, jump);
   enableSteps();
+}
+
+// Opening a file: its own last run on the card and in Results, or none (hidden), never the
+// run of the file shown before.
+async function showRunOf(doc) {
+  state.run = null;
+  state.finishedShown = null;
+  state.busy = false;
+  $("progress-card").hidden = true;
+  $("dry-run").disabled = $("run").disabled = false;
+  enableSteps();
+  const last = await api(`/api/documents/${doc.id}/run`).catch(() => null);
+  if (!last || !state.doc || state.doc.id !== doc.id) return;
+  if (["done", "failed"].includes(last.state)) showRun(last, false);
+  else follow(last);
 }
 
 // Progress: one stream per browser, whatever the number of tabs (a browser opens only six
@@ -87,7 +108,8 @@ function showRun(run) {
 const CHANNEL = window.BroadcastChannel ? new BroadcastChannel("importer-progress") : null;
 
 function heard(snapshot) {
-  const mine = state.run && snapshot.id === state.run.id;
+  const mine = state.run && snapshot.id === state.run.id && state.doc
+    && snapshot.document === state.doc.id;
   const started = !mine && state.doc && snapshot.document === state.doc.id
     && ["starting", "running"].includes(snapshot.state)
     && !(state.run && ["starting", "running"].includes(state.run.state));
@@ -144,7 +166,8 @@ function poll(runId) {
 // The session lives while a tab is open (the server forgets one unused for an hour).
 setInterval(() => { api("/api/state").catch(() => {}); }, 240000);
 
-async function finished(run) {
+// The Results step of a run that has ended; `jump`: go there (not when a file is opened).
+async function finished(run, jump = true) {
   if (state.finishedShown === run.id) return;
   state.finishedShown = run.id;
   if (run.state === "failed") return;
@@ -173,6 +196,7 @@ async function finished(run) {
   link.textContent = `Download the results workbook (${run.results_name})`;
   await reloadDocument();
   enableSteps();
+  if (!jump || !state.run || state.run.id !== run.id) return;  // another file was opened meanwhile
   show("results");
   // A 401 during the run took the account away: the form is back, with what the API said.
   const now = await api("/api/state");
@@ -226,13 +250,7 @@ for (const button of document.querySelectorAll(".steps .step")) {
   showRecent(current.recent);
   const docs = current.documents;
   if (docs.length) {
-    openDocument(docs[docs.length - 1]);
-    const runs = current.runs.filter((r) => r.document === docs[docs.length - 1].id);
-    if (runs.length) {
-      const last = runs[runs.length - 1];
-      if (["done", "failed"].includes(last.state)) { state.run = last; showRun(last); show("review"); }
-      else follow(last);
-    }
+    openDocument(docs[docs.length - 1]);  // with its last run (showRunOf)
   } else {
     show("start");
   }
