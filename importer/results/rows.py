@@ -45,8 +45,7 @@ class Column:
     """One output column: its text per row (None or NaN: empty) and its cells' format."""
 
     values: pd.Series  # positional, one entry per sheet row
-    fmt: Format | None = None  # the column's format (set_column), used where a cell has none
-    formats: pd.Series | None = None  # per-row format (e.g. one per status), overrides fmt
+    formats: pd.Series | None = None  # per-row format (one per status, say); else the column's
     numbers: bool = False  # values are numbers (written as <v>), not text
 
 
@@ -59,14 +58,28 @@ class Cells:
     cells: dict[tuple[int, int], tuple[Value, Format | None]] = field(default_factory=dict)
 
 
+def text_cells(raw: pd.DataFrame) -> Cells:
+    """Every text cell of a frame, in bulk (anything else in it is left empty)."""
+    cells = Cells(len(raw))
+    for c, name in enumerate(raw.columns):
+        column = raw[name]
+        if column.dtype != "str":
+            column = column.where(column.map(lambda v: v.__class__ is str), None)
+        cells.columns[c] = Column(column)
+    return cells
+
+
 def write(ws: Worksheet, cells: Cells) -> None:
     """Write every cell into `ws`, a constant-memory worksheet with no cell written yet.
 
-    Row heights (set_row) and comments must be set before: xlsxwriter refuses them for rows
-    it takes as written, which after this call is every row.
+    Widths and column formats (set_column), row heights (set_row) and comments must be set
+    before: a cell without a format of its own takes its column's, as xlsxwriter does, and
+    xlsxwriter refuses row heights and comments for rows it takes as written (all of them).
     """
-    if not ws.constant_memory or ws.previous_row or ws.table:
-        raise ValueError("rows.write needs a constant-memory worksheet with no cell written")
+    if not ws.constant_memory or ws.previous_row or ws.table or any(
+            info.row_format is not None for info in ws.row_info.values()):
+        raise ValueError("rows.write needs a constant-memory worksheet with no cell written "
+                         "and no row format")
     extents = [(ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax)] \
         if ws.dim_rowmin is not None else []
     for start in range(0, cells.rows, CHUNK):
@@ -88,16 +101,14 @@ def _chunk(ws: Worksheet, cells: Cells, start: int, end: int) -> tuple[str, list
     numbers = pa.array([str(r + 1) for r in range(start, end)], pa.large_string())
     frags: dict[int, pa.Array] = {}
     for c, column in sorted(cells.columns.items()):
-        frags[c] = _column(c, column, numbers, start, end)
+        frags[c] = _column(c, column, _column_format(ws, c), numbers, start, end)
     # The one-by-one cells of these rows replace (or add to) the bulk ones.
     mine = [(r, c, v) for (r, c), v in cells.cells.items() if start <= r < end]
     for c in sorted({c for _, c, _ in mine}):
         override: list[str | None] = [None] * n
         for r, cc, (value, fmt) in mine:
             if cc == c:
-                column = cells.columns.get(c)
-                override[r - start] = _cell(r, c, value, fmt if fmt is not None
-                                            else column.fmt if column else None)
+                override[r - start] = _cell(r, c, value, fmt or _column_format(ws, c))
         over = pa.array(override, pa.large_string())
         frags[c] = pc.coalesce(over, frags[c]) if c in frags else pc.fill_null(over, _s(""))
     order = sorted(frags)
@@ -140,15 +151,21 @@ def _s(text: str) -> pa.Scalar:
     return pa.scalar(text, pa.large_string())
 
 
+def _column_format(ws: Worksheet, c: int) -> Format | None:
+    info = ws.col_info.get(c)
+    return info.column_format if info is not None else None
+
+
 def _style(fmt: Format | None) -> str:
     return f" s=\"{fmt._get_xf_index()}\"" if fmt is not None else ""
 
 
-def _column(c: int, column: Column, numbers: pa.Array, start: int, end: int) -> pa.Array:
+def _column(c: int, column: Column, fmt: Format | None, numbers: pa.Array, start: int,
+            end: int) -> pa.Array:
     """The <c> elements of one column over rows start..end-1 ('' where a row has none)."""
     values = column.values.iloc[start:end]
     letter = xl_col_to_name(c)
-    style = pa.scalar(_style(column.fmt), pa.large_string())
+    style = pa.scalar(_style(fmt), pa.large_string())
     if column.formats is not None:
         given = [None if f is None else _style(f) for f in column.formats.iloc[start:end]]
         style = pc.coalesce(pa.array(given, pa.large_string()), style)
@@ -171,8 +188,8 @@ def _column(c: int, column: Column, numbers: pa.Array, start: int, end: int) -> 
         one: list[str | None] = [None] * (end - start)
         styles = column.formats
         for i in at:
-            fmt = styles.iloc[start + i] if styles is not None else None
-            one[i] = _cell(start + i, c, values.iloc[i], fmt if fmt is not None else column.fmt)
+            own = styles.iloc[start + i] if styles is not None else None
+            one[i] = _cell(start + i, c, values.iloc[i], own or fmt)
         bulk = pc.if_else(special, pa.array(one, pa.large_string()), bulk)
     return pc.fill_null(bulk, _s(""))
 
@@ -190,14 +207,14 @@ def _spaced(text: pa.Array) -> pa.Array:
                                         spaces_arr)), False)
 
 
-def _cell(r: int, c: int, value: object, fmt: Format | None) -> str | None:
-    """One cell, as xlsxwriter's constant-memory writer writes it (None: no cell)."""
+def _cell(r: int, c: int, value: object, fmt: Format | None) -> str:
+    """One cell, as xlsxwriter's constant-memory writer writes it ('': no cell)."""
     ref = f"{xl_col_to_name(c)}{r + 1}"
     style = _style(fmt)
     if isinstance(value, datetime):
         value = _datetime_to_excel_datetime(value, False, False)
     if isinstance(value, bool) or value is None or (isinstance(value, float) and value != value):
-        return f"<c r=\"{ref}\"{style}/>" if fmt is not None else None
+        return f"<c r=\"{ref}\"{style}/>" if fmt is not None else ""
     if isinstance(value, int | float):
         return f"<c r=\"{ref}\"{style}><v>{value:.16G}</v></c>"
     text = XMLwriter._escape_control_characters(_utf16_cut(str(value)))

@@ -5,11 +5,13 @@ person with a laptop and a printer: Status and Message beside the identifying co
 frozen with the header, one colour per status, widths that fit, landscape pages one wide with
 the header on each; a Summary that leads with the counts; an Errors sheet, one row per issue.
 
-Written with xlsxwriter in constant-memory mode (rows streamed in order) because results can be
-a million rows; every cell is written with write_string (or as a number / date), so nothing is
-ever a formula. Rows keep their Excel row numbers: title rows above the header are copied too,
-so "row 7" in a message is row 7 in both the input and the results. Columns move only to make
-room for Status and Message; a re-read finds every column by its header.
+Written with xlsxwriter in constant-memory mode because results can be a million rows; the
+cells of the data sheets go in a column at a time through results/rows.py (xlsxwriter's own
+XML, made with Arrow's string kernels; bench/README.md has the figures), always as text,
+a number or a date, so nothing is ever a formula. Rows keep their Excel row numbers: title
+rows above the header are copied too, so "row 7" in a message is row 7 in both the input and
+the results. Columns move only to make room for Status and Message; a re-read finds every
+column by its header.
 """
 
 from __future__ import annotations
@@ -89,15 +91,18 @@ def _copy(ws: Worksheet, styles: look.Styles, raw: pd.DataFrame) -> None:
     """A sheet the tool left out (instructions, notes), back as it was read: text as text, in
     columns that fit (long text wraps), printed one page wide."""
     widths = [look.fit(look.longest(raw[c]), None, look.MESSAGE_CAP) for c in raw.columns]
+    cells = rows.text_cells(raw)
+    lines: dict[int, int] = {}
     for c, width in enumerate(widths):
         ws.set_column(c, c, width, styles.wrap)
-    for r, values in enumerate(raw.to_numpy(dtype=object)):
-        lines = 1
-        for c, value in enumerate(values):
-            if value.__class__ is str:
-                ws.write_string(r, c, value[:excel.CELL_CHARS])
-                lines = max(lines, look.lines(value, look.per_line(widths[c])))
-        look.tall(ws, r, lines)
+        chars = look.per_line(width)
+        text = cells.columns[c].values
+        wraps = (text.str.len().ge(chars) | text.str.contains("\n", regex=False)).fillna(False)
+        for r, value in text[wraps.astype(bool)].items():
+            lines[int(r)] = max(lines.get(int(r), 1), look.lines(value, chars))
+    for r, n in lines.items():
+        look.tall(ws, r, n)
+    rows.write(ws, cells)
     look.print_setup(ws, landscape=False)
 
 
@@ -143,15 +148,15 @@ def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checke
     notes = _notes(checked, lay, body, longest)
     positions = {name: lay.out[lay.keep.index(pos)] for name, pos in sheet.columns.items()
                  if pos in lay.keep}
-    widths, formats = _widths(ws, styles, heads, lay, longest, outcomes,
-                              text_columns(sheet.operation, positions))
+    widths = _widths(ws, styles, heads, lay, longest, outcomes,
+                     text_columns(sheet.operation, positions))
     guide(book, ws, sheet.operation, positions, header + 1, format_text=False)
     _page_setup(ws, header, len(sheet.raw) - 1, lay, widths)
 
     cells = rows.Cells(len(sheet.raw))
     for k, c in enumerate(lay.out):
-        cells.columns[c] = rows.Column(sheet.raw[lay.keep[k]], formats.get(c))
-    _status_columns(cells, styles, lay, sheet.data.index, outcomes, formats)
+        cells.columns[c] = rows.Column(sheet.raw[lay.keep[k]])
+    _status_columns(cells, styles, lay, sheet.data.index, outcomes)
     titles = [(c, v) for c, v in zip(lay.out, heads, strict=True) if isinstance(v, str)]
     titles += [(status + i if i < 2 else lay.extra + i - 2, name)
                for i, name in enumerate(RESULT_COLUMNS)]
@@ -170,7 +175,7 @@ def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checke
 
 
 def _status_columns(cells: rows.Cells, styles: look.Styles, lay: _Layout, index: pd.Index,
-                    outcomes: list[Outcome], formats: dict[int, Format | None]) -> None:
+                    outcomes: list[Outcome]) -> None:
     """Status, Message, HTTP Status, Error Code and Submitted At of every row with an outcome."""
     n = cells.rows
     status: list[str | None] = [None] * n
@@ -193,13 +198,11 @@ def _status_columns(cells: rows.Cells, styles: look.Styles, lay: _Layout, index:
                 cells.cells[r, x + 2] = (outcome.submitted_at, None)
             else:
                 cells.cells[r, x + 2] = (at, styles.when)
-    cells.columns[c] = rows.Column(pd.Series(status, dtype=object), formats.get(c),
-                                   pd.Series(fills, dtype=object))
-    cells.columns[c + 1] = rows.Column(pd.Series(message, dtype=object), formats.get(c + 1))
+    cells.columns[c] = rows.Column(pd.Series(status, dtype=object), pd.Series(fills, dtype=object))
+    cells.columns[c + 1] = rows.Column(pd.Series(message, dtype=object))
     if any(v is not None for v in http):
-        cells.columns[x] = rows.Column(pd.Series(http, dtype=object), formats.get(x),
-                                       numbers=True)
-    cells.columns[x + 1] = rows.Column(pd.Series(code, dtype=object), formats.get(x + 1))
+        cells.columns[x] = rows.Column(pd.Series(http, dtype=object), numbers=True)
+    cells.columns[x + 1] = rows.Column(pd.Series(code, dtype=object))
 
 
 def _lines(sheet: Sheet, lay: _Layout, outcomes: list[Outcome], widths: list[int],
@@ -260,9 +263,9 @@ def _marked(ws: Worksheet, cells: rows.Cells, styles: look.Styles, r: int,
 
 def _widths(ws: Worksheet, styles: look.Styles, header: list[object], lay: _Layout,
             longest: list[int], outcomes: list[Outcome], text: set[int]
-            ) -> tuple[list[int], dict[int, Format | None]]:
+            ) -> list[int]:
     """Set every column's width (and wrapping where text is longer, and the Text format of id
-    and phone columns, as in the template); return the widths and the columns' formats."""
+    and phone columns, as in the template); return the widths."""
     widths = [0] * lay.width
     formats: dict[int, Format | None] = {}
     for k, c in enumerate(lay.out):
@@ -280,7 +283,7 @@ def _widths(ws: Worksheet, styles: look.Styles, header: list[object], lay: _Layo
         widths[c], formats[c] = width, fmt
     for c in range(lay.width):
         ws.set_column(c, c, widths[c], formats[c])
-    return widths, formats
+    return widths
 
 
 def _page_setup(ws: Worksheet, header: int, last: int, lay: _Layout, widths: list[int]
