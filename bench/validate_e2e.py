@@ -27,7 +27,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
-TARGET = 1.25
+TARGET = 0.5  # issue 28 (was 1.25)
 RESULT_HEADERS = ("Status", "Message", "HTTP Status", "Error Code", "Submitted At")
 
 

@@ -13,17 +13,18 @@ import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import platformdirs
 
 from importer.errors import UsageError
-from importer.sending.client import Credentials
 from importer.sending.db import is_postgres
-from importer.sending.tasks import check_settle_window
 from importer.spec import contract
 from importer.text import did_you_mean, redact_url, shorten, shown
+
+if TYPE_CHECKING:  # the HTTP client (requests) only for the commands that send
+    from importer.sending.client import Credentials
 
 APP = "number-block-importer"
 CONFIG_FILES = tuple(dict.fromkeys([
@@ -126,6 +127,8 @@ def credentials(config: dict[str, Any], base_url: str | None = None,
     token = auth_token or os.environ.get("IMPORTER_AUTH_TOKEN") or config.get("auth_token")
     if not sid or not token:
         return None
+    from importer.sending.client import Credentials
+
     return Credentials(url, sid, str(token))
 
 
@@ -201,6 +204,8 @@ def settle_window(given: float | None, timeout: float) -> float:
     for: refused in one line), or twice the timeout."""
     if given is None:
         return max(2 * timeout, contract.settle_floor(timeout))
+    from importer.sending.tasks import check_settle_window
+
     return check_settle_window(given, timeout)
 
 

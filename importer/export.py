@@ -29,7 +29,7 @@ from importer.spec.operations import CONFIGURE
 from importer.text import shown
 
 SCOPES = {"property": "PropertySid", "account": "AccountSid"}
-SORTS = (contract.ITEM_ID, contract.ITEM_SID, *contract.ITEM_REFERENCE)
+SORTS = contract.SORTS
 _SID = re.compile(contract.SID_PATTERN)
 _NUMBERED = 10_000
 

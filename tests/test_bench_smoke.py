@@ -17,18 +17,21 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 CASES = [
     ("validate_e2e.py", ["--rows", "300", "--repeat", "1"],
-     r"validate e2e: ours [\d.]+ s, floor [\d.]+ s, ratio [\d.]+ \(target <= 1\.25\)"),
+     r"validate e2e: ours [\d.]+ s, floor [\d.]+ s, ratio [\d.]+ \(target <= 0\.5\)"),
     ("validate_rate.py", ["--rows", "300", "--repeat", "1"],
      r"validation: [\d,]+ rows/s \(target >= 150,000\)"),
     ("run_configure.py", ["--rows", "50", "--repeat", "1"],
-     r"run 50 configure: ours [\d.]+ s, bare loop [\d.]+ s, ratio [\d.]+ \(target <= 1\.15\)"),
+     r"run 50 configure: ours [\d.]+ s, bare loop [\d.]+ s, ratio [\d.]+ \(target <= 1\.05\)"),
     ("web_upload.py", ["--rows", "300", "--repeat", "1", "--edits", "2"],
      r"web upload 300 rows to grid: ours [\d.]+ s, pandas\+calamine read [\d.]+ s, ratio "
      r"[\d.]+ \(target <= 1\.5\)"),
     ("memory.py", ["--rows", "2000"],
-     r"memory 2000 rows: peak RSS [\d.]+ GiB \(target <= 4 GiB\)"),
+     r"memory 2000 rows: peak RSS [\d.]+ GiB \(target <= 2 GiB\)"),
     ("export.py", ["--rows", "300", "--repeat", "1"],
      r"export 300 blocks: [\d.]+ s \(target < 30 s\)"),
+    ("startup.py", ["--repeat", "1"],
+     r"startup validate 1-row CSV: ours [\d.]+ s, import pandas [\d.]+ s, ratio [\d.]+ "
+     r"\(target <= 1\.5\)"),
     ("web_find.py", ["--rows", "300", "--repeat", "1"],
      r"web find 300 rows: worst page [\d.]+ ms \(target < 200 ms\)"),
 ]

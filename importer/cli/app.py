@@ -13,18 +13,20 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from importer import __version__, excel
 from importer import config as config_module
 from importer.errors import ExitCode, ImporterError, UsageError
-from importer.pipeline import Options
 from importer.sending.locks import Busy
 from importer.spec import contract
 from importer.spec.operations import OPERATIONS
 from importer.text import shorten, shown
+
+if TYPE_CHECKING:  # the pipeline (pandas, pandera) is imported by the commands that use it
+    from importer.pipeline import Options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +182,8 @@ def state_url_option(callback: Callable[..., Any] | None = None
 
 def make_options(config: dict[str, Any], operation: str | None, sheets: tuple[str, ...],
              allowed: str | None, out: Path | None, overwrite: bool, **extra: Any) -> Options:
+    from importer.pipeline import Options
+
     meta = click.get_current_context().meta
     state_url = config_module.state_url(config, meta.get("importer.state_url"))
     if state_url and extra.get("journal"):

@@ -6,19 +6,20 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from importer import config as config_module
 from importer.cli.app import api_options, cli, guard
 from importer.errors import ExitCode, UsageError
-from importer.export import SORTS, Request, export_blocks, target_path
 from importer.results import files
-from importer.sending.client import ApiClient, Credentials
 from importer.sending.locks import sandbox_state
 from importer.spec import contract
 from importer.text import shown
+
+if TYPE_CHECKING:  # the export and the HTTP client are imported when the command runs
+    from importer.sending.client import Credentials
 
 
 @cli.command("export")
@@ -34,8 +35,8 @@ from importer.text import shown
               help="Only active (or only inactive) blocks (default: both).")
 @click.option("--text", help="Only blocks whose number, name, friendly name or tags contain "
               "this (the API's search).")
-@click.option("--sort", type=click.Choice(SORTS), default=contract.ITEM_SID, show_default=True,
-              help="Order of the rows.")
+@click.option("--sort", type=click.Choice(contract.SORTS), default=contract.ITEM_SID,
+              show_default=True, help="Order of the rows.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @api_options("Export from the built-in sandbox API (demo credentials).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
@@ -52,6 +53,9 @@ def export_cmd(property_sid: str | None, account_scope: str | None, out: Path | 
                config_path: Path | None, timeout: float, as_json: bool, debug: bool) -> int:
     """The blocks you own as a Configure sheet, to edit and run (only changes are sent)."""
     def action() -> int:
+        from importer.export import Request, export_blocks, target_path
+        from importer.sending.client import ApiClient
+
         if (property_sid is None) == (account_scope is None):
             raise UsageError("give one of --property SID or --account SID")
         scope = "PropertySid" if property_sid is not None else "AccountSid"
@@ -84,6 +88,7 @@ def _credentials(sandbox: bool, target: Path, config: dict[str, Any], base_url: 
     """As for `run`: flags > environment > config file, or the in-process sandbox."""
     if sandbox:
         from importer.sandbox import SandboxServer
+        from importer.sending.client import Credentials
 
         state = sandbox_state()
         files.probe(state.parent, "sandbox's state")

@@ -9,7 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from tqdm import tqdm
@@ -17,12 +17,13 @@ from tqdm import tqdm
 from importer import config as config_module
 from importer.cli.app import api_options, cli, common, guard, make_options, sending_options
 from importer.errors import ExitCode, UsageError
-from importer.pipeline import prepare, run, validate
 from importer.report import Outcome, RunReport, Status, exit_code_for
 from importer.results import files
-from importer.sending.client import ApiClient, Credentials
 from importer.sending.locks import sandbox_state
 from importer.text import shorten, shown
+
+if TYPE_CHECKING:  # imported by the commands: `importer --help` needs neither pandas nor HTTP
+    from importer.sending.client import Credentials
 
 PROBLEMS_SHOWN = 10
 
@@ -34,6 +35,8 @@ def validate_cmd(file: Path, out: Path | None, overwrite: bool, operation: str |
                  config_path: Path | None, as_json: bool, debug: bool) -> int:
     """Check FILE without sending anything; write the results workbook (VALID / INVALID)."""
     def action() -> int:
+        from importer.pipeline import prepare, validate
+
         config = config_module.load_config(config_path)
         options = make_options(config, operation, sheets, allowed_prefixes, out, overwrite)
         url, sid = config_module.address_and_sid(config)  # the API a run would use
@@ -69,6 +72,9 @@ def run_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | None
             timeout: float, settle_window: float | None, retries: int) -> int:
     """Check FILE, send its valid rows one at a time, write the results workbook."""
     def action() -> int:
+        from importer.pipeline import prepare, run
+        from importer.sending.client import ApiClient
+
         config = config_module.load_config(config_path)
         options = make_options(config, operation, sheets, allowed_prefixes, out, overwrite,
                            journal=journal, force=force, wait=wait,
@@ -101,6 +107,7 @@ def _api(sandbox: bool, config: dict[str, Any], base_url: str | None,
     """Credentials (flags > environment > config file) or an in-process sandbox."""
     if sandbox:
         from importer.sandbox import SandboxServer
+        from importer.sending.client import Credentials
 
         db = sandbox_state()
         files.probe(db.parent, "sandbox's state")

@@ -14,8 +14,6 @@ import click
 from importer import config as config_module
 from importer.cli.app import cli, fail, guard, sending_options, state_url_option
 from importer.errors import ExitCode
-from importer.pipeline import Options
-from importer.sending.client import ApiClient
 from importer.sending.locks import sandbox_state
 from importer.spec import contract
 
@@ -153,7 +151,9 @@ def serve_cmd(host: str, port: int, no_browser: bool, sandbox: bool,
               workspace: Path | None, timeout: float, settle_window: float | None,
               retries: int, state_url: str | None, debug: bool) -> int:
     """Open the importer in your browser: upload, fix, run and download, all in one page."""
+    from importer.pipeline import Options
     from importer.sandbox import Knobs
+    from importer.sending.client import ApiClient
     from importer.sending.locks import state_dir
     from importer.web import Settings, serve
     from importer.web.runs import Target

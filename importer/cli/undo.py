@@ -12,7 +12,6 @@ from importer import config as config_module
 from importer.cli.app import api_options, cli, common, guard, make_options, sending_options
 from importer.cli.rows import _api, _progress, _render, _stop_on_signals
 from importer.errors import ExitCode, UsageError
-from importer.sending.client import ApiClient
 from importer.text import redact_url, shorten, shown
 
 if TYPE_CHECKING:
@@ -35,6 +34,7 @@ def undo_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | Non
     """Put back what the run of FILE (a results workbook) changed: its undo workbook, run."""
     from importer.pipeline import prepare, run
     from importer.rollback import plan_undo, undo_file
+    from importer.sending.client import ApiClient
 
     def action() -> int:
         config = config_module.load_config(config_path)

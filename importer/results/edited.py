@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.format import Format
 
 from importer.checking.schemas import Checked
 from importer.reading.marks import assign_sheet_names, mark
 from importer.report import Outcome
-from importer.results import look
+from importer.results import look, rows
 from importer.results.templates import add_instructions, guide, text_columns
 from importer.spec.operations import RESULT_COLUMNS
 
@@ -98,8 +99,10 @@ def _name(checked: Checked) -> str:
 
 
 def _cells(ws: xlsxwriter.worksheet.Worksheet, raw: pd.DataFrame, header_row: int = -1,
-           bold: object = None) -> None:
-    for r, values in enumerate(raw.itertuples(index=False)):
-        for c, value in enumerate(values):
+           bold: Format | None = None) -> None:
+    cells = rows.text_cells(raw)
+    if header_row >= 0:
+        for c, value in enumerate(raw.iloc[header_row]):
             if isinstance(value, str):
-                ws.write_string(r, c, value, bold if r == header_row else None)
+                cells.cells[header_row, c] = (value, bold)
+    rows.write(ws, cells)

@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import openpyxl
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
@@ -142,6 +141,8 @@ def read_summary(path: Path) -> dict | None:
     """What a results workbook's Summary says of its run (the count per status, whether
     anything was sent, when it finished), for a list of earlier runs; None for a file that is
     not one or cannot be read."""
+    import openpyxl  # only to read earlier results: a run or validate never needs it
+
     try:
         book = openpyxl.load_workbook(path, read_only=True)
         try:
@@ -171,6 +172,8 @@ def read_summary(path: Path) -> dict | None:
 
 def bought_in(path: Path) -> int:
     """How many blocks the run of a results workbook bought (its purchase sheets' OK rows)."""
+    import openpyxl
+
     try:
         book = openpyxl.load_workbook(path, read_only=True)
     except (OSError, ValueError, zipfile.BadZipFile):

@@ -5,11 +5,13 @@ person with a laptop and a printer: Status and Message beside the identifying co
 frozen with the header, one colour per status, widths that fit, landscape pages one wide with
 the header on each; a Summary that leads with the counts; an Errors sheet, one row per issue.
 
-Written with xlsxwriter in constant-memory mode (rows streamed in order) because results can be
-a million rows; every cell is written with write_string (or as a number / date), so nothing is
-ever a formula. Rows keep their Excel row numbers: title rows above the header are copied too,
-so "row 7" in a message is row 7 in both the input and the results. Columns move only to make
-room for Status and Message; a re-read finds every column by its header.
+Written with xlsxwriter in constant-memory mode because results can be a million rows; the
+cells of the data sheets go in a column at a time through results/rows.py (xlsxwriter's own
+XML, made with Arrow's string kernels; bench/README.md has the figures), always as text,
+a number or a date, so nothing is ever a formula. Rows keep their Excel row numbers: title
+rows above the header are copied too, so "row 7" in a message is row 7 in both the input and
+the results. Columns move only to make room for Status and Message; a re-read finds every
+column by its header.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from importer import excel
@@ -29,7 +32,7 @@ from importer.errors import ImporterError
 from importer.reading import marks
 from importer.reading.marks import ERRORS, SUMMARY, assign_sheet_names
 from importer.report import Outcome, RunReport, Severity
-from importer.results import look
+from importer.results import look, rows
 from importer.results.look import STATUS_COLOURS as STATUS_COLOURS
 from importer.results.summary import STATUS_MEANING as STATUS_MEANING
 from importer.results.summary import write_summary
@@ -88,15 +91,18 @@ def _copy(ws: Worksheet, styles: look.Styles, raw: pd.DataFrame) -> None:
     """A sheet the tool left out (instructions, notes), back as it was read: text as text, in
     columns that fit (long text wraps), printed one page wide."""
     widths = [look.fit(look.longest(raw[c]), None, look.MESSAGE_CAP) for c in raw.columns]
+    cells = rows.text_cells(raw)
+    lines: dict[int, int] = {}
     for c, width in enumerate(widths):
         ws.set_column(c, c, width, styles.wrap)
-    for r, values in enumerate(raw.to_numpy(dtype=object)):
-        lines = 1
-        for c, value in enumerate(values):
-            if value.__class__ is str:
-                ws.write_string(r, c, value[:excel.CELL_CHARS])
-                lines = max(lines, look.lines(value, look.per_line(widths[c])))
-        look.tall(ws, r, lines)
+        chars = look.per_line(width)
+        text = cells.columns[c].values
+        wraps = (text.str.len().ge(chars) | text.str.contains("\n", regex=False)).fillna(False)
+        for r, value in text[wraps.astype(bool)].items():
+            lines[int(r)] = max(lines.get(int(r), 1), look.lines(value, chars))
+    for r, n in lines.items():
+        look.tall(ws, r, n)
+    rows.write(ws, cells)
     look.print_setup(ws, landscape=False)
 
 
@@ -138,49 +144,85 @@ def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checke
     header, status = sheet.header_row, lay.status
     body = sheet.raw.iloc[header + 1:]
     longest = [look.longest(body[pos]) for pos in lay.keep]
-    cells = sheet.raw[lay.keep].to_numpy(dtype=object)
+    heads = [sheet.raw.iat[header, pos] for pos in lay.keep]
     notes = _notes(checked, lay, body, longest)
-    by_row = dict(zip(sheet.data.index, outcomes, strict=True))
     positions = {name: lay.out[lay.keep.index(pos)] for name, pos in sheet.columns.items()
                  if pos in lay.keep}
-    widths = _widths(ws, styles, cells[header], lay, longest, outcomes,
+    widths = _widths(ws, styles, heads, lay, longest, outcomes,
                      text_columns(sheet.operation, positions))
     guide(book, ws, sheet.operation, positions, header + 1, format_text=False)
-    _page_setup(ws, header, len(cells) - 1, lay, widths)
+    _page_setup(ws, header, len(sheet.raw) - 1, lay, widths)
 
-    write, out = ws.write_string, lay.out
-    per_line = look.per_line(widths[status + 1])
-    wrapped = [(k, look.per_line(widths[c])) for k, c in enumerate(out)
-               if longest[k] + 2 > look.WIDTH_CAP]
-    for r, values in enumerate(cells):
-        if r == header:
-            titles = [(c, v) for c, v in zip(out, values, strict=True) if isinstance(v, str)]
-            titles += [(status + i if i < 2 else lay.extra + i - 2, name)
-                       for i, name in enumerate(RESULT_COLUMNS)]
-            look.tall(ws, r, max(look.lines(v, look.per_line(widths[c])) for c, v in titles))
-            for c, value in zip(out, values, strict=True):
-                if isinstance(value, str):
-                    write(r, c, value, styles.header)
-                else:
-                    ws.write_blank(r, c, None, styles.header)
-            for c, name in titles[-len(RESULT_COLUMNS):]:
-                write(r, c, name, styles.result_header)
+    cells = rows.Cells(len(sheet.raw))
+    for k, c in enumerate(lay.out):
+        cells.columns[c] = rows.Column(sheet.raw[lay.keep[k]])
+    _status_columns(cells, styles, lay, sheet.data.index, outcomes)
+    titles = [(c, v) for c, v in zip(lay.out, heads, strict=True) if isinstance(v, str)]
+    titles += [(status + i if i < 2 else lay.extra + i - 2, name)
+               for i, name in enumerate(RESULT_COLUMNS)]
+    for c, value in zip(lay.out, heads, strict=True):
+        cells.cells[header, c] = (value if isinstance(value, str) else None, styles.header)
+    for c, name in titles[-len(RESULT_COLUMNS):]:
+        cells.cells[header, c] = (name, styles.result_header)
+    for r, marked in notes.items():
+        if r != header:
+            _marked(ws, cells, styles, r, marked, lay)
+    lines = _lines(sheet, lay, outcomes, widths, longest)
+    lines[header] = max(look.lines(v, look.per_line(widths[c])) for c, v in titles)
+    for r, n in sorted(lines.items()):
+        look.tall(ws, r, n)
+    rows.write(ws, cells)
+
+
+def _status_columns(cells: rows.Cells, styles: look.Styles, lay: _Layout, index: pd.Index,
+                    outcomes: list[Outcome]) -> None:
+    """Status, Message, HTTP Status, Error Code and Submitted At of every row with an outcome."""
+    n = cells.rows
+    status: list[str | None] = [None] * n
+    fills: list[Format | None] = [None] * n
+    message: list[str | None] = [None] * n
+    http: list[str | None] = [None] * n
+    code: list[str | None] = [None] * n
+    c, x = lay.status, lay.extra
+    for row, outcome in zip(index, outcomes, strict=True):
+        r = row - 1
+        status[r], fills[r] = outcome.status.value, styles.status[outcome.status]
+        message[r] = outcome.message or None
+        if outcome.http_status is not None:
+            http[r] = f"{outcome.http_status:.16G}"
+        code[r] = outcome.error_code or None
+        if outcome.submitted_at:
+            try:  # local time as it was written; a real date cell sorts and filters as one
+                at = datetime.fromisoformat(outcome.submitted_at).replace(tzinfo=None)
+            except ValueError:
+                cells.cells[r, x + 2] = (outcome.submitted_at, None)
+            else:
+                cells.cells[r, x + 2] = (at, styles.when)
+    cells.columns[c] = rows.Column(pd.Series(status, dtype=object), pd.Series(fills, dtype=object))
+    cells.columns[c + 1] = rows.Column(pd.Series(message, dtype=object))
+    if any(v is not None for v in http):
+        cells.columns[x] = rows.Column(pd.Series(http, dtype=object), numbers=True)
+    cells.columns[x + 1] = rows.Column(pd.Series(code, dtype=object))
+
+
+def _lines(sheet: Sheet, lay: _Layout, outcomes: list[Outcome], widths: list[int],
+           longest: list[int]) -> dict[int, int]:
+    """Row -> lines of wrapped text it shows (rows of one line left out): its Message, and
+    text longer than its column in the columns that wrap."""
+    lines: dict[int, int] = {}
+    per_line = look.per_line(widths[lay.status + 1])
+    for row, outcome in zip(sheet.data.index, outcomes, strict=True):
+        if len(outcome.message) > per_line:
+            lines[row - 1] = look.lines(outcome.message, per_line)
+    for k, c in enumerate(lay.out):
+        if longest[k] + 2 <= look.WIDTH_CAP:
             continue
-        for c, value in zip(out, values, strict=True):
-            if value.__class__ is str:
-                write(r, c, value)
-        if (marked := notes.get(r)) is not None:
-            _marked(ws, styles, r, marked, values, lay)
-        lines = 1
-        if (outcome := by_row.get(r + 1)) is not None:
-            _status_cells(ws, styles, r, lay, outcome)
-            if len(outcome.message) > per_line:
-                lines = look.lines(outcome.message, per_line)
-        for k, chars in wrapped:
-            if values[k].__class__ is str and len(values[k]) > chars:
-                lines = max(lines, look.lines(values[k], chars))
-        if lines > 1:
-            look.tall(ws, r, lines)
+        chars = look.per_line(widths[c])
+        column = sheet.raw[lay.keep[k]]
+        for r, value in column[column.str.len() > chars].items():
+            if r != sheet.header_row:
+                lines[int(r)] = max(lines.get(int(r), 1), look.lines(value, chars))
+    return {r: n for r, n in lines.items() if n > 1}
 
 
 def _notes(checked: Checked, lay: _Layout, body: pd.DataFrame, longest: list[int]
@@ -208,47 +250,28 @@ def _notes(checked: Checked, lay: _Layout, body: pd.DataFrame, longest: list[int
     return notes
 
 
-def _marked(ws: Worksheet, styles: look.Styles, r: int, marked: dict[int, tuple[bool, list[str]]],
-            values: object, lay: _Layout) -> None:
+def _marked(ws: Worksheet, cells: rows.Cells, styles: look.Styles, r: int,
+            marked: dict[int, tuple[bool, list[str]]], lay: _Layout) -> None:
     for c, (error, lines) in marked.items():
         fill = styles.error if error else styles.warning
         if c in lay.source:
-            value = values[lay.source[c]]  # type: ignore[index]
-            if isinstance(value, str):
-                ws.write_string(r, c, value[:excel.CELL_CHARS], fill)
-            else:
-                ws.write_blank(r, c, None, fill)
+            value = cells.columns[c].values.iat[r]
+            cells.cells[r, c] = (value[:excel.CELL_CHARS] if isinstance(value, str) else None,
+                                 fill)
         _comment(ws, r, c, lines)
 
 
-def _status_cells(ws: Worksheet, styles: look.Styles, r: int, lay: _Layout, outcome: Outcome
-                  ) -> None:
-    c, x = lay.status, lay.extra
-    ws.write_string(r, c, outcome.status.value, styles.status[outcome.status])
-    if outcome.message:
-        ws.write_string(r, c + 1, outcome.message)
-    if outcome.http_status is not None:
-        ws.write_number(r, x, outcome.http_status)
-    if outcome.error_code:
-        ws.write_string(r, x + 1, outcome.error_code)
-    if outcome.submitted_at:
-        try:  # local time as it was written; a real date cell sorts and filters as one
-            when = datetime.fromisoformat(outcome.submitted_at).replace(tzinfo=None)
-        except ValueError:
-            ws.write_string(r, x + 2, outcome.submitted_at)
-        else:
-            ws.write_datetime(r, x + 2, when, styles.when)
-
-
-def _widths(ws: Worksheet, styles: look.Styles, header: object, lay: _Layout, longest: list[int],
-            outcomes: list[Outcome], text: set[int]) -> list[int]:
+def _widths(ws: Worksheet, styles: look.Styles, header: list[object], lay: _Layout,
+            longest: list[int], outcomes: list[Outcome], text: set[int]
+            ) -> list[int]:
     """Set every column's width (and wrapping where text is longer, and the Text format of id
     and phone columns, as in the template); return the widths."""
     widths = [0] * lay.width
+    formats: dict[int, Format | None] = {}
     for k, c in enumerate(lay.out):
-        widths[c] = look.fit(longest[k], header[k], look.WIDTH_CAP)  # type: ignore[index]
+        widths[c] = look.fit(longest[k], header[k], look.WIDTH_CAP)
         wrap = longest[k] + 2 > look.WIDTH_CAP
-        ws.set_column(c, c, widths[c], (styles.text_wrap if wrap else styles.text) if c in text
+        formats[c] = ((styles.text_wrap if wrap else styles.text) if c in text
                       else styles.wrap if wrap else None)
     message = max((len(o.message) for o in outcomes), default=0)
     code = max((len(o.error_code) for o in outcomes), default=0)
@@ -257,8 +280,9 @@ def _widths(ws: Worksheet, styles: look.Styles, header: object, lay: _Layout, lo
               (lay.extra, 8, None), (lay.extra + 1, look.fit(code, "Error", look.WIDTH_CAP), None),
               (lay.extra + 2, 20, None)]
     for c, width, fmt in fitted:
-        widths[c] = width
-        ws.set_column(c, c, width, fmt)
+        widths[c], formats[c] = width, fmt
+    for c in range(lay.width):
+        ws.set_column(c, c, widths[c], formats[c])
     return widths
 
 

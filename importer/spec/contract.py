@@ -70,6 +70,7 @@ ITEM_FIELDS = (ITEM_ID, ITEM_SID, "NumberPattern", "Name", "FriendlyName", "SipT
 SEARCH_FIELDS = ("Number", "Name", "FriendlyName", "Source", "Medium", "Campaign", "Content")
 # Documented item fields the export shows beside its rows, read-only.
 ITEM_REFERENCE = ("NumberPattern", "Name", "FriendlyName")
+SORTS = (ITEM_ID, ITEM_SID, *ITEM_REFERENCE)  # what an export can be ordered by
 # Inferred ("Listing item settings"): the configure settings an item carries, by their
 # configure names. The export fills its cells with them; rollback records them before a run.
 ITEM_SETTINGS = ("RoutingMethod", "EndpointNumber", "Flow", "Application", "Recording",
