@@ -22,22 +22,21 @@ from importer.reading.loading import load
 from importer.report import Outcome, Status
 from importer.results.edited import write_edited
 from tests.fingerprint import dump, fingerprint
-from tests.workbook_util import SAMPLES, ran
+from tests.workbook_util import ran, sample_inputs
 
 DATA = Path(__file__).resolve().parent / "data"
 REFERENCE = DATA / "results"
 EDITED = REFERENCE / "edited"
 CASES = {
-    **{p.name: p for p in sorted(SAMPLES.iterdir()) if p.suffix in (".xlsx", ".csv")},
+    **{p.name: p for p in sample_inputs()},
     **{f"csv-{p.name}": p for p in sorted((DATA / "csv").glob("*.csv"))
        if p.stem != "zero-width-headers"},  # refused before a workbook is written
     **{p.name: p for p in sorted(REFERENCE.glob("*.xlsx"))},
 }
 
 
-EDITED_CASES = {**{p.name: (p, False) for p in sorted(SAMPLES.iterdir())
-                   if p.suffix in (".xlsx", ".csv")},
-                **{f"{p.name}.to-fix": (p, True) for p in sorted(SAMPLES.glob("*.xlsx"))}}
+EDITED_CASES = {**{p.name: (p, False) for p in sample_inputs()},
+                **{f"{p.name}.to-fix": (p, True) for p in sample_inputs(".xlsx")}}
 
 
 def _written(source: Path, folder: Path) -> str:

@@ -28,6 +28,7 @@ from importer.sandbox.seed import (
     PREOWNED_OTHER_BLOCKS,
     is_inventory_sid,
 )
+from tests.workbook_util import sample_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -77,8 +78,7 @@ def _nonzero(counts: dict[str, int]) -> dict[str, int]:
 
 def test_every_sample_is_listed() -> None:
     """What the README's quick start leaves beside the samples (results) is not a sample."""
-    made = {p.name for p in SAMPLES.iterdir()
-            if p.suffix in (".xlsx", ".csv") and ".results" not in p.name}
+    made = {p.name for p in sample_inputs()}
     assert made == set(EXPECTED)
 
 

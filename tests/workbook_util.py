@@ -11,11 +11,20 @@ from importer.checking.schemas import check
 from importer.pipeline import Options, prepare, validate
 from importer.reading.loading import load
 from importer.report import Outcome, RunReport, SheetResult, Status
+from importer.results.files import rollout_stem
 from importer.results.workbook import write_results
 from tests.util import write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+
+
+def sample_inputs(*suffixes: str) -> list[Path]:
+    """The samples themselves, not what the README's quick start leaves beside them (its
+    results and undo workbooks)."""
+    return sorted(p for p in SAMPLES.iterdir()
+                  if p.suffix in (suffixes or (".xlsx", ".csv")) and rollout_stem(p) == p.stem)
+
 STARTED, FINISHED = "2026-11-23T11:23:54+11:00", "2026-11-23T11:25:12+11:00"
 
 # One of each status a sent row can end with, cycled over the valid rows.
