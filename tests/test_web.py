@@ -25,7 +25,7 @@ from importer.sending.client import Credentials
 from importer.web import Settings, create_app
 from importer.web.app import sandbox_target
 from importer.web.runs import Target
-from tests.util import sheet_rows
+from tests.util import page_secret, sheet_rows
 
 pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
 
@@ -53,16 +53,12 @@ def target(served: Served) -> Target:
     return served[1]
 
 
-def _page_secret(c: FlaskClient) -> str:
-    page = c.get("/").get_data(True)
-    return re.search(r'name="importer-page" content="([^"]+)"', page)[1]
-
-
 def _logged_in(app: Flask) -> FlaskClient:
     """A client as the page is one: the cookie, and the page's secret on every request."""
     c = app.test_client()
-    assert c.get(f"/?token={TOKEN}").status_code == 303
-    c.environ_base["HTTP_X_IMPORTER_PAGE"] = _page_secret(c)
+    answer = c.get(f"/?token={TOKEN}")
+    assert answer.status_code == 303
+    c.environ_base["HTTP_X_IMPORTER_PAGE"] = page_secret(answer.headers["Location"])
     return c
 
 
@@ -110,7 +106,9 @@ def test_the_token_becomes_an_httponly_strict_cookie_and_leaves_the_address_bar(
     app = create_app(_settings(tmp_path, None), TOKEN)
     c = app.test_client()
     response = c.get(f"/?token={TOKEN}")
-    assert response.status_code == 303 and response.headers["Location"] == "/"
+    # The page's secret rides in the fragment, which the browser keeps to itself.
+    assert response.status_code == 303
+    assert re.fullmatch(r"/#page=[\w-]{32}", response.headers["Location"])
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=3600" in cookie
     assert TOKEN not in cookie  # a session value, never the launch's token

@@ -105,8 +105,9 @@ def create_app(settings_: Settings, token: str) -> Flask:
 
     @app.get("/")
     def index() -> str:
+        # Never the page's secret: a cookie reaches every local server (security.py).
         return render_template("index.html", templates=sorted(TEMPLATES),
-                               page_secret=sessions.page(), page_header=security.PAGE_HEADER)
+                               launch=sessions.cookie, page_header=security.PAGE_HEADER)
 
     @app.get("/colours.css")
     def status_colours() -> Response:

@@ -245,6 +245,7 @@ for (const button of document.querySelectorAll(".steps .step")) {
 
 (async function start() {
   say("message-bar", HINT);
+  if (!SECRET) say("upload-status", "This page may not make changes: open the latest address the importer printed (each one carries a key that works once).", true);
   const current = await api("/api/state");
   showTarget(current.target);
   showRecent(current.recent);
