@@ -286,6 +286,49 @@ def test_purchases_against_a_real_api_ask_first(tmp_path: Path) -> None:
     assert "secret-token-xyz" not in json.dumps(c.get("/api/state").json)
 
 
+def test_a_yes_to_buy_holds_only_for_the_file_it_was_asked_of(tmp_path: Path,
+                                                               served: Served) -> None:
+    """Issue 29, item 2: tab 1 is asked about 2 purchases; tab 2 fixes 10 more rows; tab 1's
+    yes names what it was asked of, so it is refused and the question asked again (12); a bare
+    "confirmed": true buys nothing; the fresh yes buys the 12."""
+    server, sandbox = served
+    live = Target(sandbox.credentials, sandbox.scope, False, 5.0, 2)  # as a real API is run
+    app = create_app(_settings(tmp_path, live), TOKEN)
+    one = _logged_in(app)
+    two = app.test_client(use_cookies=False)  # another tab: the same cookie and page secret
+    two.environ_base.update(HTTP_COOKIE=_cookie(one),
+                            HTTP_X_IMPORTER_PAGE=one.environ_base["HTTP_X_IMPORTER_PAGE"])
+    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
+        f"PRDEMO0001,NB{100900 + i},{'0412 345 678' if i < 2 else '0412 345'}"
+        for i in range(12)]
+    source = tmp_path / "twelve.csv"
+    source.write_text("\n".join(rows) + "\n")
+    doc = _upload(one, source)
+    runs = f"/api/documents/{doc['id']}/runs"
+    asked = one.post(runs, headers=SAME_ORIGIN, json={"dry_run": False})
+    assert asked.status_code == 409 and "BUY up to 2 number blocks" in asked.json["confirm"]
+    assert "error" not in asked.json
+    fixed = two.post(f"/api/documents/{doc['id']}/sheets/0/bulk", headers=SAME_ORIGIN, json={
+        "cells": [{"row": r, "column": "c2", "value": "0412 345 679"} for r in range(4, 14)]})
+    assert fixed.status_code == 200 and fixed.json["count"] == 10
+
+    stale = one.post(runs, headers=SAME_ORIGIN,
+                     json={"dry_run": False, "confirmed": asked.json["asked"]})
+    assert stale.status_code == 409
+    assert stale.json["error"].startswith("The file changed since you were asked")
+    assert "BUY up to 12 number blocks" in stale.json["confirm"]
+    for bare in (True, "yes", {"count": 12}, {"version": stale.json["asked"]["version"]}):
+        refused = one.post(runs, headers=SAME_ORIGIN, json={"dry_run": False, "confirmed": bare})
+        assert refused.status_code == 409 and "BUY up to 12" in refused.json["confirm"]
+    assert server.purchase_counts() == {}  # nothing was bought on a stale or a bare yes
+
+    started = one.post(runs, headers=SAME_ORIGIN,
+                       json={"dry_run": False, "confirmed": stale.json["asked"]})
+    assert started.status_code == 200, started.json
+    assert _wait_done(one, started.json["id"])["counts"]["OK"] == 12
+    assert sum(server.purchase_counts().values()) == 12
+
+
 def test_typed_credentials_are_checked_and_stay_in_memory(tmp_path: Path) -> None:
     """"Use these" asks the API (one listing page): a wrong token is refused with what the API
     said, never echoed; the right one is kept in memory only."""

@@ -54,6 +54,9 @@ class Document:
     folder: Path  # the rollout's folder: its journal and results workbooks
     load: Callable[[], Prepared]  # reads and checks the workspace copy again
     history: list[list[Edit]] = field(default_factory=list)  # one list per undo step
+    # Changes with every edit, undo and run's results: the buy question names the version it
+    # was asked of, and a confirmation of another is refused (app.start_run).
+    version: int = 0
     results: dict[int, dict[int, Outcome]] = field(default_factory=dict)  # after a run
     lock: threading.RLock = field(default_factory=threading.RLock)
     busy: bool = False  # a run of it is in progress: no change is accepted
@@ -346,6 +349,7 @@ class Document:
                     "reload": len(asked) > 500, "count": 0,
                     "sheet": self._sheet_summary(index), **self._totals()}
         self._summary = None
+        self.version += 1
         checked, befores, changed = edits.set_cells(
             self.checked[index], changes, self.prepared.options.allowed_prefixes)
         self.checked[index] = checked
@@ -372,6 +376,7 @@ class Document:
             self.results = {i: dict(zip(s.rows, s.outcomes, strict=False))
                             for i, s in enumerate(report.sheets)}
             self._summary = None
+            self.version += 1
 
     def save_edited(self) -> Path:
         """The document as it is now, as an .xlsx beside the upload (every cell text)."""

@@ -204,10 +204,15 @@ class Runs:
         self.lock = threading.Lock()
         self.changed = threading.Condition()  # every run's: one stream waits for them all
 
-    def start(self, document: Document, dry_run: bool, target: Target) -> Run:
+    def start(self, document: Document, dry_run: bool, target: Target,
+              asked: Callable[[], None] | None = None) -> Run:
+        """A run of `document`; `asked` (which may raise) is called under the document's lock
+        just before, so nothing changes between the buy question's check and the start."""
         with self.lock, document.lock:
             if document.busy:
                 raise Busy("this file is already being run; wait for it to finish")
+            if asked is not None:
+                asked()
             current = Run(secrets.token_hex(8), document, dry_run, target,
                           changed=self.changed, on_refused=self.on_refused)
             document.busy = True

@@ -15,19 +15,24 @@ function showPlan() {
   $("run-plan").textContent = text;
 }
 
-async function startRun(dryRun, confirmed = false) {
+// A yes carries what the question was asked of (the file's version and the count shown): if
+// the file changed meanwhile (another tab's edits, a run), the server asks again.
+async function startRun(dryRun, confirmed = null) {
   say("run-status", "");
   try {
     const run = await api(`/api/documents/${state.doc.id}/runs`, { json: { dry_run: dryRun, confirmed } });
     follow(run);
   } catch (error) {
     if (error.status === 409 && error.body.confirm) {
+      if (error.body.error) { await reloadDocument(); showPlan(); }  // as the file is now
+      $("confirm-changed").textContent = error.body.error || "";
+      $("confirm-changed").hidden = !error.body.error;
       $("confirm-text").textContent = error.body.confirm;
       const dialog = $("confirm");
       dialog.returnValue = "";
       dialog.showModal();
       dialog.addEventListener("close", () => {
-        if (dialog.returnValue === "yes") startRun(dryRun, true);
+        if (dialog.returnValue === "yes") startRun(dryRun, error.body.asked);
         else say("run-status", "Nothing was sent.");
       }, { once: true });
       return;
