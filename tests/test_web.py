@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from importer.pipeline import Options
-from importer.sandbox import SandboxServer
+from importer.sandbox import Knobs, SandboxServer
 from importer.sending import locks
 from importer.sending.client import Credentials
 from importer.web import Settings, create_app
@@ -327,6 +327,43 @@ def test_a_yes_to_buy_holds_only_for_the_file_it_was_asked_of(tmp_path: Path,
     assert started.status_code == 200, started.json
     assert _wait_done(one, started.json["id"])["counts"]["OK"] == 12
     assert sum(server.purchase_counts().values()) == 12
+
+
+def test_a_copy_opened_during_a_run_reads_the_journal_when_it_ends(tmp_path: Path) -> None:
+    """Issue 29, item 5: the same file uploaded again while its run goes on is refused; carried
+    on with ("Carry on with an earlier file"), it must not offer, after the run, the rows the
+    run bought."""
+    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
+        f"PRDEMO0001,NB{100970 + i},0412 345 678" for i in range(12)]
+    source = tmp_path / "copies.csv"
+    source.write_text("\n".join(rows) + "\n")
+    db = tmp_path / "sandbox.sqlite"
+    with SandboxServer(db_path=str(db), knobs=Knobs(latency_ms=150)) as server:
+        target = sandbox_target(server.base_url, server.account_sid, server.auth_token, db,
+                                5.0, 2)
+        c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+        first = _upload(c, source)
+        run = c.post(f"/api/documents/{first['id']}/runs", headers=SAME_ORIGIN,
+                     json={"dry_run": False}).json
+        while c.get(f"/api/runs/{run['id']}").json["done"] < 1:
+            time.sleep(0.05)
+        again = c.post("/api/documents", headers=SAME_ORIGIN, data={
+            "file": (io.BytesIO(source.read_bytes()), source.name)})
+        assert again.status_code == 409 and "is being run" in again.json["error"]
+        (key,) = [r["key"] for r in c.get("/api/state").json["recent"]]
+        copies = [c.post(f"/api/recent/{key}", headers=SAME_ORIGIN, json={}).json]
+        assert c.get(f"/api/runs/{run['id']}").json["state"] == "running"  # opened during it
+        assert _wait_done(c, run["id"])["counts"]["OK"] == 12
+        for copy in copies:
+            assert copy["id"] != first["id"] and copy["name"] == source.name
+            now = c.get(f"/api/documents/{copy['id']}").json
+            assert now["purchases"] == 0, now
+            assert {r["_status"] for r in _rows(c, copy)} == {"SKIPPED"}
+            again = c.post(f"/api/documents/{copy['id']}/runs", headers=SAME_ORIGIN,
+                           json={"dry_run": False}).json
+            counts = _wait_done(c, again["id"])["counts"]
+            assert counts["SKIPPED"] == 12 and counts["OK"] == 0
+        assert set(server.purchase_counts().values()) == {1}
 
 
 def test_typed_credentials_are_checked_and_stay_in_memory(tmp_path: Path) -> None:

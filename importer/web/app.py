@@ -58,7 +58,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
         if state["target"] is target and not target.sandbox:
             state["target"], state["refused"] = None, message
 
-    runs = Runs(on_refused=refused)
+    runs = Runs(on_refused=refused, on_ended=workspace.run_ended)
     streams = progress.Streams()
     app.extensions["importer"] = {"workspace": workspace, "runs": runs, "state": state,
                                   "streams": streams, "sessions": sessions}

@@ -142,11 +142,21 @@ class Document:
         with self.lock:
             if self._summary is None:
                 self._summary = {
-                    "id": self.id, "name": self.name,
+                    "id": self.id, "name": self.name, "rollout": self.folder.name,
                     "sheets": [self._sheet_summary(i) for i in range(len(self.checked))],
                     **self._totals(),
                 }
             return self._summary
+
+    def journal_changed(self) -> None:
+        """A run of the same rollout (another copy of it, opened beside this one) has ended:
+        what its journal holds as done is read again, so the rows it bought show as a run
+        would skip them and are not offered for sending again."""
+        with self.lock:
+            self._skips = None
+            self._summary = None
+            self._found = None
+            self.version += 1  # a buy question asked before is about the file as it was
 
     def _totals(self) -> dict:
         """What changes with every edit beyond its sheet: the rows a run would send."""

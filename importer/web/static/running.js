@@ -120,6 +120,22 @@ function heard(snapshot) {
     && !(state.run && ["starting", "running"].includes(state.run.state));
   if (mine || started) showRun(snapshot);
   if (started) show("run");
+  copyEnded(snapshot);
+}
+
+// A run of another copy of this rollout (the same file uploaded again, or reopened) has ended:
+// the rows it did are read again from its journal, so they are not offered for sending.
+const copiesRunning = new Set();  // runs of other copies seen in progress from this tab
+
+function copyEnded(snapshot) {
+  const copy = state.doc && snapshot.document !== state.doc.id && snapshot.rollout === state.doc.rollout;
+  if (!copy) return;
+  if (!["done", "failed"].includes(snapshot.state)) { copiesRunning.add(snapshot.id); return; }
+  if (!copiesRunning.delete(snapshot.id)) return;  // ended before this tab saw it: nothing new
+  reloadDocument().then(() => {
+    showPlan();
+    say("message-bar", "A run of another copy of this file has ended: the rows it did are shown as a run would skip them.");
+  }).catch(() => {});
 }
 
 if (CHANNEL) CHANNEL.onmessage = (message) => heard(message.data);
