@@ -19,7 +19,7 @@ from importer.reading import exported
 from importer.report import Severity
 from importer.sandbox import SandboxServer
 from tests.libreoffice import convert
-from tests.util import cli, sheet_rows
+from tests.util import cli, page_secret, sheet_rows
 
 PROPERTY = "PRDEMO0001"  # owns NB090000-NB090099 in the seed
 HEADERS = ["AccountSid", "PropertySid", "NumberBlockSid *", "RoutingMethod", "EndpointNumber",
@@ -297,9 +297,7 @@ def test_more_blocks_than_a_sheet_holds_is_said_with_each_shells_way_out(
                             here / "unused.sqlite", 5.0, 2)
     app = create_app(Settings(here / "workspace", target), "t0ken-0123456789abcdef")
     c = app.test_client()
-    c.get("/?token=t0ken-0123456789abcdef")
-    page = c.get("/").get_data(True)
-    secret = page.split('name="importer-page" content="')[1].split('"')[0]
+    secret = page_secret(c.get("/?token=t0ken-0123456789abcdef").headers["Location"])
     answer = c.post("/api/exports", json={"scope": "property", "sid": PROPERTY},
                     headers={"Sec-Fetch-Site": "same-origin", "X-Importer-Page": secret})
     assert answer.status_code == 400

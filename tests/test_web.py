@@ -19,13 +19,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from importer.pipeline import Options
-from importer.sandbox import SandboxServer
+from importer.sandbox import Knobs, SandboxServer
 from importer.sending import locks
 from importer.sending.client import Credentials
 from importer.web import Settings, create_app
 from importer.web.app import sandbox_target
 from importer.web.runs import Target
-from tests.util import sheet_rows
+from tests.util import page_secret, sheet_rows
 
 pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
 
@@ -53,16 +53,12 @@ def target(served: Served) -> Target:
     return served[1]
 
 
-def _page_secret(c: FlaskClient) -> str:
-    page = c.get("/").get_data(True)
-    return re.search(r'name="importer-page" content="([^"]+)"', page)[1]
-
-
 def _logged_in(app: Flask) -> FlaskClient:
     """A client as the page is one: the cookie, and the page's secret on every request."""
     c = app.test_client()
-    assert c.get(f"/?token={TOKEN}").status_code == 303
-    c.environ_base["HTTP_X_IMPORTER_PAGE"] = _page_secret(c)
+    answer = c.get(f"/?token={TOKEN}")
+    assert answer.status_code == 303
+    c.environ_base["HTTP_X_IMPORTER_PAGE"] = page_secret(answer.headers["Location"])
     return c
 
 
@@ -110,7 +106,9 @@ def test_the_token_becomes_an_httponly_strict_cookie_and_leaves_the_address_bar(
     app = create_app(_settings(tmp_path, None), TOKEN)
     c = app.test_client()
     response = c.get(f"/?token={TOKEN}")
-    assert response.status_code == 303 and response.headers["Location"] == "/"
+    # The page's secret rides in the fragment, which the browser keeps to itself.
+    assert response.status_code == 303
+    assert re.fullmatch(r"/#page=[\w-]{32}", response.headers["Location"])
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=3600" in cookie
     assert TOKEN not in cookie  # a session value, never the launch's token
@@ -286,6 +284,86 @@ def test_purchases_against_a_real_api_ask_first(tmp_path: Path) -> None:
     assert response.json["confirm"].startswith("This will BUY up to 6 number blocks on "
                                                "https://api.example.invalid as AC123")
     assert "secret-token-xyz" not in json.dumps(c.get("/api/state").json)
+
+
+def test_a_yes_to_buy_holds_only_for_the_file_it_was_asked_of(tmp_path: Path,
+                                                               served: Served) -> None:
+    """Issue 29, item 2: tab 1 is asked about 2 purchases; tab 2 fixes 10 more rows; tab 1's
+    yes names what it was asked of, so it is refused and the question asked again (12); a bare
+    "confirmed": true buys nothing; the fresh yes buys the 12."""
+    server, sandbox = served
+    live = Target(sandbox.credentials, sandbox.scope, False, 5.0, 2)  # as a real API is run
+    app = create_app(_settings(tmp_path, live), TOKEN)
+    one = _logged_in(app)
+    two = app.test_client(use_cookies=False)  # another tab: the same cookie and page secret
+    two.environ_base.update(HTTP_COOKIE=_cookie(one),
+                            HTTP_X_IMPORTER_PAGE=one.environ_base["HTTP_X_IMPORTER_PAGE"])
+    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
+        f"PRDEMO0001,NB{100900 + i},{'0412 345 678' if i < 2 else '0412 345'}"
+        for i in range(12)]
+    source = tmp_path / "twelve.csv"
+    source.write_text("\n".join(rows) + "\n")
+    doc = _upload(one, source)
+    runs = f"/api/documents/{doc['id']}/runs"
+    asked = one.post(runs, headers=SAME_ORIGIN, json={"dry_run": False})
+    assert asked.status_code == 409 and "BUY up to 2 number blocks" in asked.json["confirm"]
+    assert "error" not in asked.json
+    fixed = two.post(f"/api/documents/{doc['id']}/sheets/0/bulk", headers=SAME_ORIGIN, json={
+        "cells": [{"row": r, "column": "c2", "value": "0412 345 679"} for r in range(4, 14)]})
+    assert fixed.status_code == 200 and fixed.json["count"] == 10
+
+    stale = one.post(runs, headers=SAME_ORIGIN,
+                     json={"dry_run": False, "confirmed": asked.json["asked"]})
+    assert stale.status_code == 409
+    assert stale.json["error"].startswith("The file changed since you were asked")
+    assert "BUY up to 12 number blocks" in stale.json["confirm"]
+    for bare in (True, "yes", {"count": 12}, {"version": stale.json["asked"]["version"]}):
+        refused = one.post(runs, headers=SAME_ORIGIN, json={"dry_run": False, "confirmed": bare})
+        assert refused.status_code == 409 and "BUY up to 12" in refused.json["confirm"]
+    assert server.purchase_counts() == {}  # nothing was bought on a stale or a bare yes
+
+    started = one.post(runs, headers=SAME_ORIGIN,
+                       json={"dry_run": False, "confirmed": stale.json["asked"]})
+    assert started.status_code == 200, started.json
+    assert _wait_done(one, started.json["id"])["counts"]["OK"] == 12
+    assert sum(server.purchase_counts().values()) == 12
+
+
+def test_a_copy_opened_during_a_run_reads_the_journal_when_it_ends(tmp_path: Path) -> None:
+    """Issue 29, item 5: the same file uploaded again while its run goes on is refused; carried
+    on with ("Carry on with an earlier file"), it must not offer, after the run, the rows the
+    run bought."""
+    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
+        f"PRDEMO0001,NB{100970 + i},0412 345 678" for i in range(12)]
+    source = tmp_path / "copies.csv"
+    source.write_text("\n".join(rows) + "\n")
+    db = tmp_path / "sandbox.sqlite"
+    with SandboxServer(db_path=str(db), knobs=Knobs(latency_ms=150)) as server:
+        target = sandbox_target(server.base_url, server.account_sid, server.auth_token, db,
+                                5.0, 2)
+        c = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+        first = _upload(c, source)
+        run = c.post(f"/api/documents/{first['id']}/runs", headers=SAME_ORIGIN,
+                     json={"dry_run": False}).json
+        while c.get(f"/api/runs/{run['id']}").json["done"] < 1:
+            time.sleep(0.05)
+        again = c.post("/api/documents", headers=SAME_ORIGIN, data={
+            "file": (io.BytesIO(source.read_bytes()), source.name)})
+        assert again.status_code == 409 and "is being run" in again.json["error"]
+        (key,) = [r["key"] for r in c.get("/api/state").json["recent"]]
+        copies = [c.post(f"/api/recent/{key}", headers=SAME_ORIGIN, json={}).json]
+        assert c.get(f"/api/runs/{run['id']}").json["state"] == "running"  # opened during it
+        assert _wait_done(c, run["id"])["counts"]["OK"] == 12
+        for copy in copies:
+            assert copy["id"] != first["id"] and copy["name"] == source.name
+            now = c.get(f"/api/documents/{copy['id']}").json
+            assert now["purchases"] == 0, now
+            assert {r["_status"] for r in _rows(c, copy)} == {"SKIPPED"}
+            again = c.post(f"/api/documents/{copy['id']}/runs", headers=SAME_ORIGIN,
+                           json={"dry_run": False}).json
+            counts = _wait_done(c, again["id"])["counts"]
+            assert counts["SKIPPED"] == 12 and counts["OK"] == 0
+        assert set(server.purchase_counts().values()) == {1}
 
 
 def test_typed_credentials_are_checked_and_stay_in_memory(tmp_path: Path) -> None:

@@ -163,3 +163,22 @@ def test_a_file_dropped_on_the_page_is_checked(page: Page, tmp_path: Path) -> No
         page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
         expect(page.locator("#counts")).to_contain_text("INVALID 10")
         expect(page.locator("#doc-name")).to_have_text("mistakes.xlsx")
+
+
+def test_a_copy_carried_on_with_during_a_run_shows_what_it_bought(page: Page,
+                                                                  tmp_path: Path) -> None:
+    """Issue 29, item 5: another tab opens the same file ("Carry on with an earlier file")
+    while it is sent; when the run ends, that tab shows the rows as done and offers none."""
+    for address in serve(tmp_path, "--sandbox-latency-ms", "150"):
+        start_forty_purchases(page, address, tmp_path)
+        tab = page.context.new_page()
+        tab.goto(address.split("?")[0])
+        tab.click("button[data-step=start]")
+        tab.locator("#recent button", has_text="forty.csv").click()
+        expect(tab.locator("#doc-name")).to_have_text("forty.csv")
+        expect(page.locator("#step-results")).to_be_visible(timeout=60_000)
+        expect(tab.locator("#message-bar")).to_contain_text(
+            "A run of another copy of this file has ended", timeout=20_000)
+        expect(tab.locator("#counts")).to_have_text(re.compile(r"^\s*SKIPPED 40\s*$"))
+        tab.click("button[data-step=run]")
+        expect(tab.locator("#run-plan")).to_have_text("No valid rows to send.")

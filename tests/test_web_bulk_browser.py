@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from importer.sandbox import SandboxServer
 from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     MISTAKES,
     browser_context_args,
@@ -17,6 +18,7 @@ from tests.browser import (  # noqa: F401  (the Chromium fixtures)
     field,
     grid_statuses,
     needs_chromium,
+    screenshot,
     serve,
 )
 
@@ -297,3 +299,48 @@ def test_fill_down_copies_the_focused_cell_not_one_clicked_before(page: Page,
             expect(cell(page, row, phone)).to_have_text(before[3])
         expect(cell(page, 2, phone)).to_have_text(before[2])
         expect(cell(page, 6, phone)).to_have_text(before[6])
+
+
+def test_a_yes_given_before_another_tab_changed_the_file_is_asked_again(
+        page: Page, tmp_path: Path) -> None:
+    """Issue 29, item 2, in Chromium against an API that really sells (a sandbox run as a
+    live API): tab 1 is asked about 2 purchases, tab 2 fixes 10 more rows, tab 1's "Yes, buy
+    them" is refused and the question comes back with 12; its yes buys the 12."""
+    rows = ["PropertySid,NumberBlockSid,AnswerPoint"] + [
+        f"PRDEMO0001,NB{100950 + i},{'0412 345 678' if i < 2 else '0412 345'}"
+        for i in range(12)]
+    source = tmp_path / "twelve.csv"
+    source.write_text("\n".join(rows) + "\n")
+    with SandboxServer(db_path=str(tmp_path / "api.sqlite")) as live:
+        env = {"IMPORTER_BASE_URL": live.base_url, "IMPORTER_ACCOUNT_SID": live.account_sid,
+               "IMPORTER_AUTH_TOKEN": live.auth_token, "IMPORTER_CONFIG": str(tmp_path / "no")}
+        for address in serve(tmp_path, sandbox=False, env=env):
+            _open(page, address, source)
+            expect(page.locator("#counts")).to_contain_text("INVALID 10")
+            page.click("#to-run")
+            page.click("#run")
+            expect(page.locator("#confirm-text")).to_contain_text("BUY up to 2 number blocks")
+
+            other = page.context.new_page()
+            other.goto(address.split("?")[0])
+            phone = field(other, "AnswerPoint")
+            _copy(other, "\r\n".join(["0412 345 679"] * 10) + "\r\n")
+            cell(other, 4, phone).click()
+            other.keyboard.press("Escape")
+            other.keyboard.press("Control+V")
+            expect(other.locator("#message-bar")).to_contain_text(
+                "Pasted 10 cells into AnswerPoint, rows 4-13")
+            expect(other.locator("#counts")).to_contain_text("VALID 12")
+
+            page.bring_to_front()
+            page.click("#confirm-yes")
+            expect(page.locator("#confirm-changed")).to_have_text(
+                "The file changed since you were asked; nothing was sent. Here is the "
+                "question again.")
+            expect(page.locator("#confirm-text")).to_contain_text("BUY up to 12 number blocks")
+            assert live.purchase_counts() == {}
+            page.set_viewport_size({"width": 1024, "height": 700})
+            screenshot(page, "web-buy-asked-again.png")
+            page.click("#confirm-yes")
+            expect(page.locator("#final-counts")).to_contain_text("OK 12", timeout=30_000)
+            assert sum(live.purchase_counts().values()) == 12

@@ -220,15 +220,42 @@ def test_another_local_server_gets_a_cookie_that_changes_nothing(page: Page,
         page.goto(f"http://127.0.0.1:{recorder.server_address[1]}/")  # cookies ignore ports
         leaked = _Recorder.cookies[-1]
         assert leaked.count("importer_") == 2, leaked
+        # Storage, unlike cookies, is the page's origin's alone: the page secret is not here.
+        assert page.evaluate("Object.keys(localStorage)") == []
         base = one.split("?")[0]
         with requests.Session() as thief:
-            headers = {"Cookie": leaked}
-            assert thief.get(f"{base}api/state", headers=headers, timeout=10).ok
-            took = thief.post(f"{base}api/documents", headers=headers, timeout=10,
-                              files={"file": ("x.csv", source.read_bytes())})
-            assert took.status_code == 403
+            headers = {"Cookie": leaked, "Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate",
+                       "Sec-Fetch-Dest": "document"}  # as a browser's own navigation says
+            seen = thief.get(base, headers=headers, timeout=10)
+            assert seen.ok and "#page=" not in seen.text
+            secrets = re.findall(r'content="([\w-]{20,})"', seen.text)
             docs = thief.get(f"{base}api/state", headers=headers, timeout=10).json()
-            assert len(docs["documents"]) == 1
+            doc = docs["documents"][0]["id"]
+            for secret in [*secrets, ""]:
+                sent = {**headers, "Sec-Fetch-Site": "same-origin", "X-Importer-Page": secret}
+                took = thief.post(f"{base}api/documents", headers=sent, timeout=10,
+                                  files={"file": ("x.csv", source.read_bytes())})
+                assert took.status_code == 403
+                ran = thief.post(f"{base}api/documents/{doc}/runs", headers=sent, timeout=10,
+                                 json={"dry_run": False, "confirmed": True})
+                assert ran.status_code == 403
+            docs = thief.get(f"{base}api/state", headers=headers, timeout=10).json()
+            assert len(docs["documents"]) == 1 and not docs["runs"]
+
+        # The page itself: after a reload, and in other tabs, it still makes changes.
+        page.goto(base)
+        expect(page.locator("#doc-name")).to_have_text("one.csv")
+        assert page.url == base  # the secret never shows in the address bar
+        tab = page.context.new_page()
+        tab.goto(base)
+        tab.click("button[data-step=start]")
+        tab.set_input_files("#file", str(source))
+        expect(tab.locator("#counts")).to_contain_text("VALID 1")
+        page.reload()
+        page.click("button[data-step=run]")
+        page.click("#dry-run")
+        expect(page.locator("#final-title")).to_have_text("Dry run done: nothing was sent",
+                                                          timeout=30_000)
     finally:
         recorder.shutdown()
         for served in (first, second):

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.util import page_secret
+
 ROWS = 200_000
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
@@ -44,8 +46,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
         match = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=([\w-]+)", proc.stdout.readline())
         assert match
         with requests.Session() as s:
-            page = s.get(f"{match[1]}/?token={match[2]}", timeout=10).text
-            secret = re.search(r'name="importer-page" content="([^"]+)"', page)[1]
+            login = s.get(f"{match[1]}/?token={match[2]}", timeout=10, allow_redirects=False)
+            secret = page_secret(login.headers["Location"])
             yield Served(proc, match[1], s, secret)
     finally:
         proc.terminate()

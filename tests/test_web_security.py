@@ -24,6 +24,7 @@ from importer.web import Settings, create_app, progress, security
 from importer.web.app import sandbox_target
 from importer.web.runs import Target
 from importer.web.workspace import safe_name
+from tests.util import page_secret
 
 pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
 
@@ -38,14 +39,11 @@ def _app(tmp_path: Path, target: Target | None = None) -> Flask:
                       TOKEN)
 
 
-def _page_secret(c: FlaskClient) -> str:
-    return re.search(r'name="importer-page" content="([^"]+)"', c.get("/").get_data(True))[1]
-
-
 def _logged_in(app: Flask) -> FlaskClient:
     c = app.test_client()
-    assert c.get(f"/?token={TOKEN}").status_code == 303
-    c.environ_base["HTTP_X_IMPORTER_PAGE"] = _page_secret(c)
+    login = c.get(f"/?token={TOKEN}")
+    assert login.status_code == 303
+    c.environ_base["HTTP_X_IMPORTER_PAGE"] = page_secret(login.headers["Location"])
     return c
 
 
@@ -67,13 +65,50 @@ def test_a_cookie_alone_changes_nothing(tmp_path: Path) -> None:
     """Another server on 127.0.0.1 receives our cookie (cookies ignore ports): without the
     page's own secret, which it cannot read, no change is accepted."""
     c = _logged_in(_app(tmp_path))
+    mine = c.environ_base["HTTP_X_IMPORTER_PAGE"]
     data = MISTAKES.read_bytes()
     for secret in ("", "guessed", "ünïcode"):
         c.environ_base["HTTP_X_IMPORTER_PAGE"] = secret
         assert _upload(c, data, "mistakes.xlsx").status_code == 403
     assert c.get("/api/state").json["documents"] == []
-    c.environ_base["HTTP_X_IMPORTER_PAGE"] = _page_secret(c)
+    c.environ_base["HTTP_X_IMPORTER_PAGE"] = mine
     assert _upload(c, data, "mistakes.xlsx").status_code == 200
+
+
+def test_a_cookie_alone_cannot_get_the_page_secret_nor_buy(tmp_path: Path,
+                                                           target: Target) -> None:
+    """Issue 29, item 1: another local server holding our cookie (browsers send it to every
+    port of 127.0.0.1) asks as a program does, with the headers a browser would send: no page
+    it can fetch holds the secret, and without it nothing is uploaded, run or bought."""
+    app = _app(tmp_path, target)
+    c = _logged_in(app)
+    mine = c.environ_base["HTTP_X_IMPORTER_PAGE"]
+    doc = _upload(c, MISTAKES.read_bytes(), "mistakes.xlsx").json
+    name = app.extensions["importer"]["sessions"].cookie
+    cookie = {"Cookie": f"{name}={c.get_cookie(name).value}"}
+    thief = app.test_client(use_cookies=False)
+    navigation = {**cookie, "Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate",
+                  "Sec-Fetch-Dest": "document"}
+    seen = [thief.get(path, headers=navigation) for path in (
+        "/", "/?token=", "/?token=guess", "/index.html", "/api/state",
+        f"/api/documents/{doc['id']}")]
+    assert seen[0].status_code == 200  # the page, without its secret
+    text = " ".join(r.get_data(True) + r.headers.get("Location", "") for r in seen)
+    found = re.findall(r'name="importer-page" content="([^"]+)"|#page=([\w-]+)', text)
+    assert mine not in text and found == []
+    for headers in ({**cookie, **SAME_ORIGIN}, navigation, cookie):
+        answer = thief.post("/api/documents", headers=headers,
+                            data={"file": (io.BytesIO(MISTAKES.read_bytes()), "x.xlsx")})
+        assert answer.status_code == 403
+        answer = thief.post(f"/api/documents/{doc['id']}/runs", headers=headers,
+                            json={"dry_run": False, "confirmed": True})
+        assert answer.status_code == 403
+        assert "open the latest address the importer printed" in answer.json["error"]
+    assert len(c.get("/api/state").json["documents"]) == 1
+    assert requests.get(f"{target.credentials.base_url}/_sandbox/purchases",
+                        timeout=10).json() == {"Purchases": {}}
+    # The page itself carries on with its secret, whatever the cookie became meanwhile.
+    assert _upload(c, MISTAKES.read_bytes(), "again.xlsx").status_code == 200
 
 
 def test_each_launch_names_its_cookie_and_never_puts_the_token_in_it(tmp_path: Path) -> None:
@@ -115,6 +150,8 @@ def test_sessions_are_short_lived_and_rotated(tmp_path: Path) -> None:
     clock[0] += security.GRACE_SECONDS + 1
     assert old.get("/api/state", headers={"Cookie": f"{name}={first}"}).status_code == 403
     assert c.get("/api/state").status_code == 200  # the new one goes on
+    # The page's secret outlives the cookie's rotation: the page carries on making changes.
+    assert _upload(c, MISTAKES.read_bytes(), "mistakes.xlsx").status_code == 200
     clock[0] += security.SESSION_SECONDS + 1  # unused for an hour: gone
     assert c.get("/api/state").status_code == 403
 

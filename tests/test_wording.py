@@ -20,7 +20,7 @@ from importer.text import clip
 from importer.web import Settings, create_app
 from importer.web.account import check
 from importer.web.app import sandbox_target
-from tests.util import cli
+from tests.util import cli, page_secret
 
 pytestmark = pytest.mark.usefixtures("fast_settling")  # conftest: the floor scaled to these lags
 
@@ -101,10 +101,9 @@ def test_the_summary_names_the_sandbox_of_a_web_run(tmp_path: Path) -> None:
         app = create_app(Settings(tmp_path / "workspace", target, Options(settle_window=1.0)),
                          TOKEN)
         c = app.test_client()
-        assert c.get(f"/?token={TOKEN}").status_code == 303
-        page = c.get("/").get_data(True)
-        c.environ_base["HTTP_X_IMPORTER_PAGE"] = re.search(
-            r'name="importer-page" content="([^"]+)"', page)[1]
+        login = c.get(f"/?token={TOKEN}")
+        assert login.status_code == 303
+        c.environ_base["HTTP_X_IMPORTER_PAGE"] = page_secret(login.headers["Location"])
         same = {"Sec-Fetch-Site": "same-origin"}
         doc = c.post("/api/documents", headers=same, data={
             "file": (io.BytesIO(source.read_bytes()), source.name)}).json

@@ -43,3 +43,11 @@ def sheet_rows(path: Path, sheet: str) -> list[dict[str, object]]:
 PURCHASE_HEADER = ["PropertySid", "NumberBlockSid", "AnswerPoint", "Campaign"]
 CONFIGURE_HEADER = ["AccountSid", "NumberBlockSid", "RoutingMethod", "EndpointNumber", "Flow",
                     "Application", "Recording", "Campaign"]
+
+
+def page_secret(location: str) -> str:
+    """The page's secret as the load that spent the key gets it: in the fragment of the
+    redirect (`/#page=...`); no page a cookie can fetch holds it."""
+    from importer.web.security import PAGE_FRAGMENT
+    assert PAGE_FRAGMENT in location, location
+    return location.split(PAGE_FRAGMENT, 1)[1]

@@ -58,7 +58,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
         if state["target"] is target and not target.sandbox:
             state["target"], state["refused"] = None, message
 
-    runs = Runs(on_refused=refused)
+    runs = Runs(on_refused=refused, on_ended=workspace.run_ended)
     streams = progress.Streams()
     app.extensions["importer"] = {"workspace": workspace, "runs": runs, "state": state,
                                   "streams": streams, "sessions": sessions}
@@ -105,8 +105,9 @@ def create_app(settings_: Settings, token: str) -> Flask:
 
     @app.get("/")
     def index() -> str:
+        # Never the page's secret: a cookie reaches every local server (security.py).
         return render_template("index.html", templates=sorted(TEMPLATES),
-                               page_secret=sessions.page(), page_header=security.PAGE_HEADER)
+                               launch=sessions.cookie, page_header=security.PAGE_HEADER)
 
     @app.get("/colours.css")
     def status_colours() -> Response:
@@ -301,13 +302,29 @@ def create_app(settings_: Settings, token: str) -> Flask:
             abort(400, "Give the API credentials first.")
         body = request.get_json(silent=True) or {}
         dry_run = bool(body.get("dry_run"))
-        purchases = found.valid_rows("purchase")
-        if purchases and not (dry_run or target.sandbox or body.get("confirmed")):
-            response = jsonify({"confirm": settings.spend_question(purchases,
-                                                                   target.credentials)})
+
+        def asked() -> None:
+            """Buying needs a yes to the question about the file as it is now: the yes names
+            the version and the count it was shown, and any change since (an edit in another
+            tab, a run's results) asks again. Checked under the document's lock, at the start."""
+            purchases = found.valid_rows("purchase")
+            if not purchases or dry_run or target.sandbox:
+                return
+            now = {"version": found.version, "count": purchases}
+            given = body.get("confirmed")
+            if isinstance(given, dict) and given == now:
+                return
+            raise _Ask(settings.spend_question(purchases, target.credentials), now,
+                       changed=isinstance(given, dict))
+        try:
+            return jsonify(runs.start(found, dry_run, target, asked).snapshot())
+        except _Ask as question:
+            response = jsonify({"confirm": question.text, "asked": question.now,
+                                **({"error": "The file changed since you were asked; nothing "
+                                    "was sent. Here is the question again."}
+                                   if question.changed else {})})
             response.status_code = 409
             return response
-        return jsonify(runs.start(found, dry_run, target).snapshot())
 
     @app.get("/api/documents/<doc_id>/run")
     def last_run(doc_id: str) -> Response:
@@ -342,6 +359,14 @@ def create_app(settings_: Settings, token: str) -> Flask:
     export.register(app)  # "Export the blocks you own" (importer.web.export)
     history.register(app)  # earlier runs of a file (importer.web.history)
     return app
+
+
+class _Ask(Exception):
+    """Purchases need the person's yes to the question about the file as it is now."""
+
+    def __init__(self, text: str, now: dict, changed: bool) -> None:
+        super().__init__(text)
+        self.text, self.now, self.changed = text, now, changed
 
 
 def _run(runs: Runs, run_id: str):  # type: ignore[no-untyped-def]

@@ -54,6 +54,9 @@ class Document:
     folder: Path  # the rollout's folder: its journal and results workbooks
     load: Callable[[], Prepared]  # reads and checks the workspace copy again
     history: list[list[Edit]] = field(default_factory=list)  # one list per undo step
+    # Changes with every edit, undo and run's results: the buy question names the version it
+    # was asked of, and a confirmation of another is refused (app.start_run).
+    version: int = 0
     results: dict[int, dict[int, Outcome]] = field(default_factory=dict)  # after a run
     lock: threading.RLock = field(default_factory=threading.RLock)
     busy: bool = False  # a run of it is in progress: no change is accepted
@@ -139,11 +142,21 @@ class Document:
         with self.lock:
             if self._summary is None:
                 self._summary = {
-                    "id": self.id, "name": self.name,
+                    "id": self.id, "name": self.name, "rollout": self.folder.name,
                     "sheets": [self._sheet_summary(i) for i in range(len(self.checked))],
                     **self._totals(),
                 }
             return self._summary
+
+    def journal_changed(self) -> None:
+        """A run of the same rollout (another copy of it, opened beside this one) has ended:
+        what its journal holds as done is read again, so the rows it bought show as a run
+        would skip them and are not offered for sending again."""
+        with self.lock:
+            self._skips = None
+            self._summary = None
+            self._found = None
+            self.version += 1  # a buy question asked before is about the file as it was
 
     def _totals(self) -> dict:
         """What changes with every edit beyond its sheet: the rows a run would send."""
@@ -346,6 +359,7 @@ class Document:
                     "reload": len(asked) > 500, "count": 0,
                     "sheet": self._sheet_summary(index), **self._totals()}
         self._summary = None
+        self.version += 1
         checked, befores, changed = edits.set_cells(
             self.checked[index], changes, self.prepared.options.allowed_prefixes)
         self.checked[index] = checked
@@ -372,6 +386,7 @@ class Document:
             self.results = {i: dict(zip(s.rows, s.outcomes, strict=False))
                             for i, s in enumerate(report.sheets)}
             self._summary = None
+            self.version += 1
 
     def save_edited(self) -> Path:
         """The document as it is now, as an .xlsx beside the upload (every cell text)."""

@@ -62,6 +62,7 @@ class Run:
     version: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
     on_refused: Callable[[Target, str], None] | None = None  # a 401: the page asks again
+    on_ended: Callable[[Document], None] | None = None  # other copies read the journal again
     changed: threading.Condition = field(default_factory=threading.Condition)
     thread: threading.Thread | None = None
 
@@ -75,6 +76,7 @@ class Run:
             left = self.unsent if stopped or self.cancel.is_set() else 0
             return {
                 "id": self.id, "document": self.document.id, "state": self.state,
+                "rollout": self.document.folder.name,
                 "dry_run": self.dry_run, "done": self.done - left, "total": self.total,
                 "ok": self.ok, "not_ok": self.not_ok - left, "eta_s": eta,
                 "elapsed_s": elapsed, "stopped": stopped, "not_reached": left,
@@ -146,6 +148,8 @@ class Run:
             self._send(self.document, self.target)
         finally:
             self._release()
+            if self.on_ended is not None:
+                self.on_ended(self.document)
 
     def _release(self) -> None:
         """The document takes changes again (before the page hears the run has ended)."""
@@ -198,18 +202,26 @@ class Run:
 class Runs:
     """Every run of this server; one at a time per document (the journal lock says the rest)."""
 
-    def __init__(self, on_refused: Callable[[Target, str], None] | None = None) -> None:
+    def __init__(self, on_refused: Callable[[Target, str], None] | None = None,
+                 on_ended: Callable[[Document], None] | None = None) -> None:
         self.on_refused = on_refused
+        self.on_ended = on_ended
         self.runs: dict[str, Run] = {}
         self.lock = threading.Lock()
         self.changed = threading.Condition()  # every run's: one stream waits for them all
 
-    def start(self, document: Document, dry_run: bool, target: Target) -> Run:
+    def start(self, document: Document, dry_run: bool, target: Target,
+              asked: Callable[[], None] | None = None) -> Run:
+        """A run of `document`; `asked` (which may raise) is called under the document's lock
+        just before, so nothing changes between the buy question's check and the start."""
         with self.lock, document.lock:
             if document.busy:
                 raise Busy("this file is already being run; wait for it to finish")
+            if asked is not None:
+                asked()
             current = Run(secrets.token_hex(8), document, dry_run, target,
-                          changed=self.changed, on_refused=self.on_refused)
+                          changed=self.changed, on_refused=self.on_refused,
+                          on_ended=self.on_ended)
             document.busy = True
             self.runs[current.id] = current
         current.start()

@@ -5,13 +5,18 @@ A secret token is in the URL the command prints; a request with it gets a sessio
 in its history all the same (a redirect or history.replaceState does not remove it), so a
 token works once: the command then prints a fresh address for another browser.
 
-Cookies ignore ports, so every other server on 127.0.0.1 receives ours: the cookie is named per
-launch (two launches do not log each other out), holds a session value, never the token, that
-lives for an hour without use and is replaced every few minutes, and alone it authorises
-nothing that changes state: unsafe requests also carry the page's own secret in a header (a
-page on another port can neither read it nor set it). The Host header must name the loopback
-address and our port (DNS rebinding), and an unsafe request must come from this page
-(Sec-Fetch-Site, Origin).
+Cookies ignore ports, so every other server on 127.0.0.1 receives ours, and such a server can
+send it back with any headers it likes (Sec-Fetch-Site, Origin: a program is no browser). So
+the cookie is named per launch (two launches do not log each other out), holds a session value,
+never the token, that lives for an hour without use and is replaced every few minutes, and
+alone it authorises nothing that changes state: unsafe requests also carry the page's own
+secret in a header. That secret is never in a page a cookie can fetch: it is handed out once,
+to the load that spent the token, in the redirect's fragment (`/#page=...`, which the browser
+keeps and never sends on), and the page keeps it in localStorage, which is the page's origin's
+alone (scheme, host and port: no other local server can read it, unlike cookies). A reload and
+every other tab read it from there; the cookie's rotation leaves it alone. The Host header must
+name the loopback address and our port (DNS rebinding), and an unsafe request must come from
+this page (Sec-Fetch-Site, Origin) as a browser says it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from flask import Flask, Response, abort, g, redirect, request
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PAGE_HEADER = "X-Importer-Page"
+PAGE_FRAGMENT = "#page="  # how the load that spent the token hands the page its secret
 SESSION_SECONDS = 3600.0  # a session unused this long is gone (the open page keeps it in use)
 ROTATE_SECONDS = 300.0  # a session older than this is replaced by a fresh one...
 GRACE_SECONDS = 30.0  # ...and stays good this long for requests already on their way
@@ -67,8 +73,9 @@ class Sessions:
         self.sessions: dict[str, list] = {}  # value -> [issued, expires, successor]
         self.pages: dict[str, float] = {}  # page secret -> issued
 
-    def exchange(self, given: str) -> str | None:
-        """A new session for the token, which is then spent (it stays in the history)."""
+    def exchange(self, given: str) -> tuple[str, str] | None:
+        """A new session and page secret for the token, which is then spent (it stays in the
+        history)."""
         with self.lock:
             if not same(given, self.token):
                 return None
@@ -76,7 +83,7 @@ class Sessions:
             fresh = self.token
         if self.on_new_token is not None:
             self.on_new_token(fresh)
-        return self.issue()
+        return self.issue(), self.page()
 
     def issue(self) -> str:
         value, now = secrets.token_urlsafe(32), self.clock()
@@ -151,8 +158,10 @@ def install(app: Flask, token: str) -> Sessions:
             abort(403, "This app answers only at the address the importer printed.")
         given = request.args.get("token")
         if given is not None and request.method == "GET" and (
-                session := sessions.exchange(given)) is not None:
-            response = redirect(request.path if request.path.startswith("/") else "/", 303)
+                found := sessions.exchange(given)) is not None:
+            session, page = found
+            path = request.path if request.path.startswith("/") else "/"
+            response = redirect(f"{path}{PAGE_FRAGMENT}{page}", 303)
             set_cookie(response, session)
             return response
         current = sessions.check(request.cookies.get(sessions.cookie, ""))
@@ -168,7 +177,8 @@ def install(app: Flask, token: str) -> Sessions:
             if origin is not None and origin != f"{request.scheme}://{request.host}":
                 abort(403, "Changes are accepted only from this page.")
             if not sessions.page_ok(request.headers.get(PAGE_HEADER, "")):
-                abort(403, "This page is out of date; reload it.")
+                abort(403, "This page may not make changes: open the latest address the "
+                           "importer printed (each one carries a key that works once).")
         return None
 
     @app.after_request

@@ -322,6 +322,15 @@ class Workspace:
                 return self.open(self._uploads(folder)[0], item["name"])
         raise KeyError(key)
 
+    def run_ended(self, ran: Document) -> None:
+        """Every other copy of the rollout open here (a second upload, "Carry on") reads the
+        journal again: opened during the run, it would still offer what the run bought."""
+        with self.lock:
+            others = [d for d in self.documents.values() if d is not ran
+                      and d.folder == ran.folder]
+        for other in others:
+            other.journal_changed()
+
     def get(self, doc_id: str) -> Document:
         document = self.documents[doc_id]
         document.used = time.monotonic()

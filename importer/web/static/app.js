@@ -8,8 +8,23 @@
 const $ = (id) => document.getElementById(id);
 // busy: a run of the file on screen is in progress; the server takes no change to it then.
 const state = { doc: null, sheet: 0, table: null, run: null, target: null, poll: null, busy: false };
-// Unsafe requests carry this page's own secret (a cookie alone authorises no change).
+// Unsafe requests carry this page's own secret (a cookie alone authorises no change). The
+// load that spent the key in the address got it in its fragment (#page=...); it is kept in
+// localStorage, which only this page's origin (port included) can read, for reloads and other
+// tabs; never in the page the server sends (security.py says why).
 const PAGE = document.querySelector('meta[name="importer-page"]');
+const SECRET = (function pageSecret() {
+  const key = `importer-page:${PAGE.dataset.launch}`;
+  const given = /^#page=([\w-]+)$/.exec(location.hash);
+  try {
+    for (const old of Object.keys(localStorage)) {  // earlier launches' secrets
+      if (old.startsWith("importer-page:") && old !== key) localStorage.removeItem(old);
+    }
+    if (given) localStorage.setItem(key, given[1]);
+  } catch (e) { /* storage refused: this tab keeps it until it is reloaded */ }
+  if (given) history.replaceState(null, "", location.pathname + location.search);
+  try { return given ? given[1] : localStorage.getItem(key) || ""; } catch (e) { return ""; }
+})();
 const HINT = "Click a red or yellow cell to see what is wrong; click any cell to change it. "
   + "By keyboard: Tab into the grid, arrow keys to move, Enter to change a cell, Escape to cancel.";
 const STATUSES = ["OK", "VALID", "INVALID", "REJECTED", "FAILED", "UNKNOWN", "SKIPPED"];
@@ -21,7 +36,7 @@ async function api(path, options = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.json);
   }
-  if ((init.method || "GET").toUpperCase() !== "GET") init.headers[PAGE.dataset.header] = PAGE.content;
+  if ((init.method || "GET").toUpperCase() !== "GET") init.headers[PAGE.dataset.header] = SECRET;
   const response = await fetch(path, init);
   let body = {};
   try { body = await response.json(); } catch (e) { body = {}; }

@@ -15,19 +15,24 @@ function showPlan() {
   $("run-plan").textContent = text;
 }
 
-async function startRun(dryRun, confirmed = false) {
+// A yes carries what the question was asked of (the file's version and the count shown): if
+// the file changed meanwhile (another tab's edits, a run), the server asks again.
+async function startRun(dryRun, confirmed = null) {
   say("run-status", "");
   try {
     const run = await api(`/api/documents/${state.doc.id}/runs`, { json: { dry_run: dryRun, confirmed } });
     follow(run);
   } catch (error) {
     if (error.status === 409 && error.body.confirm) {
+      if (error.body.error) { await reloadDocument(); showPlan(); }  // as the file is now
+      $("confirm-changed").textContent = error.body.error || "";
+      $("confirm-changed").hidden = !error.body.error;
       $("confirm-text").textContent = error.body.confirm;
       const dialog = $("confirm");
       dialog.returnValue = "";
       dialog.showModal();
       dialog.addEventListener("close", () => {
-        if (dialog.returnValue === "yes") startRun(dryRun, true);
+        if (dialog.returnValue === "yes") startRun(dryRun, error.body.asked);
         else say("run-status", "Nothing was sent.");
       }, { once: true });
       return;
@@ -115,6 +120,22 @@ function heard(snapshot) {
     && !(state.run && ["starting", "running"].includes(state.run.state));
   if (mine || started) showRun(snapshot);
   if (started) show("run");
+  copyEnded(snapshot);
+}
+
+// A run of another copy of this rollout (the same file uploaded again, or reopened) has ended:
+// the rows it did are read again from its journal, so they are not offered for sending.
+const copiesRunning = new Set();  // runs of other copies seen in progress from this tab
+
+function copyEnded(snapshot) {
+  const copy = state.doc && snapshot.document !== state.doc.id && snapshot.rollout === state.doc.rollout;
+  if (!copy) return;
+  if (!["done", "failed"].includes(snapshot.state)) { copiesRunning.add(snapshot.id); return; }
+  if (!copiesRunning.delete(snapshot.id)) return;  // ended before this tab saw it: nothing new
+  reloadDocument().then(() => {
+    showPlan();
+    say("message-bar", "A run of another copy of this file has ended: the rows it did are shown as a run would skip them.");
+  }).catch(() => {});
 }
 
 if (CHANNEL) CHANNEL.onmessage = (message) => heard(message.data);
@@ -245,6 +266,7 @@ for (const button of document.querySelectorAll(".steps .step")) {
 
 (async function start() {
   say("message-bar", HINT);
+  if (!SECRET) say("upload-status", "This page may not make changes: open the latest address the importer printed (each one carries a key that works once).", true);
   const current = await api("/api/state");
   showTarget(current.target);
   showRecent(current.recent);
