@@ -366,6 +366,44 @@ def test_a_copy_opened_during_a_run_reads_the_journal_when_it_ends(tmp_path: Pat
         assert set(server.purchase_counts().values()) == {1}
 
 
+HUGE_NUMBERS = [10**20, -2**63, 2**63, 2**64 + 2, -(10**30)]
+
+
+@pytest.mark.parametrize("number", HUGE_NUMBERS)
+def test_a_row_or_number_out_of_any_range_is_a_400_not_a_500(client: FlaskClient,
+                                                              number: int) -> None:
+    """Issue 29, item 6: every route taking a row, a sheet, a page, a size or a header row
+    answers a number no sheet has (too big for pandas or numpy) like any other bad one."""
+    doc = _upload(client)["id"]
+    base = f"/api/documents/{doc}"
+    answers = {
+        "edit row": client.patch(f"{base}/cells", headers=SAME_ORIGIN, json={
+            "sheet": 0, "row": number, "column": "c2", "value": "x"}),
+        "edit sheet": client.patch(f"{base}/cells", headers=SAME_ORIGIN, json={
+            "sheet": number, "row": 2, "column": "c2", "value": "x"}),
+        "bulk row": client.post(f"{base}/sheets/0/bulk", headers=SAME_ORIGIN, json={
+            "cells": [{"row": number, "column": "c2", "value": "x"}]}),
+        "rows page": client.get(f"{base}/sheets/0/rows?page={number}&size=10"),
+        "rows size": client.get(f"{base}/sheets/0/rows?page=1&size={number}"),
+        "rows sheet": client.get(f"{base}/sheets/{abs(number)}/rows?page=1&size=10"),
+        "next after": client.get(f"{base}/sheets/0/next-problem?after={number}&size=10"),
+        "next size": client.get(f"{base}/sheets/0/next-problem?size={number}"),
+        "columns sheet": client.post(f"{base}/columns", headers=SAME_ORIGIN,
+                                     json={"sheet": number}),
+    }
+    pending = client.post("/api/documents", headers=SAME_ORIGIN, data={"file": (
+        io.BytesIO(b"Block,Phone number\nNB100001,0412345678\n"), "odd.csv")}).json
+    answers["mapping header row"] = client.post(
+        f"/api/pending/{pending['mapping']['id']}", headers=SAME_ORIGIN,
+        json={"header_row": number})
+    for what, answer in answers.items():
+        assert answer.status_code in (200, 400, 404), (what, answer.status_code)
+        if answer.status_code != 200:
+            assert answer.is_json and "Traceback" not in answer.get_data(True), what
+    assert client.get(f"{base}/sheets/0/rows?page=1&size=10").status_code == 200
+    assert client.get(f"{base}").json["edits"] == 0  # nothing was changed by any of them
+
+
 def test_typed_credentials_are_checked_and_stay_in_memory(tmp_path: Path) -> None:
     """"Use these" asks the API (one listing page): a wrong token is refused with what the API
     said, never echoed; the right one is kept in memory only."""

@@ -194,8 +194,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
         found = document(doc_id)
         if not 0 <= index < len(found.checked):
             abort(404, "No such sheet.")
-        return jsonify(found.rows(index, request.args.get("page", 1, type=int),
-                                  request.args.get("size", 100, type=int),
+        return jsonify(found.rows(index, _arg("page", 1), _arg("size", 100),
                                   query=query_from(request.args)))
 
     @app.get("/api/documents/<doc_id>/sheets/<int:index>/next-problem")
@@ -204,9 +203,8 @@ def create_app(settings_: Settings, token: str) -> Flask:
         found = document(doc_id)
         if not 0 <= index < len(found.checked):
             abort(404, "No such sheet.")
-        after = request.args.get("after", type=int)
-        answer = found.next_problem(index, query_from(request.args), after,
-                                    request.args.get("size", 100, type=int))
+        answer = found.next_problem(index, query_from(request.args), _arg("after", None),
+                                    _arg("size", 100))
         if answer is None:
             abort(404, "No row shown here has a problem.")
         return jsonify(answer)
@@ -367,6 +365,18 @@ class _Ask(Exception):
     def __init__(self, text: str, now: dict, changed: bool) -> None:
         super().__init__(text)
         self.text, self.now, self.changed = text, now, changed
+
+
+_LARGEST = 2**31  # no sheet, page or size is near it; pandas and numpy overflow far above
+
+
+def _arg(name: str, default: int | None) -> int | None:
+    """A whole number from the query string, or `default` where it is missing or not one;
+    a number beyond any sheet is a 400 like other bad requests, not a 500 from numpy."""
+    number = request.args.get(name, default, type=int)
+    if number is not None and not -_LARGEST < number < _LARGEST:
+        abort(400, f"{name} is out of range.")
+    return number
 
 
 def _run(runs: Runs, run_id: str):  # type: ignore[no-untyped-def]

@@ -352,6 +352,9 @@ class Document:
         records no step. An edited row's old result no longer describes it."""
         raw = self.checked[index].sheet.raw
         asked = sorted({r for r, _, _ in changes})
+        rows = self.checked[index].sheet.data.index
+        if any(r not in rows for r in asked):  # never a row the sheet lacks (0 is the last)
+            raise KeyError(asked[0])
         changes = [(r, p, v) for r, p, v in changes
                    if (None if pd.isna(now := raw.iat[r - 1, p]) else str(now)) != v]
         if not changes:  # the rows asked about, as they are
