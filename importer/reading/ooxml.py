@@ -319,7 +319,7 @@ def measure(data: bytes, names: list[str], limits: Limits) -> Measured:
         if not fits(extent, len(xml), limits):
             replaced[part] = cut(xml, careful, extent.data_rows, extent.data_columns)
     if replaced:
-        found.patched = _copy(zf, replaced, set(parts.values()) - {parts[n] for n in names})
+        found.patched = copy_with(zf, replaced, set(parts.values()) - {parts[n] for n in names})
     return found
 
 
@@ -350,7 +350,7 @@ def _part(parts: dict[str, str], name: str) -> str:
     return parts[name]
 
 
-def _copy(zf: zipfile.ZipFile, replaced: dict[str, bytes], unread: set[str]) -> bytes:
+def copy_with(zf: zipfile.ZipFile, replaced: dict[str, bytes], unread: set[str]) -> bytes:
     """The workbook with some parts replaced; sheets nobody reads are left empty."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as copy:
