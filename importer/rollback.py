@@ -18,10 +18,10 @@ from importer.pipeline import Prepared
 from importer.reading import undone
 from importer.report import Severity
 from importer.results.summary import bought_in, read_summary
-from importer.sending.client import ApiClient, item_text
+from importer.sending.client import ApiClient, Credentials, item_text
 from importer.spec import contract
 from importer.spec.operations import CONFIGURE
-from importer.text import shown
+from importer.text import redact_url, shown
 
 SETTINGS = tuple(n for n in contract.ITEM_SETTINGS)
 
@@ -51,6 +51,16 @@ class UndoPlan:
     @property
     def blocks(self) -> int:
         return len({s.block for s in self.shifts})
+
+    @property
+    def changed(self) -> int:
+        """Settings someone changed after the run (put back all the same)."""
+        return sum(bool(s.since) for s in self.shifts)
+
+    def question(self, credentials: Credentials) -> str:
+        """The confirmation asked before putting back, in the terminal and the page alike."""
+        return (f"This will put back {len(self.shifts):,} settings of {self.blocks:,} blocks "
+                f"on {redact_url(credentials.base_url)} as {shown(credentials.account_sid)}.")
 
 
 def undo_file(results: Path) -> Path:

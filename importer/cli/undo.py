@@ -12,7 +12,7 @@ from importer import config as config_module
 from importer.cli.app import api_options, cli, common, guard, make_options, sending_options
 from importer.cli.rows import _api, _progress, _render, _stop_on_signals
 from importer.errors import ExitCode, UsageError
-from importer.text import redact_url, shorten, shown
+from importer.text import shorten, shown
 
 if TYPE_CHECKING:
     from importer.rollback import UndoPlan
@@ -52,9 +52,7 @@ def undo_cmd(file: Path, out: Path | None, overwrite: bool, operation: str | Non
                     click.echo("Nothing to put back.", err=True)
                     return _render(run(plan.prepared, client, scope=scope, dry_run=True,
                                        sandbox=sandbox), as_json)
-                question = (f"This will put back {len(plan.shifts):,} settings of "
-                            f"{plan.blocks:,} blocks on {redact_url(credentials.base_url)} as "
-                            f"{shown(credentials.account_sid)}.")
+                question = plan.question(credentials)
                 if not (yes or sandbox):
                     if not sys.stdin.isatty():
                         raise UsageError(f"{question} Refusing without a terminal to confirm; "
@@ -86,9 +84,8 @@ def _preview(plan: UndoPlan) -> None:
              f"{shown(shift.before)!r}{since}")
     if len(plan.shifts) > SHOWN:
         echo(f"  … and {len(plan.shifts) - SHOWN:,} more")
-    changed = sum(bool(s.since) for s in plan.shifts)
-    if changed:
-        echo(f"  {changed:,} of these were changed by someone since this run; they are put "
+    if plan.changed:
+        echo(f"  {plan.changed:,} of these were changed by someone since this run; they are put "
              "back all the same")
     for row, block, why in plan.kept[:SHOWN]:
         echo(f"  row {row}, {shown(block)}: {shorten(shown(why), 160)}")

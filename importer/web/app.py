@@ -23,7 +23,7 @@ from importer.results.workbook import STATUS_COLOURS
 from importer.sending.client import Credentials, check_base_url
 from importer.sending.locks import Busy
 from importer.text import redact_url, shown
-from importer.web import account, export, history, mapping, progress, security
+from importer.web import account, export, history, mapping, progress, putback, security
 from importer.web.documents import Document, without_paths
 from importer.web.finding import check_size, query_from
 from importer.web.runs import Runs, Target
@@ -356,6 +356,7 @@ def create_app(settings_: Settings, token: str) -> Flask:
 
     export.register(app)  # "Export the blocks you own" (importer.web.export)
     history.register(app)  # earlier runs of a file (importer.web.history)
+    putback.register(app)  # put back what a run changed (importer.web.putback)
     return app
 
 

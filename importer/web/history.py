@@ -15,7 +15,7 @@ from importer.results.summary import read_summary
 SHOWN = 20  # the newest; older ones stay in the workspace folder
 
 
-def _workbooks(folder: Path) -> list[Path]:
+def workbooks(folder: Path) -> list[Path]:
     """The results workbooks of the rollout in `folder`, newest first (at most SHOWN)."""
     return sorted((p for p in folder.glob("*.results*.xlsx") if p.is_file()),
                   key=lambda p: -p.stat().st_mtime)[:SHOWN]
@@ -24,7 +24,7 @@ def _workbooks(folder: Path) -> list[Path]:
 def earlier_runs(folder: Path) -> list[dict]:
     """The results workbooks of the rollout in `folder`, newest first, with their counts."""
     runs = []
-    for path in _workbooks(folder):
+    for path in workbooks(folder):
         said = read_summary(path)
         if said is not None:
             runs.append({"name": path.name, **said})
@@ -48,7 +48,7 @@ def register(app: Flask) -> None:
     @app.get("/api/documents/<doc_id>/history/<name>")
     def earlier_results(doc_id: str, name: str) -> Response:
         folder = folder_of(doc_id)
-        if name not in {p.name for p in _workbooks(folder)}:  # only those, not a summary read
+        if name not in {p.name for p in workbooks(folder)}:  # only those, not a summary read
             abort(404, "That results workbook is no longer here.")
         return send_file(folder / name, as_attachment=True, download_name=name,
                          mimetype=excel.XLSX_TYPE)

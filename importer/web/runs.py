@@ -96,6 +96,8 @@ class Run:
                 "results": bool(report and report.results_path),
                 "results_name": Path(report.results_path).name if report and
                 report.results_path else "",
+                # The run's undo workbook: the Results step offers to put it back.
+                "undo": Path(report.undo_path).name if report and report.undo_path else "",
             }
 
     def _plain(self, text: str) -> str:

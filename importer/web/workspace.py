@@ -297,6 +297,11 @@ class Workspace:
         return self._opened(path, name, folder, self._check(path, name, folder, mapping),
                             mapping)
 
+    def read(self, path: Path) -> Prepared:
+        """A file kept in a rollout's folder (a run's undo workbook), checked as an upload is
+        but not opened: a preview of what running it would send."""
+        return self._check(path, path.name, self.folder_for(path.name))
+
     def _uploads(self, folder: Path) -> list[Path]:
         """The uploads kept in a rollout's folder, newest first."""
         kept = [p for d in (folder / "uploads").glob("*") if d.is_dir() for p in d.iterdir()

@@ -52,6 +52,14 @@ async function showHistory() {
     link.download = run.name;
     link.textContent = run.name;
     head.append(date, " ", link);
+    if (run.undo && run.sent) {  // a run that changed settings: they can be put back
+      const back = document.createElement("button");
+      back.type = "button";
+      back.className = "put-back-run";
+      back.textContent = "Put back what this run changed";
+      back.addEventListener("click", () => putBack(run.name, "run-status"));
+      head.append(back);
+    }
     const counts = document.createElement("div");
     counts.className = "counts";
     showCounts(counts, run.counts);
@@ -59,6 +67,90 @@ async function showHistory() {
     list.append(li);
   }
 }
+
+// --- put it back ----------------------------------------------------------------------------
+
+function item(text, className = "") {
+  const li = document.createElement("li");
+  li.textContent = text;
+  if (className) li.className = className;
+  return li;
+}
+
+function quotedValue(value) {
+  return value === null || value === undefined || value === "" ? "(empty)" : `“${value}”`;
+}
+
+// The preview of `importer undo`: the counts, the first settings (now -> before), the rows
+// whose earlier values are unknown (left as they are), then the same question.
+function showPutBack(plan, changedNote) {
+  $("put-back-changed").textContent = changedNote || "";
+  $("put-back-changed").hidden = !changedNote;
+  $("put-back-summary").textContent = plan.settings
+    ? `${counted(plan.settings, "setting", "settings")} of ${counted(plan.blocks, "block", "blocks")} will go back to what ${plan.blocks === 1 ? "it was" : "they were"} before that run (from ${plan.undo}).`
+    : "Nothing to put back: every block is as it was before that run, or its earlier settings are not known.";
+  const shifts = $("put-back-shifts");
+  shifts.textContent = "";
+  for (const s of plan.shifts) {
+    const li = item(s.now === s.before
+      ? `Row ${s.row} · ${s.block} · ${s.setting}: ${quotedValue(s.now)} (as it is: sent with the routing)`
+      : `Row ${s.row} · ${s.block} · ${s.setting}: ${quotedValue(s.now)} → ${quotedValue(s.before)}`);
+    if (s.since) {
+      const since = document.createElement("span");
+      since.className = "since";
+      since.textContent = ` (${s.since})`;
+      li.append(since);
+    }
+    shifts.append(li);
+  }
+  if (plan.settings > plan.shifts.length) shifts.append(item(`… and ${(plan.settings - plan.shifts.length).toLocaleString()} more`));
+  const kept = $("put-back-kept");
+  kept.textContent = "";
+  for (const k of plan.kept) kept.append(item(`Row ${k.row} · ${k.block}: ${k.why}`));
+  if (plan.kept_count > plan.kept.length) kept.append(item(`… and ${(plan.kept_count - plan.kept.length).toLocaleString()} more left as they are`));
+  const notes = [];
+  if (plan.changed) notes.push(`${counted(plan.changed, "setting was", "settings were")} changed by someone since that run; ${plan.changed === 1 ? "it is" : "they are"} put back all the same.`);
+  if (plan.bought) notes.push(`The ${counted(plan.bought, "block", "blocks")} that run bought stay bought: the API documents no way to release a block; only the configure rows are put back.`);
+  if (!plan.listed) notes.push("The blocks could not be listed now: “now” is what that run set.");
+  $("put-back-notes").textContent = notes.join(" ");
+  $("put-back-question").textContent = plan.settings ? `${plan.question} Continue?` : "";
+  $("put-back-yes").hidden = !plan.settings;
+}
+
+// The button of the Results step or of an earlier run: preview, ask, then the undo workbook
+// is opened as a file of this rollout and sent as any file is (its own progress and results).
+async function putBack(resultsName, statusId, confirmed = null, changedNote = "") {
+  say(statusId, confirmed ? "" : "Looking up what each block is set to now…");
+  const path = `/api/documents/${state.doc.id}/history/${encodeURIComponent(resultsName)}/undo`;
+  let plan;
+  try {
+    if (confirmed) {
+      const started = await api(path, { json: { confirmed } });
+      openDocument(started.document, "run");
+      follow(started.run);
+      say("run-status", `Putting back what ${resultsName} changed.`);
+      return;
+    }
+    plan = await api(path);
+  } catch (error) {
+    if (error.status !== 409 || !error.body.asked) { say(statusId, error.message, true); return; }
+    plan = error.body;
+    changedNote = error.body.error || "";
+  }
+  say(statusId, "");
+  showPutBack(plan, changedNote);
+  const dialog = $("put-back-dialog");
+  dialog.returnValue = "";
+  dialog.showModal();
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue === "yes") putBack(resultsName, statusId, plan.asked);
+    else say(statusId, "Nothing was put back.");
+  }, { once: true });
+}
+
+$("put-back").addEventListener("click", () => {
+  if (state.run && state.run.results_name) putBack(state.run.results_name, "results-status");
+});
 
 // Called by show() in app.js each time a step is shown.
 function onStep(step) {

@@ -210,6 +210,7 @@ async function finished(run, jump = true) {
   const steps = nextSteps(run);
   $("send-now").hidden = !(run.dry_run && would && !run.aborted);
   $("show-problems").hidden = !steps;
+  $("put-back").hidden = !(run.undo && run.results && !run.dry_run);
   const link = $("results-link");
   link.hidden = !run.results;
   link.classList.toggle("primary", $("send-now").hidden);  // one main action at a time
