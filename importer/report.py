@@ -48,6 +48,9 @@ class Outcome:
     error_code: str = ""
     submitted_at: str = ""
     done: bool = False
+    # A row not sent because another was refused (its purchase): sending again changes
+    # nothing until that row is fixed; where it is ("Purchase row 4").
+    blocked_by: str = ""
 
     @property
     def settled(self) -> bool:

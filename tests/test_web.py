@@ -672,3 +672,31 @@ def test_earlier_runs_of_a_file_are_listed_with_their_counts_and_workbooks(
     assert got.status_code == 200 and got.data[:2] == b"PK"
     for name in ["mistakes.xlsx", "..%2F..%2Fsandbox.sqlite", "mistakes.journal.sqlite"]:
         assert client.get(f"/api/documents/{doc['id']}/history/{name}").status_code == 404
+
+
+def test_a_row_waiting_for_a_refused_purchase_says_to_fix_that_row(client: FlaskClient,
+                                                                  tmp_path: Path) -> None:
+    """Issue 30, item 5: a configure row whose purchase the API refused ("not available") is
+    not advised to be sent again (that changes nothing): its Message and the page's next steps
+    name the purchase row to fix."""
+    from tests.util import CONFIGURE_HEADER, PURCHASE_HEADER, write_xlsx
+
+    source = write_xlsx(tmp_path / "taken.xlsx", {
+        "Purchase": [PURCHASE_HEADER, ["PRDEMO0001", "NB080001", "0412345678", "c"],
+                     ["PRDEMO0001", "NB100401", "0412345678", "c"]],
+        "Configure": [CONFIGURE_HEADER,
+                      ["ACDEMO0001", "NB080001", "endpoint", "0298765432", None, None,
+                       "enabled", "c"],
+                      ["ACDEMO0001", "NB100401", "endpoint", "0298765432", None, None,
+                       "enabled", "c"]]})
+    doc = _upload(client, source)
+    run = client.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN, json={}).json
+    done = _wait_done(client, run["id"])
+    assert {k: v for k, v in done["counts"].items() if v} == {"OK": 2, "REJECTED": 1,
+                                                                "SKIPPED": 1}, done
+    assert (done["skipped_blocked"], done["skipped_blocked_count"],
+            done["skipped_not_done"]) == (["sheet 'Purchase' row 2"], 1, 0)
+    rows = {r["_row"]: r for r in _rows(client, doc, sheet=1)}
+    assert rows[2]["_status"] == "SKIPPED"
+    assert "was refused by the API" in rows[2]["_message"]
+    assert rows[2]["_message"].endswith("fix that row, then send again.")

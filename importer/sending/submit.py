@@ -36,6 +36,7 @@ from importer.sending.tasks import (
     what,
 )
 from importer.spec import contract
+from importer.text import shorten
 
 __all__ = ["Settings", "Submitter", "Target", "Task", "done_before", "now"]
 
@@ -261,9 +262,13 @@ class Submitter:
             return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) may or may "
                            "not have gone through (UNKNOWN); the next run checks it, then sends "
                            "this row.")
+        if bought and bought[0].status is Status.REJECTED:
+            return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) was refused "
+                           f"by the API ({shorten(bought[0].message, 120)}); fix that row, then "
+                           "send again.", blocked_by=bought[1])
         if bought and not (bought[0].settled or bought[0].status is Status.VALID):
             return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) did not go "
-                           f"through in this run ({bought[0].status}).")
+                           f"through in this run ({bought[0].status}); send again.")
         if self.settings.dry_run:
             return Outcome(Status.VALID, "Would be sent.")
         at = now()

@@ -91,8 +91,15 @@ class Run:
                 "notes": [self._plain(n) for n in report.notes] if report else [],
                 # SKIPPED rows still to send (stopped, their purchase failed), for next steps.
                 "skipped_not_done": sum(o.status is Status.SKIPPED and not o.done
+                                        and not o.blocked_by
                                         for s in report.sheets for o in s.outcomes)
                 if report else 0,
+                # ... and those waiting for a refused row to be fixed (sending again is no use).
+                "skipped_blocked": sorted({o.blocked_by for s in report.sheets
+                                           for o in s.outcomes if o.blocked_by})
+                if report else [],
+                "skipped_blocked_count": sum(bool(o.blocked_by) for s in report.sheets
+                                             for o in s.outcomes) if report else 0,
                 "results": bool(report and report.results_path),
                 "results_name": Path(report.results_path).name if report and
                 report.results_path else "",
