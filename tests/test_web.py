@@ -700,3 +700,27 @@ def test_a_row_waiting_for_a_refused_purchase_says_to_fix_that_row(client: Flask
     assert rows[2]["_status"] == "SKIPPED"
     assert "was refused by the API" in rows[2]["_message"]
     assert rows[2]["_message"].endswith("fix that row, then send again.")
+
+
+def test_carry_on_lists_each_rollout_once_by_its_upload_with_its_latest_results(
+        tmp_path: Path, served: Served) -> None:
+    """Issue 30, item 7: a file run three times, whose rows to fix were downloaded, is listed
+    once, by the file uploaded (not the download), with its latest run's counts; it opens the
+    upload, every row."""
+    target = served[1]
+    first = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+    doc = _upload(first)
+    for dry_run in (True, False, False):
+        run = first.post(f"/api/documents/{doc['id']}/runs", headers=SAME_ORIGIN,
+                         json={"dry_run": dry_run}).json
+        _wait_done(first, run["id"])
+    assert first.get(f"/api/documents/{doc['id']}/to-fix").status_code == 200
+    again = _logged_in(create_app(_settings(tmp_path, target), TOKEN))
+    (recent,) = again.get("/api/state").json["recent"]
+    assert recent["name"] == "mistakes.xlsx"
+    assert recent["results"]["name"] == "mistakes.results-3.xlsx"
+    assert recent["results"]["sent"] and recent["results"]["counts"]["SKIPPED"] >= 5
+    reopened = again.post(f"/api/recent/{recent['key']}", headers=SAME_ORIGIN, json={}).json
+    assert reopened["name"] == "mistakes.xlsx"
+    assert sum(len(_rows(again, reopened, s)) for s in range(len(reopened["sheets"]))) == sum(
+        len(_rows(first, doc, s)) for s in range(len(doc["sheets"])))

@@ -15,16 +15,16 @@ from importer.results.summary import read_summary
 SHOWN = 20  # the newest; older ones stay in the workspace folder
 
 
-def workbooks(folder: Path) -> list[Path]:
-    """The results workbooks of the rollout in `folder`, newest first (at most SHOWN)."""
+def workbooks(folder: Path, shown: int = SHOWN) -> list[Path]:
+    """The results workbooks of the rollout in `folder`, newest first (at most `shown`)."""
     return sorted((p for p in folder.glob("*.results*.xlsx") if p.is_file()),
-                  key=lambda p: -p.stat().st_mtime)[:SHOWN]
+                  key=lambda p: -p.stat().st_mtime)[:shown]
 
 
-def earlier_runs(folder: Path) -> list[dict]:
+def earlier_runs(folder: Path, shown: int = SHOWN) -> list[dict]:
     """The results workbooks of the rollout in `folder`, newest first, with their counts."""
     runs = []
-    for path in workbooks(folder):
+    for path in workbooks(folder, shown):
         said = read_summary(path)
         if said is not None:
             runs.append({"name": path.name, **said})

@@ -33,6 +33,7 @@ from importer.sending.locks import Busy
 from importer.spec.operations import OPERATIONS
 from importer.text import shown
 from importer.web.documents import UPLOAD_SUFFIXES, Document
+from importer.web.history import earlier_runs
 
 # Names Windows keeps for devices, whatever follows the first dot (`nul.results.xlsx` too).
 DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
@@ -43,6 +44,7 @@ CHUNK = 1 << 20
 STALE_SECONDS = 3600.0
 MAPPING_FILE = "columns.json"  # the person's column mapping, beside the upload it is for
 CHECKS = 2  # files checked at once (each takes memory in proportion to it)
+RECENT_SHOWN = 10  # rollouts offered by "Carry on with an earlier file"
 # What the page says about what the loader could not decide alone (the CLI names its flags).
 WAYS_OUT = {"sheet": "unhide it in Excel (right-click a sheet tab, Unhide), save, and upload "
                      "the file again",
@@ -306,9 +308,9 @@ class Workspace:
         """The uploads kept in a rollout's folder, newest first."""
         kept = [p for d in (folder / "uploads").glob("*") if d.is_dir() for p in d.iterdir()
                 if p.is_file() and p.suffix.lower() in UPLOAD_SUFFIXES]  # not its mapping
+        # Beside them, only what the page wrote (results, undo, edited and to-fix downloads).
         kept += [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in
-                 UPLOAD_SUFFIXES and not any(w in p.name for w in (".results", ".edited",
-                                                                    ".undo"))]
+                 UPLOAD_SUFFIXES and files.rollout_stem(p) == p.stem]
         return sorted(kept, key=lambda p: -p.stat().st_mtime)
 
     def recent(self) -> list[dict]:
@@ -317,8 +319,12 @@ class Workspace:
         for folder in sorted((self.root / "rollouts").glob("*"), key=lambda p: -p.stat().st_mtime
                              if p.exists() else 0):
             if folder.is_dir() and (uploads := self._uploads(folder)):
-                found.append({"name": uploads[0].name, "key": folder.name})
-        return found[:10]
+                runs = earlier_runs(folder, 1)
+                found.append({"name": uploads[0].name, "key": folder.name,
+                              "results": runs[0] if runs else None})
+            if len(found) == RECENT_SHOWN:
+                break
+        return found
 
     def reopen(self, key: str) -> Document:
         for item in self.recent():

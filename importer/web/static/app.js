@@ -177,6 +177,15 @@ function showRecent(recent) {
       catch (error) { say("upload-status", error.message, true); }
     });
     li.append(button);
+    if (item.results) {  // its latest run, as its results workbook's Summary says
+      const last = document.createElement("span");
+      last.className = "muted";
+      last.textContent = ` last run ${item.results.finished}${item.results.sent ? "" : ", nothing sent"} `;
+      const counts = document.createElement("span");
+      counts.className = "counts";
+      showCounts(counts, item.results.counts);
+      li.append(last, counts);
+    }
     list.append(li);
   }
 }
