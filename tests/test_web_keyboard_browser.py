@@ -259,3 +259,60 @@ def test_the_arrows_turn_the_page_at_its_edges(page: Page, tmp_path: Path) -> No
         expect(counter).to_have_text("Rows 101–200 of 1,150")
         expect(cell(page, 201, phone)).to_be_focused()
         assert errors == []
+
+
+def test_filters_range_undo_and_sort_by_keyboard(page: Page, tmp_path: Path) -> None:
+    """Issue 30, item 9: from the search box one Tab reaches the grid (the column filters are
+    out of the Tab order until "Column filters" is pressed); the message bar follows the
+    arrows; Shift+arrows make the range Ctrl+D fills; Ctrl+Z undoes it; a third click on a
+    title (or sorting by Row) is the file's order again."""
+    for address in serve(tmp_path):
+        errors = errors_of(page)
+        open_file(page, address, MISTAKES, "INVALID 10")
+        phone = field(page, "AnswerPoint")
+        page.locator("#search").focus()
+        tabs = 0
+        while focused(page)[0] is None and tabs < 12:
+            page.keyboard.press("Tab")
+            tabs += 1
+        assert focused(page)[0] == "2" and tabs <= 6, tabs  # the toolbar's buttons, then the grid
+        page.click("#column-filters")
+        expect(page.locator("#column-filters")).to_have_attribute("aria-pressed", "true")
+        expect(page.locator(".tabulator-header-filter input, .tabulator-header-filter select"
+                            ).first).to_be_focused()
+
+        # The message bar speaks of the row reached, not of the one before.
+        cell(page, 6, phone).click()
+        page.keyboard.press("Escape")
+        expect(page.locator("#message-bar")).to_contain_text("Row 6:")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowLeft")  # a clean cell of row 7
+        expect(page.locator("#message-bar")).to_contain_text("Row 7:")
+
+        # Shift+Down twice from row 3's phone: rows 3-5; Ctrl+D copies row 3's into 4 and 5.
+        cell(page, 3, phone).click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Shift+ArrowDown")
+        page.keyboard.press("Shift+ArrowDown")
+        expect(page.locator("#grid .cell-range")).to_have_count(3)
+        page.keyboard.press("Control+d")
+        expect(cell(page, 5, phone)).to_have_text("412345678")
+        expect(cell(page, 4, phone)).to_have_text("412345678")
+        page.keyboard.press("Control+z")
+        expect(cell(page, 5, phone)).to_have_text("0412 345 679")
+        expect(cell(page, 4, phone)).to_have_text("0412 345 679")
+        expect(page.locator("#message-bar")).to_contain_text("Undone")
+
+        # Sort by the phone column, then by Row: the file's order again; a third click on a
+        # title clears the sort.
+        title = page.locator(f'.tabulator-col[tabulator-field="{phone}"] .tabulator-col-title')
+        first_rows = lambda: page.locator('.tabulator-row [tabulator-field="_row"]'  # noqa: E731
+                                          ).all_inner_texts()[:3]
+        title.click()
+        expect(page.locator(".tabulator-row").first).not_to_contain_text("Good row.")
+        assert first_rows() != ["2", "3", "4"]
+        title.click()
+        title.click()
+        expect(page.locator('.tabulator-row [tabulator-field="_row"]').first).to_have_text("2")
+        assert first_rows() == ["2", "3", "4"]
+        assert errors == []

@@ -293,7 +293,7 @@ function gridHeight() {
 function buildTable() {
   const sheet = sheetSummary();
   const columns = [
-    { title: "Row", field: "_row", frozen: true, width: 56, hozAlign: "right", headerSort: false },
+    { title: "Row", field: "_row", frozen: true, width: 56, hozAlign: "right" },
     { title: "Status", field: "_status", frozen: true, width: 96, formatter: statusCell, ...statusFilter() },
     { title: "Message", field: "_message", frozen: true, width: messageWidth(), formatter: plainCell, headerSort: false },
     ...sheet.columns.map((c) => ({
@@ -318,6 +318,8 @@ function buildTable() {
     ajaxParams: gridParams,  // bulk.js: the search, the problem group, problems only
     ajaxResponse: gridResponse,
     sortMode: "remote",
+    // A third click on a title, or sorting by Row, goes back to the file's order.
+    columnDefaults: { headerSortTristate: true },
     filterMode: "remote",
     editTriggerEvent: "click", keybindings: GRID_KEYBINDINGS, rowFormatter: gridRow,  // keys.js
   });
@@ -329,10 +331,13 @@ function buildTable() {
   state.table.on("cellEditing", (cell) => explainCell(cell));
 }
 
-function explainCell(cell) {
+// What the message bar says of a cell: its mark, else (on the row's own columns, or when the
+// focus has just moved to it) the row's message.
+function explainCell(cell, moved = false) {
   const data = cell.getRow().getData();
   const mark = (data._marks || {})[cell.getField()];
-  const text = mark ? mark[1] : ["_row", "_status", "_message"].includes(cell.getField()) ? data._message : "";
+  const own = moved || ["_row", "_status", "_message"].includes(cell.getField());
+  const text = mark ? mark[1] : own ? data._message : "";
   if (text) say("message-bar", `Row ${data._row}: ${text}`);
 }
 

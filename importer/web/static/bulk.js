@@ -405,6 +405,12 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
     fillDown();
   }
+  // Ctrl+Z: the page's Undo (a box being typed in keeps its own).
+  if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key.toLowerCase() === "z" && !typing) {
+    event.preventDefault();
+    if (!$("undo").disabled) $("undo").click();
+    else say("message-bar", "Nothing to undo.");
+  }
 });
 // The grid fills what the problems list leaves of the window.
 $("groups-box").addEventListener("toggle", () => { if (state.table) state.table.setHeight(gridHeight()); });

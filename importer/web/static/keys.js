@@ -132,7 +132,10 @@ function move(table, cell, event) {
     case "PageDown": return turnPage(table, 1, r, fields[c]);
     default: return undefined;
   }
-  return focusGridCell(table, rows[r], fields[c]);
+  // Shift+Up/Down: the range for a fill down, from the anchor to the cell reached (bulk.js).
+  const ranging = event.shiftKey && (event.key === "ArrowUp" || event.key === "ArrowDown");
+  bulk.shift = ranging;
+  return focusGridCell(table, rows[r], fields[c]).finally(() => { if (ranging) bulk.shift = false; });
 }
 
 // Enter, F2 or a typed character: the cell's editor, if it may be changed now. Typing replaces
@@ -156,6 +159,7 @@ function keyboardGrid(table) {
   table.on("renderComplete", () => refocus(table.getRows().find((r) => r.getData()._row === current.row)));
   table.on("tableBuilt", () => {  // the holder exists from here on
     const holder = holderOf(table);
+    columnFilters(table, $("column-filters").getAttribute("aria-pressed") === "true");
     // The role=grid element's name, heard when the focus comes in.
     table.element.setAttribute("aria-label", "Rows: arrow keys move between cells, Enter "
       + "changes a cell, Escape cancels the change");
@@ -171,10 +175,12 @@ function keyboardGrid(table) {
     const element = event.target.closest && event.target.closest(".tabulator-cell");
     const cell = element && cellOf(table, element);
     if (!cell) return;
-    current.row = cell.getRow().getData()._row;
+    const row = cell.getRow().getData()._row;
+    const moved = row !== current.row || cell.getField() !== current.field;
+    current.row = row;
     current.field = cell.getField();
     cellFocused(cell);  // bulk.js: where a paste or a fill down starts
-    explainCell(cell);
+    explainCell(cell, moved);  // another cell: the bar speaks of it, not of the one before
   });
   table.element.addEventListener("focusout", (event) => {
     if (event.relatedTarget && !table.element.contains(event.relatedTarget)) current.inside = false;
@@ -201,7 +207,7 @@ function keyboardGrid(table) {
     const element = event.target;
     if (!element.classList || !element.classList.contains("tabulator-cell") || event.altKey) return;
     const cell = cellOf(table, element);
-    const key = { key: event.key, ctrlKey: event.ctrlKey, metaKey: event.metaKey };
+    const key = { key: event.key, ctrlKey: event.ctrlKey, metaKey: event.metaKey, shiftKey: event.shiftKey };
     const typed = !event.ctrlKey && !event.metaKey && (key.key.length === 1 || key.key === "Backspace");
     if (!cell || !(MOVES.includes(key.key) || key.key === "Enter" || key.key === "F2" || typed)) return;
     event.preventDefault();
@@ -239,3 +245,18 @@ function keyOnCell(table, cell, key) {
   }
   return move(table, cell, key);
 }
+
+// The filter box under each column title is out of the Tab order (one Tab per column stood
+// between the search box and the grid) until "Column filters" is pressed.
+function columnFilters(table, on) {
+  $("column-filters").setAttribute("aria-pressed", String(on));
+  const boxes = table.element.querySelectorAll(".tabulator-header-filter input, .tabulator-header-filter select");
+  for (const box of boxes) box.tabIndex = on ? 0 : -1;
+  return boxes;
+}
+
+$("column-filters").addEventListener("click", () => whenBuilt((table) => {
+  const on = $("column-filters").getAttribute("aria-pressed") !== "true";
+  const boxes = columnFilters(table, on);
+  if (on && boxes.length) boxes[0].focus();
+}));
