@@ -182,3 +182,31 @@ def test_a_copy_carried_on_with_during_a_run_shows_what_it_bought(page: Page,
         expect(tab.locator("#counts")).to_have_text(re.compile(r"^\s*SKIPPED 40\s*$"))
         tab.click("button[data-step=run]")
         expect(tab.locator("#run-plan")).to_have_text("No valid rows to send.")
+
+
+def test_the_page_words_counts_and_times_as_people_do(page: Page, tmp_path: Path) -> None:
+    """Issue 30, item 11: the header says "Sandbox", not its internal address; the typed
+    credentials are said to be kept in memory until the server stops; times left read "1 min",
+    not "1 min 0 s"; Check & fix says the file is being sent while it is."""
+    for address in serve(tmp_path, "--sandbox-latency-ms", "300"):
+        page.goto(address)
+        expect(page.locator("#target")).to_contain_text("Sandbox")
+        expect(page.locator("#target")).not_to_contain_text("127.0.0.1")
+        expect(page.locator("#credentials-card")).to_contain_text(
+            "Kept in memory until importer serve stops")
+        assert page.evaluate("[60, 59.6, 61, 125, 7].map(seconds)") == [
+            "1 min", "1 min", "1 min 1 s", "2 min 5 s", "7 s"]
+        # One of two SKIPPED rows still to send: its badge is a part, not a second total.
+        page.evaluate("nextSteps({dry_run: false, counts: {OK: 3, VALID: 0, INVALID: 0, REJECTED: 0, "
+                      "FAILED: 0, UNKNOWN: 0, SKIPPED: 2}, skipped_not_done: 1, "
+                      "skipped_blocked: [], skipped_blocked_count: 0})")
+        expect(page.locator("#next-steps .chip")).to_have_text("SKIPPED 1 of 2")
+        start_forty_purchases(page, address, tmp_path)
+        page.click("button[data-step=review]")
+        expect(page.locator("#run-note")).to_be_visible()
+        expect(page.locator("#run-note")).to_contain_text(re.compile(r"Being sent now \(\d+ of 40"))
+        page.click("button[data-step=run]")
+        page.click("#cancel")
+        expect(page.locator("#step-results")).to_be_visible(timeout=60_000)
+        page.click("button[data-step=review]")
+        expect(page.locator("#run-note")).to_be_hidden()

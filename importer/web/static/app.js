@@ -107,7 +107,8 @@ function showTarget(target) {
   const where = document.createElement("span");
   where.className = target.sandbox ? "badge sandbox" : "badge live";
   where.textContent = target.sandbox ? "Sandbox: nothing real is bought" : "Live API";
-  el.append(where, ` ${target.base_url} as ${target.account_sid}`);
+  // The sandbox's own address is an internal detail (a port of this computer): not shown.
+  el.append(where, target.sandbox ? ` as ${target.account_sid}` : ` ${target.base_url} as ${target.account_sid}`);
 }
 
 // Another account (or a corrected token): the form, filled with what is known; the account in

@@ -282,7 +282,7 @@ function openReplace() {
     select.append(option);
   }
   if (anchored() && isDataField(bulk.anchor.field)) select.value = bulk.anchor.field;
-  $("replace-scope").textContent = `In every one of the ${bulk.total.toLocaleString()} row(s) the grid finds now (all pages, not only this one), as one change that Undo takes back.`;
+  $("replace-scope").textContent = `In ${bulk.total === 1 ? "the 1 row" : `every one of the ${bulk.total.toLocaleString()} rows`} the grid finds now (all pages, not only this one), as one change that Undo takes back.`;
   $("replace").showModal();
 }
 

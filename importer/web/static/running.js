@@ -51,8 +51,10 @@ $("back-to-review").addEventListener("click", () => show("review"));
 
 function seconds(s) {
   if (s === null || s === undefined) return "";
-  if (s < 60) return `${Math.round(s)} s`;
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  const whole = Math.round(s);
+  if (whole < 60) return `${whole} s`;
+  const rest = whole % 60;
+  return rest ? `${Math.floor(whole / 60)} min ${rest} s` : `${whole / 60} min`;
 }
 
 // The card of the file shown and its run: a stopped run says so, with the rows it reached
@@ -85,6 +87,12 @@ function showRun(run, jump = true) {
     li.textContent = text;
     notices.append(li);
   }
+  // Check & fix says so while this file is being sent: its cells wait, its statuses are
+  // those of the check until the results come in.
+  $("run-note").hidden = !state.busy;
+  $("run-note").textContent = state.busy
+    ? `Being sent now (${run.done.toLocaleString()} of ${counted(run.total, "row", "rows")}): cells can be changed when the run has finished, and the Status column shows each row's result then.`
+    : "";
   $("cancel").hidden = !["starting", "running"].includes(run.state);
   if (["done", "failed"].includes(run.state)) finished(run, jump);
   enableSteps();
@@ -96,6 +104,7 @@ async function showRunOf(doc) {
   state.run = null;
   state.finishedShown = null;
   state.busy = false;
+  $("run-note").hidden = true;
   $("progress-card").hidden = true;
   $("dry-run").disabled = $("run").disabled = false;
   enableSteps();
@@ -245,7 +254,11 @@ function nextSteps(run) {
   list.textContent = "";
   for (const [status, count, text] of lines) {
     const li = document.createElement("li");
-    li.append(chip(status, count), text);
+    // A part of a status's total says so ("SKIPPED 1 of 2"), never a second, smaller total.
+    const all = counts[status] || 0;
+    const badge = chip(status, count);
+    if (all > count) badge.textContent += ` of ${all.toLocaleString()}`;
+    li.append(badge, text);
     list.append(li);
   }
   return lines.some(([status]) => status !== "VALID");
