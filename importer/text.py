@@ -183,3 +183,15 @@ def column_letter(pos: int) -> str:
         pos, rem = divmod(pos - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def delimiter_named(value: str) -> str:
+    """A CSV's field separator as a person names it (`;`, `tab`, `semicolon`): the one
+    character (ValueError when it is not one), for `--delimiter` and the page alike."""
+    found = DELIMITER_NAMES.get(value.lower(), value)
+    if len(found) != 1:
+        raise ValueError("give one character, or tab, comma, semicolon or pipe")
+    return found

@@ -23,7 +23,7 @@ from importer.errors import ExitCode, ImporterError, UsageError
 from importer.sending.locks import Busy
 from importer.spec import contract
 from importer.spec.operations import OPERATIONS
-from importer.text import shorten, shown
+from importer.text import delimiter_named, shorten, shown
 
 if TYPE_CHECKING:  # the pipeline (pandas, pandera) is imported by the commands that use it
     from importer.pipeline import Options
@@ -150,11 +150,10 @@ def _reading_options() -> list[Callable[[Callable[..., Any]], Callable[..., Any]
         return value
 
     def delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-        named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
-        value = named.get(value.lower(), value) if value else value
-        if value is not None and len(value) != 1:
-            raise click.BadParameter("give one character, or tab, comma, semicolon or pipe")
-        return keep(ctx, param, value)
+        try:
+            return keep(ctx, param, delimiter_named(value) if value else value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
 
     return [
         click.option("--encoding", expose_value=False, callback=keep,

@@ -26,6 +26,7 @@ from importer.text import redact_url, shown
 from importer.web import account, export, history, mapping, progress, putback, security
 from importer.web.documents import Document, without_paths
 from importer.web.finding import check_size, query_from
+from importer.web.readas import Reading
 from importer.web.runs import Runs, Target
 from importer.web.workspace import NeedsMapping, Workspace, with_way_out
 
@@ -160,6 +161,19 @@ def create_app(settings_: Settings, token: str) -> Flask:
         except ValueError as exc:
             abort(400, str(exc))
         return jsonify(found.summary())
+
+    @app.post("/api/documents/<doc_id>/reading")
+    def read_again(doc_id: str) -> Response:
+        """Read the file another way (encoding, delimiter, sheets, header row), as the CLI's
+        reading options do: the document read so replaces it."""
+        found = document(doc_id)
+        try:
+            how = Reading.given(request.get_json(silent=True) or {})
+            return jsonify(scoped(workspace.read_again(found, how)).summary())
+        except NeedsMapping as exc:  # read so, its columns need saying
+            return jsonify(mapping.describe(exc.pending))
+        except ValueError as exc:
+            abort(400, str(exc))
 
     @app.post("/api/documents/<doc_id>/columns")
     def change_columns(doc_id: str) -> Response:

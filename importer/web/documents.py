@@ -144,9 +144,20 @@ class Document:
                 self._summary = {
                     "id": self.id, "name": self.name, "rollout": self.folder.name,
                     "sheets": [self._sheet_summary(i) for i in range(len(self.checked))],
+                    "reading": self._reading(),
                     **self._totals(),
                 }
             return self._summary
+
+    def _reading(self) -> dict:
+        """How the file was read (format, encoding, delimiter: given or guessed) and what
+        became of each of its sheets: the page's "Change how the file is read"."""
+        file = self.checked[0].sheet.file if self.checked else None
+        if file is None:
+            return {"how": [], "sheets": []}
+        return {"how": [[what, how, given] for what, how, given in file.options],
+                "sheets": [[name, what] for name, what, _ in file.sheets],
+                "header_row": self.checked[0].sheet.header_row + 1}
 
     def journal_changed(self) -> None:
         """A run of the same rollout (another copy of it, opened beside this one) has ended:

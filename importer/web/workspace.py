@@ -34,6 +34,7 @@ from importer.spec.operations import OPERATIONS
 from importer.text import shown
 from importer.web.documents import UPLOAD_SUFFIXES, Document
 from importer.web.history import earlier_runs
+from importer.web.readas import READING_FILE, Reading
 
 # Names Windows keeps for devices, whatever follows the first dot (`nul.results.xlsx` too).
 DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
@@ -137,8 +138,9 @@ class Workspace:
         workbooks (x.results-2.xlsx) uploaded later carry on together."""
         return self.root / "rollouts" / files.rollout_stem(Path(safe_name(name)))
 
-    def add(self, filename: str, stream: IO[bytes]) -> Document:
-        """Check the upload in `incoming/`, then keep it in a folder of its own."""
+    def add(self, filename: str, stream: IO[bytes], how: Reading | None = None) -> Document:
+        """Check the upload in `incoming/` (read as `how` says, else as guessed), then keep it
+        in a folder of its own."""
         name = safe_name(filename)
         if Path(name).suffix not in UPLOAD_SUFFIXES:
             raise ValueError(f"{shown(filename)}: not a spreadsheet; upload a .csv, .xlsx, "
@@ -155,6 +157,9 @@ class Workspace:
                 shutil.copyfileobj(stream, f, CHUNK)
                 f.flush()
                 os.fsync(f.fileno())  # whole on disk before it is given its name
+            if how is not None:  # beside it from here on: every later read reads it so
+                (staged.parent / READING_FILE).write_text(json.dumps(how.saved()),
+                                                          encoding="utf-8")
             return self._accept(staged, filename, folder, {})
         except NeedsMapping:
             kept = True
@@ -213,6 +218,27 @@ class Workspace:
             self.documents.pop(pending.replaces, None)
         return document
 
+    def read_again(self, document: Document, how: Reading) -> Document:
+        """Read a document's kept upload another way (encoding, delimiter, sheets, header
+        row): as a new upload of the same file, which replaces it. Refused while it runs, or
+        once it has changes made in the page (they are of the file as read now)."""
+        with document.lock:
+            if document.busy:
+                raise Busy("the file is being run; change how it is read when it has finished")
+            if document.history:
+                raise ValueError("The changes made in this page are of the file as it is read "
+                                 "now: download it (Download as .xlsx) and upload that file "
+                                 "to read it another way.")
+        with document.path.open("rb") as kept:
+            try:
+                found = self.add(document.name, kept, how)
+            except NeedsMapping as exc:
+                exc.pending.replaces = document.id  # mapped, it replaces the document
+                raise
+        with self.lock:
+            self.documents.pop(document.id, None)
+        return found
+
     def remap(self, document: Document, index: int) -> Pending:
         """Change how a document's sheet is read: its kept upload waits again for the
         person's mapping, offered as it is read now. Refused while it runs, or once it has
@@ -264,7 +290,9 @@ class Workspace:
     def _options(self, folder: Path, path: Path,
                  mapping: dict[str, ColumnMap] | None = None) -> Options:
         journal = folder / f"{files.rollout_stem(path)}.journal.sqlite"
-        return replace(self.options, journal=journal, mapping=dict(mapping or {}))
+        how = Reading.kept(path.parent / READING_FILE)
+        return replace(self.options, journal=journal, mapping=dict(mapping or {}),
+                       **(how.options() if how else {}))
 
     @staticmethod
     def _keep(staged: Path, folder: Path) -> Path:
@@ -280,6 +308,8 @@ class Workspace:
                 n += 1
         final = uploads / str(n) / staged.name
         os.replace(staged, final)
+        if (how := staged.parent / READING_FILE).exists():
+            os.replace(how, final.parent / READING_FILE)
         return final
 
     def _opened(self, path: Path, name: str, folder: Path, prepared: Prepared,

@@ -155,8 +155,63 @@ function showRenamed(sheet) {
     ? `Columns read under the importer's names: ${renamed.map(([header, name]) => `“${header}” as ${name}`).join(", ")}.`
     : "";
   $("change-columns").textContent = renamed.length ? "Change" : "Change how the columns are read";
-  $("change-columns").disabled = Boolean(state.doc.edits) || state.busy;
-  $("change-columns").title = state.doc.edits
-    ? "Changes made in this page are of the columns as read now: download the file and upload it to read them another way."
+  $("change-columns").disabled = $("change-reading").disabled = Boolean(state.doc.edits) || state.busy;
+  $("change-columns").title = $("change-reading").title = state.doc.edits
+    ? "Changes made in this page are of the file as read now: download the file and upload it to read it another way."
     : "";
 }
+
+// "Change how the file is read": the CLI's --encoding, --delimiter, --sheet and --header-row.
+// The form shows how the file was read (given or guessed); the server checks the answer, and
+// the file read so replaces the one shown (or asks which column is which).
+$("change-reading").addEventListener("click", () => {
+  const reading = state.doc.reading || { how: [], sheets: [] };
+  const form = $("reading-form");
+  const how = Object.fromEntries(reading.how.map(([what, value, given]) => [what, { value, given }]));
+  const csv = how.Format && how.Format.value === "CSV";
+  $("reading-now").textContent = `Read now: ${reading.how.map(([what, value, given]) => `${what === "Format" ? "" : `${what}: `}${value}${given ? " (as you said)" : what === "Format" ? "" : " (guessed)"}`).join(" · ")}.`;
+  $("reading-csv").hidden = !csv;
+  const sheets = $("reading-sheets");
+  sheets.hidden = csv;
+  for (const old of sheets.querySelectorAll("label")) old.remove();
+  const read = new Set(state.doc.sheets.map((s) => s.name));
+  for (const [name, what] of csv ? [] : reading.sheets) {
+    const label = document.createElement("label");
+    label.className = "toggle";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "sheet";
+    box.value = name;
+    box.checked = read.has(name) && reading.sheets.length > 1 && read.size < reading.sheets.length;
+    label.append(box, ` ${name} (${what})`);
+    sheets.append(label);
+  }
+  form.elements.header_row.value = "";
+  say("reading-status", "");
+  $("reading-dialog").showModal();
+});
+
+$("reading-form").addEventListener("submit", async (event) => {
+  if (!event.submitter || event.submitter.value !== "go") return;
+  event.preventDefault();  // the dialog stays open until the server has read it so
+  const form = event.target;
+  const row = form.elements.header_row.value;
+  const body = {
+    encoding: $("reading-csv").hidden ? "" : form.elements.encoding.value,
+    delimiter: $("reading-csv").hidden ? "" : form.elements.delimiter.value,
+    sheets: [...form.querySelectorAll('input[name="sheet"]:checked')].map((box) => box.value),
+    header_row: row ? Number(row) : null,
+  };
+  say("reading-status", "Reading it again…");
+  try {
+    const answer = await api(`/api/documents/${state.doc.id}/reading`, { json: body });
+    $("reading-dialog").close();
+    if (answer.mapping) showMapping(answer.mapping);
+    else {
+      openDocument(answer);
+      say("message-bar", "Read again as you said; every row was checked again.");
+    }
+  } catch (error) {
+    say("reading-status", error.message, true);
+  }
+});
