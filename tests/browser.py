@@ -86,10 +86,13 @@ def type_into(page: Page, row: int, field: str, value: str) -> None:
 
 
 def grid_statuses(page: Page) -> dict[int, str]:
-    rows = page.locator(".tabulator-row")
-    return {int(rows.nth(i).locator('[tabulator-field="_row"]').inner_text()):
-            rows.nth(i).locator('[tabulator-field="_status"]').inner_text().strip()
-            for i in range(rows.count())}
+    """Row number -> status of the rows drawn, read at once (once the grid has drawn some: a
+    loaded machine draws late, and rows read one by one may be drawn again in between)."""
+    expect(page.locator('.tabulator-row [tabulator-field="_row"]').first).to_be_visible()
+    found = page.evaluate("""() => [...document.querySelectorAll('.tabulator-row')].map((r) => [
+        r.querySelector('[tabulator-field="_row"]').textContent,
+        r.querySelector('[tabulator-field="_status"]').textContent.trim()])""")
+    return {int(row): status for row, status in found}
 
 
 def start_forty_purchases(page: Page, address: str, tmp_path: Path) -> None:

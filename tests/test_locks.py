@@ -29,7 +29,8 @@ def _wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-unty
 
 def test_a_second_run_on_the_same_rollout_is_refused_at_once(tmp_path: Path,
                                                             sandbox: SandboxServer) -> None:
-    sandbox.knobs.latency_ms = 800  # the first run outlasts the second's start
+    # The first run outlasts the second's start (imports included, on a busy machine).
+    sandbox.knobs.latency_ms = 1500
     source = purchases(tmp_path / "p.xlsx", range(100000, 100006))
     first = _start(["run", str(source), "--yes", "--json"], _env(sandbox))
     _wait_for(lambda: _purchases_received(sandbox) >= 1)
@@ -69,7 +70,8 @@ def test_two_runs_started_together_with_wait_buy_each_block_once(
 
 def test_two_files_buying_for_one_account_never_both_send(tmp_path: Path,
                                                           sandbox: SandboxServer) -> None:
-    sandbox.knobs.latency_ms = 800  # the first run outlasts the second's start
+    # The first run outlasts the second's start (imports included, on a busy machine).
+    sandbox.knobs.latency_ms = 1500
     first_file = purchases(tmp_path / "a.xlsx", range(100000, 100005))
     second_file = purchases(tmp_path / "b.xlsx", range(100000, 100005), prop="PRDEMO0001")
     first = _start(["run", str(first_file), "--yes", "--json"], _env(sandbox))
@@ -107,7 +109,8 @@ def test_configure_only_runs_do_not_wait_for_each_other(tmp_path: Path,
 
 def test_two_spellings_of_one_api_share_the_account_lock(tmp_path: Path,
                                                          sandbox: SandboxServer) -> None:
-    sandbox.knobs.latency_ms = 800  # the first run outlasts the second's start
+    # The first run outlasts the second's start (imports included, on a busy machine).
+    sandbox.knobs.latency_ms = 1500
     port = sandbox.base_url.rsplit(":", 1)[1]
     first = _start(["run", str(purchases(tmp_path / "a.xlsx", range(100000, 100005))), "--yes",
                     "--json"], {**_env(sandbox), "IMPORTER_BASE_URL": f"http://localhost:{port}"})

@@ -68,9 +68,12 @@ def test_next_problem_scrolls_the_bad_cell_into_view_and_focuses_it(page: Page,
         master = field(page, "MasterMode")
         target = cell(page, 11, master)
         expect(target).not_to_be_in_viewport()  # far to the right
-        for _ in range(8):  # rows 4 to 11: the eighth bad row
+        bar = page.locator("#message-bar")
+        for _ in range(8):  # rows 4 to 11: the eighth bad row, each click after the last's move
+            before = bar.inner_text()
             page.click("#next-problem")
-            expect(page.locator("#message-bar")).to_contain_text("Row ")
+            expect(bar).to_contain_text("Row ")
+            expect(bar).not_to_have_text(before)
         expect(page.locator("#message-bar")).to_contain_text("Row 11: 'ten' is not a whole number")
         expect(target).to_be_in_viewport()
         focused = page.evaluate("""() => { const c = document.activeElement.closest(
