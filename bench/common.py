@@ -249,3 +249,16 @@ def arguments(doc: str, rows: int) -> argparse.ArgumentParser:
     parser.add_argument("--rows", type=int, default=rows)
     parser.add_argument("--repeat", type=int, default=3)
     return parser
+
+
+def page_client(app, token: str):  # type: ignore[no-untyped-def]
+    """The app's test client as the page is one: the key spent for the cookie, and the page's
+    secret (in the redirect's fragment) on every request that changes something."""
+    from importer.web.security import PAGE_FRAGMENT
+
+    client = app.test_client()
+    answer = client.get(f"/?token={token}")
+    assert answer.status_code == 303 and PAGE_FRAGMENT in answer.headers["Location"]
+    client.environ_base["HTTP_X_IMPORTER_PAGE"] = answer.headers["Location"].split(
+        PAGE_FRAGMENT, 1)[1]
+    return client

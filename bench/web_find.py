@@ -13,7 +13,6 @@ look-up under 200 ms; the bulk changes are reported.
 from __future__ import annotations
 
 import io
-import re
 import statistics
 import sys
 import tempfile
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from common import arguments, environment, purchase_rows, write_xlsx
+from common import arguments, environment, page_client, purchase_rows, write_xlsx
 
 PAGE_TARGET_MS = 200
 TOKEN = "bench-token-0123456789abcdef"
@@ -38,12 +37,8 @@ def main() -> int:
     print(environment())
     with tempfile.TemporaryDirectory(prefix="bench-find-") as tmp:
         path = write_xlsx(Path(tmp) / "purchase.xlsx", purchase_rows(args.rows))
-        client = create_app(Settings(Path(tmp) / "ws", None, Options()), TOKEN).test_client()
-        assert client.get(f"/?token={TOKEN}").status_code == 303
-        page = client.get("/").get_data(True)
-        secret = re.search(r'name="importer-page" content="([^"]+)"', page)
-        assert secret is not None
-        client.environ_base["HTTP_X_IMPORTER_PAGE"] = secret[1]
+        app = create_app(Settings(Path(tmp) / "ws", None, Options()), TOKEN)
+        client = page_client(app, TOKEN)
         doc = client.post("/api/documents", headers=SAME_ORIGIN, data={
             "file": (io.BytesIO(path.read_bytes()), "purchase.xlsx")}).json
         sheet = doc["sheets"][0]

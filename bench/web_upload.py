@@ -14,7 +14,6 @@ way to the first screen (it is written only at the end of a run or when asked).
 from __future__ import annotations
 
 import io
-import re
 import statistics
 import sys
 import tempfile
@@ -22,7 +21,15 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from common import alternate, arguments, environment, purchase_rows, ratio_line, write_xlsx
+from common import (
+    alternate,
+    arguments,
+    environment,
+    page_client,
+    purchase_rows,
+    ratio_line,
+    write_xlsx,
+)
 
 TARGET = 1.5
 EDIT_TARGET_MS = 200
@@ -43,13 +50,7 @@ def main() -> int:
         path = write_xlsx(Path(tmp) / "purchase.xlsx", purchase_rows(args.rows))
         data = path.read_bytes()
         workspace = Path(tmp) / "workspace"
-        client = create_app(Settings(workspace, None, Options()), TOKEN).test_client()
-        assert client.get(f"/?token={TOKEN}").status_code == 303
-        # As the page does: its own secret on every request that changes something.
-        page_html = client.get("/").get_data(True)
-        secret = re.search(r'name="importer-page" content="([^"]+)"', page_html)
-        assert secret is not None
-        client.environ_base["HTTP_X_IMPORTER_PAGE"] = secret[1]
+        client = page_client(create_app(Settings(workspace, None, Options()), TOKEN), TOKEN)
         shown: list[dict] = []
 
         def ours() -> None:

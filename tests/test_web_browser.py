@@ -169,7 +169,7 @@ def test_a_copy_carried_on_with_during_a_run_shows_what_it_bought(page: Page,
                                                                   tmp_path: Path) -> None:
     """Issue 29, item 5: another tab opens the same file ("Carry on with an earlier file")
     while it is sent; when the run ends, that tab shows the rows as done and offers none."""
-    for address in serve(tmp_path, "--sandbox-latency-ms", "150"):
+    for address in serve(tmp_path, "--sandbox-latency-ms", "400"):
         start_forty_purchases(page, address, tmp_path)
         tab = page.context.new_page()
         tab.goto(address.split("?")[0])

@@ -33,10 +33,10 @@ from importer.sending.tasks import (
     iso_time,
     now,
     refused,
+    waiting_for,
     what,
 )
 from importer.spec import contract
-from importer.text import shorten
 
 __all__ = ["Settings", "Submitter", "Target", "Task", "done_before", "now"]
 
@@ -257,18 +257,8 @@ class Submitter:
     def _configure(self, task: Task, entry: Entry | None) -> Outcome:
         if entry and entry.status == Status.OK and not self.settings.force:
             return done_before(task, entry)
-        bought = self.bought.get(task.key)
-        if bought and bought[0].status is Status.UNKNOWN:
-            return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) may or may "
-                           "not have gone through (UNKNOWN); the next run checks it, then sends "
-                           "this row.")
-        if bought and bought[0].status is Status.REJECTED:
-            return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) was refused "
-                           f"by the API ({shorten(bought[0].message, 120)}); fix that row, then "
-                           "send again.", blocked_by=bought[1])
-        if bought and not (bought[0].settled or bought[0].status is Status.VALID):
-            return Outcome(Status.SKIPPED, f"Not sent: its purchase ({bought[1]}) did not go "
-                           f"through in this run ({bought[0].status}); send again.")
+        if (waiting := waiting_for(self.bought.get(task.key))) is not None:
+            return waiting
         if self.settings.dry_run:
             return Outcome(Status.VALID, "Would be sent.")
         at = now()

@@ -15,6 +15,7 @@ from importer.sending.client import Reply
 from importer.sending.journal import Entry
 from importer.spec import contract
 from importer.spec.operations import Operation
+from importer.text import shorten
 
 Target = tuple[str, str]  # ("PropertySid" | "AccountSid", sid): where a purchase is listed
 
@@ -114,3 +115,20 @@ def sent_epoch(entry: Entry) -> float:
         return datetime.fromisoformat(entry.sent_at).timestamp()
     except (TypeError, ValueError):
         return time.time()  # unknown: count the window from now (the safe side)
+
+
+def waiting_for(bought: tuple[Outcome, str] | None) -> Outcome | None:
+    """A configure row's answer while the purchase of its block in this run (its outcome,
+    where it is) did not go through: not sent, saying what to do (None: it may be sent)."""
+    if bought is None or bought[0].settled or bought[0].status is Status.VALID:
+        return None
+    outcome, where = bought
+    if outcome.status is Status.UNKNOWN:
+        return Outcome(Status.SKIPPED, f"Not sent: its purchase ({where}) may or may not have "
+                       "gone through (UNKNOWN); the next run checks it, then sends this row.")
+    if outcome.status is Status.REJECTED:  # sending again changes nothing until it is fixed
+        return Outcome(Status.SKIPPED, f"Not sent: its purchase ({where}) was refused by the "
+                       f"API ({shorten(outcome.message, 120)}); fix that row, then send again.",
+                       blocked_by=where)
+    return Outcome(Status.SKIPPED, f"Not sent: its purchase ({where}) did not go through in "
+                   f"this run ({outcome.status}); send again.")

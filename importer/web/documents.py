@@ -29,9 +29,9 @@ from importer.results import files
 from importer.results.edited import write_edited
 from importer.sending.locks import Busy
 from importer.sending.submit import now
-from importer.text import column_letter
 from importer.web import finding
 from importer.web.finding import Query
+from importer.web.readas import columns_of, reading_of
 
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods")
 NOT_DONE = frozenset({Status.INVALID, Status.REJECTED, Status.FAILED, Status.UNKNOWN})
@@ -144,20 +144,10 @@ class Document:
                 self._summary = {
                     "id": self.id, "name": self.name, "rollout": self.folder.name,
                     "sheets": [self._sheet_summary(i) for i in range(len(self.checked))],
-                    "reading": self._reading(),
+                    "reading": reading_of(self.checked),
                     **self._totals(),
                 }
             return self._summary
-
-    def _reading(self) -> dict:
-        """How the file was read (format, encoding, delimiter: given or guessed) and what
-        became of each of its sheets: the page's "Change how the file is read"."""
-        file = self.checked[0].sheet.file if self.checked else None
-        if file is None:
-            return {"how": [], "sheets": []}
-        return {"how": [[what, how, given] for what, how, given in file.options],
-                "sheets": [[name, what] for name, what, _ in file.sheets],
-                "header_row": self.checked[0].sheet.header_row + 1}
 
     def journal_changed(self) -> None:
         """A run of the same rollout (another copy of it, opened beside this one) has ended:
@@ -177,16 +167,9 @@ class Document:
     def _sheet_summary(self, index: int) -> dict:
         checked = self.checked[index]
         sheet = checked.sheet
-        counts = self._counts(index)
-        columns = []
-        for pos in self._positions(index):
-            name = _field_of(sheet.columns, pos)
-            # The values a drop-down offers: the spec's, never a list kept in the page.
-            allowed = list(sheet.operation.field(name).allowed) if name else []
-            columns.append({"field": f"c{pos}", "title": _title(sheet.raw, sheet.header_row, pos),
-                            "name": name, "allowed": allowed})
         return {"index": index, "name": sheet.name, "operation": sheet.operation.name,
-                "rows": len(sheet.data), "columns": columns, "counts": counts,
+                "rows": len(sheet.data), "columns": columns_of(sheet, self._positions(index)),
+                "counts": self._counts(index),
                 "problems": len(self._problem_rows(index)),
                 "needing": len(self._needing_rows(index)),
                 "groups": finding.groups(checked.issues, self._shown(index)),
@@ -446,15 +429,6 @@ class Document:
             shown_as = self.name if same else f"{self.name} (with the changes made in the page)"
             return replace(self.prepared, path=path, sha256=sha, name=shown_as,
                            started_at=now(), checked=list(self.checked), results_path=results)
-
-
-def _title(raw: pd.DataFrame, header_row: int, pos: int) -> str:
-    value = raw.iat[header_row, pos]
-    return column_letter(pos) if pd.isna(value) or not str(value).strip() else str(value)
-
-
-def _field_of(columns: dict[str, int], pos: int) -> str | None:
-    return next((name for name, p in columns.items() if p == pos), None)
 
 
 def _position(column: str, positions: list[int]) -> int:

@@ -34,7 +34,14 @@ from importer.spec.operations import OPERATIONS
 from importer.text import shown
 from importer.web.documents import UPLOAD_SUFFIXES, Document
 from importer.web.history import earlier_runs
-from importer.web.readas import READING_FILE, Reading
+from importer.web.readas import (
+    MAPPING_FILE,
+    READING_FILE,
+    Reading,
+    remembered,
+    save_mapping,
+    saved_mapping,
+)
 
 # Names Windows keeps for devices, whatever follows the first dot (`nul.results.xlsx` too).
 DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
@@ -43,7 +50,6 @@ KEEP_LOADED = 2  # documents whose rows stay in memory (the one in use and the o
 IDLE_SECONDS = 300.0  # a document untouched this long leaves memory
 CHUNK = 1 << 20
 STALE_SECONDS = 3600.0
-MAPPING_FILE = "columns.json"  # the person's column mapping, beside the upload it is for
 CHECKS = 2  # files checked at once (each takes memory in proportion to it)
 RECENT_SHOWN = 10  # rollouts offered by "Carry on with an earlier file"
 # What the page says about what the loader could not decide alone (the CLI names its flags).
@@ -180,7 +186,7 @@ class Workspace:
             except UnclearColumns as exc:
                 # A file of this rollout whose columns were named before (its results
                 # workbook, fixed in Excel): read the same headers the same way.
-                again = None if replaces or exc.proposal.sheet in mapping else _remembered(
+                again = None if replaces or exc.proposal.sheet in mapping else remembered(
                     folder, exc.proposal)
                 if again is not None:
                     mapping = {**mapping, exc.proposal.sheet: again}
@@ -192,7 +198,7 @@ class Workspace:
                 raise NeedsMapping(pending) from None
         final = self._keep(staged, folder)
         if mapping:  # kept beside the upload: reopening it later reads it the same way
-            _save_mapping(final.parent / MAPPING_FILE, mapping, prepared)
+            save_mapping(final.parent / MAPPING_FILE, mapping, prepared)
         return self._opened(final, name, folder, replace(prepared, path=final), mapping)
 
     def map(self, pending_id: str, sheet: str, answer: ColumnMap) -> Document:
@@ -223,12 +229,7 @@ class Workspace:
         row): as a new upload of the same file, which replaces it. Refused while it runs, or
         once it has changes made in the page (they are of the file as read now)."""
         with document.lock:
-            if document.busy:
-                raise Busy("the file is being run; change how it is read when it has finished")
-            if document.history:
-                raise ValueError("The changes made in this page are of the file as it is read "
-                                 "now: download it (Download as .xlsx) and upload that file "
-                                 "to read it another way.")
+            _as_read(document, "how it is read")
         with document.path.open("rb") as kept:
             try:
                 found = self.add(document.name, kept, how)
@@ -244,12 +245,7 @@ class Workspace:
         person's mapping, offered as it is read now. Refused while it runs, or once it has
         changes made in the page (they are of the columns as read now)."""
         with document.lock:
-            if document.busy:
-                raise Busy("the file is being run; change its columns when it has finished")
-            if document.history:
-                raise ValueError("The changes made in this page are of the columns as they "
-                                 "are read now: download it (Download as .xlsx) and upload "
-                                 "that file to read its columns another way.")
+            _as_read(document, "its columns")
             sheet = document.checked[index].sheet
             csv = ("Format", "CSV", False) in sheet.file.options
             current = (sheet.operation.name, {p: f for f, p in sheet.columns.items()})
@@ -258,7 +254,7 @@ class Workspace:
         (self.root / "incoming").mkdir(parents=True, exist_ok=True)
         staged = Path(tempfile.mkdtemp(dir=self.root / "incoming")) / document.path.name
         shutil.copyfile(document.path, staged)
-        mapping = _saved_mapping(document.path.parent / MAPPING_FILE)
+        mapping = saved_mapping(document.path.parent / MAPPING_FILE)
         mapping.pop(sheet.name, None)
         pending = Pending(secrets.token_hex(8), document.name, staged, document.folder,
                           proposal, "Say which column is which; the rows are checked again.",
@@ -325,7 +321,7 @@ class Workspace:
 
     def open(self, path: Path, name: str) -> Document:
         folder = self.folder_for(name)
-        mapping = _saved_mapping(path.parent / MAPPING_FILE)
+        mapping = saved_mapping(path.parent / MAPPING_FILE)
         return self._opened(path, name, folder, self._check(path, name, folder, mapping),
                             mapping)
 
@@ -403,52 +399,15 @@ class Workspace:
             self.drop_pending(pending_id)
 
 
-def _save_mapping(path: Path, mapping: dict[str, ColumnMap], prepared: Prepared) -> None:
-    """The person's mapping, with the header each field was read from (so a later file of
-    the rollout with those headers can be read the same way), written whole or not at all."""
-    headers = {c.sheet.name: {str(c.sheet.raw.iat[c.sheet.header_row, pos]): f
-                              for f, pos in c.sheet.columns.items()} for c in prepared.checked}
-    text = json.dumps({s: {"header_row": m.header_row, "operation": m.operation,
-                           "columns": {str(p): f for p, f in m.columns.items()},
-                           "by_header": headers.get(s, {})} for s, m in mapping.items()})
-    files.write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
-                           overwrite=True)
-
-
-def _saved(path: Path) -> dict[str, dict]:
-    """Sheet name -> what `_save_mapping` wrote (nothing when missing or unreadable)."""
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(s): m for s, m in saved.items() if isinstance(m, dict)} \
-        if isinstance(saved, dict) else {}
-
-
-def _saved_mapping(path: Path) -> dict[str, ColumnMap]:
-    """The mapping an upload was read with (none when the file is missing or unreadable)."""
-    try:
-        return {s: ColumnMap(int(m["header_row"]), m["operation"] or None,
-                             {int(p): str(f) for p, f in m["columns"].items()})
-                for s, m in _saved(path).items()}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return {}
-
-
-def _remembered(folder: Path, proposal: Proposal) -> ColumnMap | None:
-    """The newest mapping an earlier upload of the rollout was read with whose headers this
-    sheet has (by header, not position: a results workbook moves the columns after its
-    identifying ones), for the sheet's own columns; None when no earlier one fits."""
-    saved = sorted(folder.glob(f"uploads/*/{MAPPING_FILE}"), key=lambda p: -p.stat().st_mtime)
-    headers = {pos: header for pos, header, _ in proposal.columns}
-    for path in saved:
-        for kept in _saved(path).values():
-            by_header, operation = kept.get("by_header"), kept.get("operation")
-            if (isinstance(by_header, dict) and operation in proposal.operations
-                    and set(by_header) <= set(headers.values())):
-                return ColumnMap(proposal.header_row, operation,
-                                 {pos: str(by_header.get(h, "")) for pos, h in headers.items()})
-    return None
+def _as_read(document: Document, what: str) -> None:
+    """Reading a document another way: refused while it runs, or once it has changes made in
+    the page (they are of the file as it is read now)."""
+    if document.busy:
+        raise Busy(f"the file is being run; change {what} when it has finished")
+    if document.history:
+        raise ValueError("The changes made in this page are of the file as it is read now: "
+                         "download it (Download as .xlsx) and upload that file to read it "
+                         "another way.")
 
 
 def _give_back() -> None:

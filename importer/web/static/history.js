@@ -152,6 +152,34 @@ $("put-back").addEventListener("click", () => {
   if (state.run && state.run.results_name) putBack(state.run.results_name, "results-status");
 });
 
+// "Carry on with an earlier file": each rollout once, by the file uploaded, with its latest run.
+function showRecent(recent) {
+  $("recent-card").hidden = !recent.length;
+  const list = $("recent");
+  list.textContent = "";
+  for (const item of recent) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = item.name;
+    button.addEventListener("click", async () => {
+      try { openDocument(await api(`/api/recent/${encodeURIComponent(item.key)}`, { json: {} })); }
+      catch (error) { say("upload-status", error.message, true); }
+    });
+    li.append(button);
+    if (item.results) {  // its latest run, as its results workbook's Summary says
+      const last = document.createElement("span");
+      last.className = "muted";
+      last.textContent = ` last run ${item.results.finished}${item.results.sent ? "" : ", nothing sent"} `;
+      const counts = document.createElement("span");
+      counts.className = "counts";
+      showCounts(counts, item.results.counts);
+      li.append(last, counts);
+    }
+    list.append(li);
+  }
+}
+
 // Called by show() in app.js each time a step is shown.
 function onStep(step) {
   if (!state.doc) return;

@@ -135,7 +135,13 @@ function move(table, cell, event) {
   // Shift+Up/Down: the range for a fill down, from the anchor to the cell reached (bulk.js).
   const ranging = event.shiftKey && (event.key === "ArrowUp" || event.key === "ArrowDown");
   bulk.shift = ranging;
-  return focusGridCell(table, rows[r], fields[c]).finally(() => { if (ranging) bulk.shift = false; });
+  return focusGridCell(table, rows[r], fields[c]).finally(() => {
+    if (ranging) bulk.shift = false;
+    // Moved by the keys: the bar speaks of the cell reached, not of the one before. (Not on a
+    // click: the bar's new height would move the grid under the pointer.)
+    const reached = rows[r].getCell(fields[c]);
+    if (reached) explainCell(reached, true);
+  });
 }
 
 // Enter, F2 or a typed character: the cell's editor, if it may be changed now. Typing replaces
@@ -175,12 +181,10 @@ function keyboardGrid(table) {
     const element = event.target.closest && event.target.closest(".tabulator-cell");
     const cell = element && cellOf(table, element);
     if (!cell) return;
-    const row = cell.getRow().getData()._row;
-    const moved = row !== current.row || cell.getField() !== current.field;
-    current.row = row;
+    current.row = cell.getRow().getData()._row;
     current.field = cell.getField();
     cellFocused(cell);  // bulk.js: where a paste or a fill down starts
-    explainCell(cell, moved);  // another cell: the bar speaks of it, not of the one before
+    explainCell(cell);
   });
   table.element.addEventListener("focusout", (event) => {
     if (event.relatedTarget && !table.element.contains(event.relatedTarget)) current.inside = false;

@@ -249,7 +249,8 @@ function nextSteps(run) {
   add("UNKNOWN", counts.UNKNOWN, `${counted(counts.UNKNOWN, "purchase", "purchases")} could not be confirmed either way: check ${counts.UNKNOWN === 1 ? "it" : "them"} in the Fone Dynamics portal, or send again later: the importer looks ${counts.UNKNOWN === 1 ? "it" : "them"} up before buying, and no block is bought twice.`);
   add("SKIPPED", run.skipped_not_done, `${counted(run.skipped_not_done, "row was", "rows were")} skipped and not done (the run stopped, or a purchase ${run.skipped_not_done === 1 ? "it needs" : "they need"} failed): send again to send ${run.skipped_not_done === 1 ? "it" : "them"}.`);
   const blocked = run.skipped_blocked || [];
-  add("SKIPPED", run.skipped_blocked_count, `${counted(run.skipped_blocked_count, "row was", "rows were")} not sent because the purchase ${run.skipped_blocked_count === 1 ? "it needs" : "they need"} was refused (${blocked.slice(0, 3).join(", ")}${blocked.length > 3 ? ", …" : ""}): fix ${blocked.length === 1 ? "that purchase row" : "those purchase rows"} (the Message says why), then send again.`);
+  const blockedCount = run.skipped_blocked_count || 0;
+  add("SKIPPED", blockedCount, `${counted(blockedCount, "row was", "rows were")} not sent because the purchase ${blockedCount === 1 ? "it needs" : "they need"} was refused (${blocked.slice(0, 3).join(", ")}${blocked.length > 3 ? ", …" : ""}): fix ${blocked.length === 1 ? "that purchase row" : "those purchase rows"} (the Message says why), then send again.`);
   const list = $("next-steps");
   list.textContent = "";
   for (const [status, count, text] of lines) {
