@@ -26,6 +26,17 @@ STATUS_COLOURS = {
 ERROR_FILL, WARNING_FILL = "#FF9999", "#FFEB84"
 
 
+def workbook(target: object) -> xlsxwriter.Workbook:
+    """A streaming workbook (a results workbook can be a million rows) that writes every value
+    as given, never as a formula, a number or a link."""
+    return xlsxwriter.Workbook(target, {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+        "strings_to_urls": False,
+        # Text at the top of tall rows, set once for every cell (a format per cell costs).
+        "default_format_properties": {"font_name": "Calibri", "font_size": 11,
+                                      "valign": "top"}})
+
+
 class Styles:
     """The formats every sheet of the results workbook shares (made once per workbook)."""
 
