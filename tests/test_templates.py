@@ -7,6 +7,7 @@ them), and opened by LibreOffice to prove another spreadsheet program reads them
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from openpyxl.utils import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
 from importer.cli import main
+from importer.pipeline import Options, output_paths
 from importer.results.templates import TEMPLATES
 from importer.spec.operations import CONFIGURE, PURCHASE, Kind, Operation
 from tests.libreoffice import convert, sheet_values
@@ -129,6 +131,25 @@ def test_rollout_template_stops_mistakes_before_they_are_made(tmp_path: Path) ->
         ["flow", "Flow, EndpointNumber", "Application"],
         ["application", "Application", "EndpointNumber, Flow"]]
     assert any("NumberBlockSid may appear only once" in line[0] for line in lines if line)
+
+
+def test_the_instructions_name_the_results_workbooks_as_they_are_written(
+        tmp_path: Path) -> None:
+    """Issue 30 item 11: "Open FILE.results.xlsx" was false from the second run on (a validate
+    first, or any run again, writes the next free name). The names it gives are the tool's."""
+    book = openpyxl.load_workbook(_generate("rollout", tmp_path))
+    text = " ".join(str(v) for row in book["Instructions"].iter_rows(values_only=True)
+                    for v in row if v)
+    assert "FILE.results.xlsx" not in text
+    named = re.findall(r"my-rollout\.results(?:-\d+)?\.xlsx", text)
+    source = tmp_path / "my-rollout.xlsx"
+    source.touch()
+    made = []
+    for _ in named:  # each validate or run of the file, or of the last results workbook
+        results, _ = output_paths(made[-1] if made else source, Options())
+        results.touch()
+        made.append(results)
+    assert len(named) >= 2 and named == [p.name for p in made]
 
 
 @pytest.mark.parametrize("name", ["purchase", "configure"])

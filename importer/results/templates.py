@@ -187,10 +187,14 @@ def instructions(ops: tuple[Operation, ...], intro: tuple[Line, ...] | None = No
         text("1. Fill in one row per number block. Columns marked * are required; every row "
              "also needs AccountSid or PropertySid (at least one). Leave a cell empty to not "
              "send it."),
-        text("2. Run `importer validate FILE` and fix what the results workbook marks in red."),
-        text("3. Run `importer run FILE`. Open FILE.results.xlsx: every row has a Status. Fix "
-             "failed rows there and run it again: rows already done are skipped, nothing is "
-             "bought twice."),
+        text("2. Run `importer validate FILE` and fix what its results workbook marks in red."),
+        text("3. Run `importer run FILE`. Open the results workbook its last line names: every "
+             "row has a Status. Fix failed rows there and run that file: rows already done are "
+             "skipped, nothing is bought twice."),
+        text("Each validate and run writes a new results workbook beside its file, under the "
+             "next free name: for my-rollout.xlsx, my-rollout.results.xlsx, then "
+             "my-rollout.results-2.xlsx, -3 and so on (running a results workbook carries on "
+             "the numbers); none is ever replaced."),
     ]
     lines: list[Line] = [
         *(how if intro is None else intro),
