@@ -106,11 +106,13 @@ def _needing(checked: Checked, outcomes: dict[int, Outcome]) -> tuple[Checked, l
 def _widths(ws: xlsxwriter.worksheet.Worksheet, raw: pd.DataFrame, header_row: int,
             text_at: set[int], text: object) -> None:
     """Each column as wide as its text (within the results workbook's cap), so headers can be
-    read without widening columns by hand; the known text columns formatted as Text."""
+    read without widening columns by hand; the known text columns formatted as Text; a record
+    column hidden."""
     for c in range(raw.shape[1]):
         header = raw.iat[header_row, c]
         width = look.fit(look.longest(raw.iloc[header_row + 1:, c]), header, look.WIDTH_CAP)
-        ws.set_column(c, c, width, text if c in text_at else None)
+        ws.set_column(c, c, width, text if c in text_at else None,
+                      {"hidden": look.is_record(header)})
 
 
 def _name(checked: Checked) -> str:

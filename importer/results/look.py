@@ -8,7 +8,9 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from importer.reading import exported, undone
 from importer.report import Status
+from importer.spec.operations import header_key
 
 WIDTH_CAP, MESSAGE_CAP = 40, 50  # widest a column gets; longer text wraps
 LINE_HEIGHT, MAX_HEIGHT = 15, 409  # points: one line of 11-point text; Excel's tallest row
@@ -24,6 +26,13 @@ STATUS_COLOURS = {
     Status.VALID: ("#BDD7EE", "#1F4E78"),
 }
 ERROR_FILL, WARNING_FILL = "#FF9999", "#FFEB84"
+_RECORDS = frozenset(header_key(h) for h in (exported.RECORD_HEADER, undone.RECORD_HEADER))
+
+
+def is_record(header: object) -> bool:
+    """A record column (what an export wrote, what an undo cannot put back): the tool's, not
+    to be edited, so hidden in every workbook written with it, as the export hides it."""
+    return isinstance(header, str) and header_key(header) in _RECORDS
 
 
 def workbook(target: object) -> xlsxwriter.Workbook:

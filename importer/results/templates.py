@@ -21,6 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from importer import excel
 from importer.errors import ImporterError, UsageError
+from importer.results import look
 from importer.spec.operations import CONFIGURE, PURCHASE, SHORT_BOUNDS, Field, Kind, Operation
 
 TEMPLATES: dict[str, tuple[Operation, ...]] = {
@@ -39,11 +40,10 @@ Line = tuple[bool, tuple[str, ...]]  # an Instructions line: (bold?, cells)
 @dataclass(frozen=True)
 class Column:
     """A column the tool adds beside an operation's (the export's reference columns and its
-    record): greyed as read-only, its help shown when selected, hidden if asked."""
+    record): greyed as read-only, its help shown when selected, hidden if a record."""
 
     header: str
     help: str
-    hidden: bool = False
     width: int = 24
 
 
@@ -140,7 +140,8 @@ def _operation_sheet(book: xlsxwriter.Workbook, styles: dict, op: Operation,
         ws.data_validation(1, c, LAST_ROW, c, _validation(op, f))
     for c, column in enumerate(added, len(names)):
         ws.write_string(0, c, column.header, styles["reference"])
-        ws.set_column(c, c, column.width, styles["read_only"], {"hidden": column.hidden})
+        ws.set_column(c, c, column.width, styles["read_only"],
+                      {"hidden": look.is_record(column.header)})
         ws.data_validation(1, c, LAST_ROW, c, {"validate": "any",
                                                "input_title": column.header[:32],
                                                "input_message": column.help[:255]})

@@ -167,7 +167,8 @@ def write_sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles,
         if r != header:
             _marked(ws, cells, styles, r, marked, lay)
     lines = _lines(sheet, lay, outcomes, widths, longest)
-    lines[header] = max(look.lines(v, look.per_line(widths[c])) for c, v in titles)
+    lines[header] = max(look.lines(v, look.per_line(widths[c])) for c, v in titles
+                        if widths[c])
     for r, n in sorted(lines.items()):
         look.tall(ws, r, n)
     rows.write(ws, cells)
@@ -217,7 +218,7 @@ def _lines(sheet: Sheet, lay: _Layout, outcomes: list[Outcome], widths: list[int
         if len(outcome.message) > per_line:
             lines[row - 1] = look.lines(outcome.message, per_line)
     for k, c in enumerate(lay.out):
-        if longest[k] + 2 <= look.WIDTH_CAP:
+        if longest[k] + 2 <= look.WIDTH_CAP or not widths[c]:  # fits, or hidden
             continue
         chars = look.per_line(widths[c])
         column = sheet.raw[lay.keep[k]]
@@ -267,12 +268,14 @@ def _widths(ws: Worksheet, styles: look.Styles, header: list[object], lay: _Layo
             longest: list[int], outcomes: list[Outcome], text: set[int]
             ) -> list[int]:
     """Set every column's width (and wrapping where text is longer, and the Text format of id
-    and phone columns, as in the template); return the widths."""
+    and phone columns, as in the template; a record column hidden); return the widths as
+    shown (0: hidden)."""
     widths = [0] * lay.width
     formats: dict[int, Format | None] = {}
+    hidden = {c for k, c in enumerate(lay.out) if look.is_record(header[k])}
     for k, c in enumerate(lay.out):
         widths[c] = look.fit(longest[k], header[k], look.WIDTH_CAP)
-        wrap = longest[k] + 2 > look.WIDTH_CAP
+        wrap = longest[k] + 2 > look.WIDTH_CAP and c not in hidden
         formats[c] = ((styles.text_wrap if wrap else styles.text) if c in text
                       else styles.wrap if wrap else None)
     message = max((len(o.message) for o in outcomes), default=0)
@@ -284,8 +287,8 @@ def _widths(ws: Worksheet, styles: look.Styles, header: list[object], lay: _Layo
     for c, width, fmt in fitted[:lay.results]:
         widths[c], formats[c] = width, fmt
     for c in range(lay.width):
-        ws.set_column(c, c, widths[c], formats[c])
-    return widths
+        ws.set_column(c, c, widths[c], formats[c], {"hidden": c in hidden})
+    return [0 if c in hidden else width for c, width in enumerate(widths)]
 
 
 def _page_setup(ws: Worksheet, header: int, last: int, lay: _Layout, widths: list[int]
