@@ -24,6 +24,7 @@ from importer.results.edited import write_edited
 from importer.sandbox import SandboxServer
 from tests.libreoffice import convert
 from tests.util import cli, page_secret, sheet_rows
+from tests.workbook_util import printed
 
 PROPERTY = "PRDEMO0001"  # owns NB090000-NB090099 in the seed
 HEADERS = ["AccountSid", "PropertySid", "NumberBlockSid *", "RoutingMethod", "EndpointNumber",
@@ -118,6 +119,17 @@ def test_the_record_is_hidden_in_every_workbook_written_with_it(
             for c in checked]
     write_edited(here / "to-fix.xlsx", checked, only)
     assert _record_hidden(here / "to-fix.xlsx")
+
+
+def test_an_export_prints_as_the_results_workbook(
+        api_env: SandboxServer, here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 30 item 11: an export printed portrait, 4 columns a page, the header on the first
+    page only; now landscape, fitted across, the header and the ids on every page."""
+    book = openpyxl.load_workbook(_export(capsys, "--property", PROPERTY))
+    assert printed(book["Configure"])[:3] == ("landscape", 9, True)
+    assert printed(book["Configure"])[4:] == (0, "$1:$1", "$A:$C")
+    assert book["Configure"].freeze_panes == "D2"
+    assert printed(book["Instructions"])[:5] == ("landscape", 9, True, 1, 0)
 
 
 def test_a_run_sends_only_what_changed_and_a_rerun_nothing(

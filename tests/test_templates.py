@@ -21,6 +21,7 @@ from importer.pipeline import Options, output_paths
 from importer.results.templates import TEMPLATES
 from importer.spec.operations import CONFIGURE, PURCHASE, Kind, Operation
 from tests.libreoffice import convert, sheet_values
+from tests.workbook_util import printed
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("purchase", "configure", "rollout")
@@ -81,7 +82,7 @@ def _validations(ws: Worksheet) -> dict[str, object]:
 def _check_sheet(ws: Worksheet, op: Operation) -> None:
     headers = [c.value for c in ws[1]]
     assert headers == [f"{f.name} *" if f.required else f.name for f in op.fields]
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == "D2"  # the header, and the ids on the left
     formats, widths = _formats(ws), _widths(ws)
     validations = _validations(ws)
     assert list(validations) == [f.name for f in op.fields]
@@ -150,6 +151,19 @@ def test_the_instructions_name_the_results_workbooks_as_they_are_written(
         results.touch()
         made.append(results)
     assert len(named) >= 2 and named == [p.name for p in made]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_template_prints_as_the_results_workbook(name: str, tmp_path: Path) -> None:
+    """Issue 30 item 11: templates printed portrait, 4 columns a page, the header on the first
+    page only. Now landscape A4 fitted across (the wide Purchase sheet on 2 pages), the header
+    row and the id columns on every page; the Instructions one page wide."""
+    book = openpyxl.load_workbook(_generate(name, tmp_path))
+    across = {"Purchase": 2, "Configure": 1}
+    for op in TEMPLATES[name]:
+        assert printed(book[op.title]) == ("landscape", 9, True, across[op.title], 0, "$1:$1",
+                                           "$A:$C")
+    assert printed(book["Instructions"])[:5] == ("landscape", 9, True, 1, 0)
 
 
 @pytest.mark.parametrize("name", ["purchase", "configure"])

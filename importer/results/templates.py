@@ -132,28 +132,31 @@ def _operation_sheet(book: xlsxwriter.Workbook, styles: dict, op: Operation,
     ours = [c.header for c in added]
     extra = list(dict.fromkeys(k for row in rows for k in row if k not in names
                                and k not in ours))
+    widths = []  # as printed: 0 for a hidden column
     for c, f in enumerate(op.fields):
         header = header_text(f)
         ws.write_string(0, c, header, styles["required" if f.required else "optional"])
-        width = max(14, min(len(header) + 4, 30))
-        ws.set_column(c, c, width, styles["text"] if f.kind in TEXT_KINDS else None)
+        widths.append(max(14, min(len(header) + 4, 30)))
+        ws.set_column(c, c, widths[c], styles["text"] if f.kind in TEXT_KINDS else None)
         ws.data_validation(1, c, LAST_ROW, c, _validation(op, f))
     for c, column in enumerate(added, len(names)):
+        hidden = look.is_record(column.header)
         ws.write_string(0, c, column.header, styles["reference"])
-        ws.set_column(c, c, column.width, styles["read_only"],
-                      {"hidden": look.is_record(column.header)})
+        ws.set_column(c, c, column.width, styles["read_only"], {"hidden": hidden})
+        widths.append(0 if hidden else column.width)
         ws.data_validation(1, c, LAST_ROW, c, {"validate": "any",
                                                "input_title": column.header[:32],
                                                "input_message": column.help[:255]})
     for c, name in enumerate(extra, len(names) + len(added)):
         ws.write_string(0, c, name, styles["extra"])
-        ws.set_column(c, c, max(14, min(len(name) + 4, 30)))
+        widths.append(max(14, min(len(name) + 4, 30)))
+        ws.set_column(c, c, widths[c])
     columns = {name: c for c, name in enumerate([*names, *ours, *extra])}
     for r, row in enumerate(rows, 1):
         for key, value in row.items():
             _write(ws, r, columns[key], value)
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, 0, len(columns) - 1)
+    ids = look.lead([names.index(f) for f in (*op.one_of, op.unique)])
+    look.sheet_setup(ws, 0, len(rows), widths, ids)  # printed as the results workbook
 
 
 def _write(ws: Worksheet, r: int, c: int, value: object) -> None:
@@ -268,3 +271,4 @@ def _instructions(book: xlsxwriter.Workbook, styles: dict, heading: str,
     ws.set_column(0, 0, 26)
     ws.set_column(1, 3, 22)
     ws.set_column(4, 4, 90)
+    look.print_setup(ws, landscape=True)  # the column table one page wide

@@ -43,11 +43,7 @@ if TYPE_CHECKING:
     from importer.checking.schemas import Checked
     from importer.reading.loading import Sheet
 
-LEAD_COLUMNS = 4  # ids within the first 4 columns: Status goes after them, else first
-FREEZE_ROWS_UP_TO = 8  # a header lower than this is not frozen (it would fill the screen)
-FREEZE_WIDTH_CAP = 130  # frozen columns wider than this (in characters) would block scrolling
 COMMENT_WIDTH = 48  # characters per line of a comment box at x_scale 2.5
-PRINT_CHARS = 250  # column-width units across an A4 landscape page printed at about 55%
 
 
 
@@ -121,8 +117,8 @@ def _layout(sheet: Sheet, results: int) -> _Layout:
     keep = [int(c) for c in sheet.raw.columns if c not in set(sheet.result_columns)]
     index = {pos: k for k, pos in enumerate(keep)}
     op = sheet.operation
-    ids = [index[sheet.columns[f]] for f in (*op.one_of, op.unique) if f in sheet.columns]
-    at = max(ids) + 1 if ids and max(ids) < LEAD_COLUMNS else 0
+    at = look.lead([index[sheet.columns[f]] for f in (*op.one_of, op.unique)
+                    if f in sheet.columns])  # Status goes after the ids, else first
     out = [k if k < at else k + 2 for k in range(len(keep))]
     return _Layout(keep, out, at, len(keep) + 2, {c: k for k, c in enumerate(out)}, results)
 
@@ -150,7 +146,8 @@ def write_sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles,
     widths = _widths(ws, styles, heads, lay, longest, outcomes,
                      text_columns(sheet.operation, positions))
     guide(book, ws, sheet.operation, positions, header + 1, format_text=False)
-    _page_setup(ws, header, len(sheet.raw) - 1, lay, widths)
+    # Every printed page shows which row it is and what happened to it.
+    look.sheet_setup(ws, header, len(sheet.raw) - 1, widths, lay.status + 2)
 
     cells = rows.Cells(len(sheet.raw))
     for k, c in enumerate(lay.out):
@@ -289,28 +286,6 @@ def _widths(ws: Worksheet, styles: look.Styles, header: list[object], lay: _Layo
     for c in range(lay.width):
         ws.set_column(c, c, widths[c], formats[c], {"hidden": c in hidden})
     return [0 if c in hidden else width for c, width in enumerate(widths)]
-
-
-def _page_setup(ws: Worksheet, header: int, last: int, lay: _Layout, widths: list[int]
-                ) -> None:
-    frozen = lay.status + 2
-    rows = header + 1 if header < FREEZE_ROWS_UP_TO else 0
-    keep = frozen if sum(widths[:frozen]) <= FREEZE_WIDTH_CAP else 0
-    ws.freeze_panes(rows, keep)
-    ws.autofilter(header, 0, max(header, last), lay.width - 1)
-    look.print_setup(ws, landscape=True, pages_wide=_pages_wide(widths, sum(widths[:keep])))
-    ws.repeat_rows(0, header)
-    if keep:  # every printed page shows which row it is and what happened to it
-        ws.repeat_columns(0, keep - 1)
-
-
-def _pages_wide(widths: list[int], repeated: int) -> int:
-    """As few pages across as keep the print readable (about 55%): a sheet with 30 columns
-    fitted on one page prints at a third of its size."""
-    total = sum(widths)
-    if total <= PRINT_CHARS:
-        return 1
-    return max(1, -(-(total - repeated) // max(PRINT_CHARS - repeated, 20)))
 
 
 _ERRORS_HEADER = ("Sheet", "Row", "Column", "Value", "Severity", "Code", "Message")
