@@ -1,5 +1,6 @@
 """The web page's "Download as .xlsx" keeps the template's help: drop-downs, help text and Text
-formats on the known columns wherever they are, the left-out sheets, an Instructions sheet."""
+formats on the known columns wherever they are, the left-out sheets, an Instructions sheet; the
+download of the rows to fix is laid out as the results workbook."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from importer.checking import edits
 from importer.checking.schemas import check
 from importer.reading.loading import load
 from importer.reading.marks import tool_sheets
+from importer.report import Outcome, Status
 from importer.results.edited import write_edited
+from importer.results.look import ERROR_FILL
+from tests.workbook_util import printed, validated
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -80,3 +84,44 @@ def test_a_csv_download_gets_the_instructions_marked_as_the_tools(tmp_path: Path
     assert tool_sheets(out) == {"Instructions"}
     (sheet,) = load(out)
     assert sheet.name == "blocks" and list(sheet.data["NumberBlockSid"]) == ["NB1"]
+
+
+def test_the_to_fix_download_is_laid_out_as_the_results_workbook(tmp_path: Path) -> None:
+    """Issue 30 item 8: the rows to fix came without red cells or comments, Status and
+    Message last, printed portrait on many pages; now as the results workbook."""
+    source = SAMPLES / "mistakes.xlsx"
+    checked = [check(s) for s in load(source)]
+    only = [{r: Outcome(Status.INVALID, f"Fix row {r}.") for r in sorted(c.invalid)}
+            for c in checked]
+    out = tmp_path / "mistakes.to-fix.xlsx"
+    write_edited(out, checked, only)
+    results = tmp_path / "mistakes.results.xlsx"
+    validated(source, results)
+    mine, theirs = openpyxl.load_workbook(out), openpyxl.load_workbook(results)
+    for c, picked in zip(checked, only, strict=True):
+        ws, model = mine[c.sheet.name], theirs[c.sheet.name]
+        header = [cell.value for cell in ws[1]]
+        assert header == [cell.value for cell in model[1]][:len(header)]  # Status up front
+        assert header[3:5] == ["Status", "Message"]
+        mine_, model_ = printed(ws), printed(model)  # pages across aside (3 columns fewer)
+        assert mine_[:3] + mine_[4:] == model_[:3] + model_[4:]
+        assert mine_[0] == "landscape" and ws.freeze_panes == model.freeze_panes
+        moved = {r: k for k, r in enumerate(sorted(picked), 2)}
+        for r, k in moved.items():
+            assert ws.cell(k, 4).value == "INVALID" and ws.cell(k, 5).value == f"Fix row {r}."
+        marked = [i for i in c.issues if i.row in moved and i.column in c.sheet.columns]
+        assert marked
+        for issue in marked:
+            letter = header.index(c.sheet.header(issue.column)) + 1
+            cell = ws.cell(moved[issue.row], letter)
+            assert cell.fill.fgColor.rgb == "FF" + ERROR_FILL.lstrip("#"), issue
+            assert issue.message in cell.comment.text
+    # Read back: those rows, with the same problems where they now stand (Status and Message
+    # are not input). A duplicate's first row is not among them, so it reads as no duplicate.
+    again = [check(s) for s in load(out)]
+    for before, after, picked in zip(checked, again, only, strict=True):
+        moved = {r: k for k, r in enumerate(sorted(picked), 2)}
+        assert list(after.sheet.data.index) == list(moved.values())
+        assert sorted((i.row, i.code, i.column) for i in after.issues if i.row) == sorted(
+            (moved[i.row], i.code, i.column) for i in before.issues
+            if i.row in picked and i.code != "duplicate")

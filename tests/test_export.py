@@ -12,14 +12,19 @@ from pathlib import Path
 import openpyxl
 import pytest
 import requests
+from openpyxl.utils import get_column_letter
 
 from importer.checking import edits
+from importer.checking.schemas import check
 from importer.pipeline import Options, prepare
 from importer.reading import exported
-from importer.report import Severity
+from importer.reading.loading import load
+from importer.report import Outcome, Severity, Status
+from importer.results.edited import write_edited
 from importer.sandbox import SandboxServer
 from tests.libreoffice import convert
 from tests.util import cli, page_secret, sheet_rows
+from tests.workbook_util import printed
 
 PROPERTY = "PRDEMO0001"  # owns NB090000-NB090099 in the seed
 HEADERS = ["AccountSid", "PropertySid", "NumberBlockSid *", "RoutingMethod", "EndpointNumber",
@@ -89,6 +94,42 @@ def test_export_is_a_configure_sheet_of_the_owned_blocks(
     assert out["counts"]["SKIPPED"] == 100 and out["warnings"] == 0
     # The default name is never reused.
     assert _export(capsys, "--property", PROPERTY) == here / f"{PROPERTY}-blocks-2.xlsx"
+
+
+def _record_hidden(path: Path, sheet: str = "Configure") -> bool:
+    ws = openpyxl.load_workbook(path)[sheet]
+    header = [c.value for c in ws[1]]
+    assert not any(d.height for r, d in ws.row_dimensions.items() if r > 1)  # none tall for it
+    return ws.column_dimensions[get_column_letter(header.index(exported.RECORD_HEADER) + 1)].hidden
+
+
+def test_the_record_is_hidden_in_every_workbook_written_with_it(
+        api_env: SandboxServer, here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 30 item 11: hidden in the export only; the results workbook and the page's
+    downloads showed it (and wrapped every row to two lines for it)."""
+    path = _export(capsys, "--property", PROPERTY)
+    assert _record_hidden(path)
+    code, out, _ = cli(capsys, "validate", path, "--json")
+    assert code == 0 and isinstance(out, dict)
+    assert _record_hidden(Path(str(out["results_path"])))
+    checked = [check(s) for s in load(path)]
+    write_edited(here / "edited.xlsx", checked)
+    assert _record_hidden(here / "edited.xlsx")
+    only = [{r: Outcome(Status.REJECTED, "Refused.") for r in c.sheet.data.index[:3]}
+            for c in checked]
+    write_edited(here / "to-fix.xlsx", checked, only)
+    assert _record_hidden(here / "to-fix.xlsx")
+
+
+def test_an_export_prints_as_the_results_workbook(
+        api_env: SandboxServer, here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 30 item 11: an export printed portrait, 4 columns a page, the header on the first
+    page only; now landscape, fitted across, the header and the ids on every page."""
+    book = openpyxl.load_workbook(_export(capsys, "--property", PROPERTY))
+    assert printed(book["Configure"])[:3] == ("landscape", 9, True)
+    assert printed(book["Configure"])[4:] == (0, "$1:$1", "$A:$C")
+    assert book["Configure"].freeze_panes == "D2"
+    assert printed(book["Instructions"])[:5] == ("landscape", 9, True, 1, 0)
 
 
 def test_a_run_sends_only_what_changed_and_a_rerun_nothing(

@@ -7,6 +7,7 @@ them), and opened by LibreOffice to prove another spreadsheet program reads them
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from openpyxl.utils import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
 from importer.cli import main
+from importer.pipeline import Options, output_paths
 from importer.results.templates import TEMPLATES
 from importer.spec.operations import CONFIGURE, PURCHASE, Kind, Operation
 from tests.libreoffice import convert, sheet_values
+from tests.workbook_util import printed
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("purchase", "configure", "rollout")
@@ -79,7 +82,7 @@ def _validations(ws: Worksheet) -> dict[str, object]:
 def _check_sheet(ws: Worksheet, op: Operation) -> None:
     headers = [c.value for c in ws[1]]
     assert headers == [f"{f.name} *" if f.required else f.name for f in op.fields]
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == "D2"  # the header, and the ids on the left
     formats, widths = _formats(ws), _widths(ws)
     validations = _validations(ws)
     assert list(validations) == [f.name for f in op.fields]
@@ -129,6 +132,38 @@ def test_rollout_template_stops_mistakes_before_they_are_made(tmp_path: Path) ->
         ["flow", "Flow, EndpointNumber", "Application"],
         ["application", "Application", "EndpointNumber, Flow"]]
     assert any("NumberBlockSid may appear only once" in line[0] for line in lines if line)
+
+
+def test_the_instructions_name_the_results_workbooks_as_they_are_written(
+        tmp_path: Path) -> None:
+    """Issue 30 item 11: "Open FILE.results.xlsx" was false from the second run on (a validate
+    first, or any run again, writes the next free name). The names it gives are the tool's."""
+    book = openpyxl.load_workbook(_generate("rollout", tmp_path))
+    text = " ".join(str(v) for row in book["Instructions"].iter_rows(values_only=True)
+                    for v in row if v)
+    assert "FILE.results.xlsx" not in text
+    named = re.findall(r"my-rollout\.results(?:-\d+)?\.xlsx", text)
+    source = tmp_path / "my-rollout.xlsx"
+    source.touch()
+    made = []
+    for _ in named:  # each validate or run of the file, or of the last results workbook
+        results, _ = output_paths(made[-1] if made else source, Options())
+        results.touch()
+        made.append(results)
+    assert len(named) >= 2 and named == [p.name for p in made]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_template_prints_as_the_results_workbook(name: str, tmp_path: Path) -> None:
+    """Issue 30 item 11: templates printed portrait, 4 columns a page, the header on the first
+    page only. Now landscape A4 fitted across (the wide Purchase sheet on 2 pages), the header
+    row and the id columns on every page; the Instructions one page wide."""
+    book = openpyxl.load_workbook(_generate(name, tmp_path))
+    across = {"Purchase": 2, "Configure": 1}
+    for op in TEMPLATES[name]:
+        assert printed(book[op.title]) == ("landscape", 9, True, across[op.title], 0, "$1:$1",
+                                           "$A:$C")
+    assert printed(book["Instructions"])[:5] == ("landscape", 9, True, 1, 0)
 
 
 @pytest.mark.parametrize("name", ["purchase", "configure"])

@@ -7,6 +7,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from openpyxl.worksheet.worksheet import Worksheet
+
 from importer.checking.schemas import check
 from importer.pipeline import Options, prepare, validate
 from importer.reading.loading import load
@@ -92,3 +94,11 @@ def xlsx_named(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
             zout.writestr(item, data)
     draft.unlink()
     return path
+
+
+def printed(ws: Worksheet) -> tuple[object, ...]:
+    """How a sheet prints: orientation, A4, fitted (to how many pages across, how many down),
+    the rows and columns on every page (1 across is the file format's default: left out)."""
+    setup = ws.page_setup
+    return (setup.orientation, setup.paperSize, ws.sheet_properties.pageSetUpPr.fitToPage,
+            setup.fitToWidth or 1, setup.fitToHeight, ws.print_title_rows, ws.print_title_cols)

@@ -8,9 +8,15 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from importer.reading import exported, undone
 from importer.report import Status
+from importer.spec.operations import header_key
 
 WIDTH_CAP, MESSAGE_CAP = 40, 50  # widest a column gets; longer text wraps
+LEAD_COLUMNS = 4  # ids further right than this are not kept in view
+FREEZE_ROWS_UP_TO = 8  # a header lower than this is not frozen (it would fill the screen)
+FREEZE_WIDTH_CAP = 130  # frozen columns wider than this (in characters) would block scrolling
+PRINT_CHARS = 250  # column-width units across an A4 landscape page printed at about 55%
 LINE_HEIGHT, MAX_HEIGHT = 15, 409  # points: one line of 11-point text; Excel's tallest row
 
 # One colour per status (fill, text).
@@ -24,6 +30,24 @@ STATUS_COLOURS = {
     Status.VALID: ("#BDD7EE", "#1F4E78"),
 }
 ERROR_FILL, WARNING_FILL = "#FF9999", "#FFEB84"
+_RECORDS = frozenset(header_key(h) for h in (exported.RECORD_HEADER, undone.RECORD_HEADER))
+
+
+def is_record(header: object) -> bool:
+    """A record column (what an export wrote, what an undo cannot put back): the tool's, not
+    to be edited, so hidden in every workbook written with it, as the export hides it."""
+    return isinstance(header, str) and header_key(header) in _RECORDS
+
+
+def workbook(target: object) -> xlsxwriter.Workbook:
+    """A streaming workbook (a results workbook can be a million rows) that writes every value
+    as given, never as a formula, a number or a link."""
+    return xlsxwriter.Workbook(target, {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+        "strings_to_urls": False,
+        # Text at the top of tall rows, set once for every cell (a format per cell costs).
+        "default_format_properties": {"font_name": "Calibri", "font_size": 11,
+                                      "valign": "top"}})
 
 
 class Styles:
@@ -65,6 +89,36 @@ def tall(ws: Worksheet, r: int, lines: int) -> None:
     file, so text would spill over the next row on screen and on paper."""
     if lines > 1:
         ws.set_row(r, min(LINE_HEIGHT * lines, MAX_HEIGHT))
+
+
+def lead(ids: list[int]) -> int:
+    """How many columns on the left hold the row's ids (the positions `ids`): 0 when they
+    are not all within the first LEAD_COLUMNS."""
+    return max(ids) + 1 if ids and max(ids) < LEAD_COLUMNS else 0
+
+
+def sheet_setup(ws: Worksheet, header: int, last: int, widths: list[int], frozen: int) -> None:
+    """The panes, filter and print of a sheet of rows (results, template, export): the
+    header rows and the first `frozen` columns (unless too wide) stay in view on screen and
+    are repeated on every printed page, which is landscape A4 fitted to the width, a few
+    pages across when it is wide. `widths` of every column, 0 for a hidden one."""
+    rows = header + 1 if header < FREEZE_ROWS_UP_TO else 0
+    keep = frozen if sum(widths[:frozen]) <= FREEZE_WIDTH_CAP else 0
+    ws.freeze_panes(rows, keep)
+    ws.autofilter(header, 0, max(header, last), len(widths) - 1)
+    print_setup(ws, landscape=True, pages_wide=_pages_wide(widths, sum(widths[:keep])))
+    ws.repeat_rows(0, header)
+    if keep:
+        ws.repeat_columns(0, keep - 1)
+
+
+def _pages_wide(widths: list[int], repeated: int) -> int:
+    """As few pages across as keep the print readable (about 55%): a sheet with 30 columns
+    fitted on one page prints at a third of its size."""
+    total = sum(widths)
+    if total <= PRINT_CHARS:
+        return 1
+    return max(1, -(-(total - repeated) // max(PRINT_CHARS - repeated, 20)))
 
 
 def print_setup(ws: Worksheet, landscape: bool, pages_wide: int = 1) -> None:

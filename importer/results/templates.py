@@ -21,6 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from importer import excel
 from importer.errors import ImporterError, UsageError
+from importer.results import look
 from importer.spec.operations import CONFIGURE, PURCHASE, SHORT_BOUNDS, Field, Kind, Operation
 
 TEMPLATES: dict[str, tuple[Operation, ...]] = {
@@ -39,11 +40,10 @@ Line = tuple[bool, tuple[str, ...]]  # an Instructions line: (bold?, cells)
 @dataclass(frozen=True)
 class Column:
     """A column the tool adds beside an operation's (the export's reference columns and its
-    record): greyed as read-only, its help shown when selected, hidden if asked."""
+    record): greyed as read-only, its help shown when selected, hidden if a record."""
 
     header: str
     help: str
-    hidden: bool = False
     width: int = 24
 
 
@@ -132,27 +132,31 @@ def _operation_sheet(book: xlsxwriter.Workbook, styles: dict, op: Operation,
     ours = [c.header for c in added]
     extra = list(dict.fromkeys(k for row in rows for k in row if k not in names
                                and k not in ours))
+    widths = []  # as printed: 0 for a hidden column
     for c, f in enumerate(op.fields):
         header = header_text(f)
         ws.write_string(0, c, header, styles["required" if f.required else "optional"])
-        width = max(14, min(len(header) + 4, 30))
-        ws.set_column(c, c, width, styles["text"] if f.kind in TEXT_KINDS else None)
+        widths.append(max(14, min(len(header) + 4, 30)))
+        ws.set_column(c, c, widths[c], styles["text"] if f.kind in TEXT_KINDS else None)
         ws.data_validation(1, c, LAST_ROW, c, _validation(op, f))
     for c, column in enumerate(added, len(names)):
+        hidden = look.is_record(column.header)
         ws.write_string(0, c, column.header, styles["reference"])
-        ws.set_column(c, c, column.width, styles["read_only"], {"hidden": column.hidden})
+        ws.set_column(c, c, column.width, styles["read_only"], {"hidden": hidden})
+        widths.append(0 if hidden else column.width)
         ws.data_validation(1, c, LAST_ROW, c, {"validate": "any",
                                                "input_title": column.header[:32],
                                                "input_message": column.help[:255]})
     for c, name in enumerate(extra, len(names) + len(added)):
         ws.write_string(0, c, name, styles["extra"])
-        ws.set_column(c, c, max(14, min(len(name) + 4, 30)))
+        widths.append(max(14, min(len(name) + 4, 30)))
+        ws.set_column(c, c, widths[c])
     columns = {name: c for c, name in enumerate([*names, *ours, *extra])}
     for r, row in enumerate(rows, 1):
         for key, value in row.items():
             _write(ws, r, columns[key], value)
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, 0, len(columns) - 1)
+    ids = look.lead([names.index(f) for f in (*op.one_of, op.unique)])
+    look.sheet_setup(ws, 0, len(rows), widths, ids)  # printed as the results workbook
 
 
 def _write(ws: Worksheet, r: int, c: int, value: object) -> None:
@@ -187,10 +191,14 @@ def instructions(ops: tuple[Operation, ...], intro: tuple[Line, ...] | None = No
         text("1. Fill in one row per number block. Columns marked * are required; every row "
              "also needs AccountSid or PropertySid (at least one). Leave a cell empty to not "
              "send it."),
-        text("2. Run `importer validate FILE` and fix what the results workbook marks in red."),
-        text("3. Run `importer run FILE`. Open FILE.results.xlsx: every row has a Status. Fix "
-             "failed rows there and run it again: rows already done are skipped, nothing is "
-             "bought twice."),
+        text("2. Run `importer validate FILE` and fix what its results workbook marks in red."),
+        text("3. Run `importer run FILE`. Open the results workbook its last line names: every "
+             "row has a Status. Fix failed rows there and run that file: rows already done are "
+             "skipped, nothing is bought twice."),
+        text("Each validate and run writes a new results workbook beside its file, under the "
+             "next free name: for my-rollout.xlsx, my-rollout.results.xlsx, then "
+             "my-rollout.results-2.xlsx, -3 and so on (running a results workbook carries on "
+             "the numbers); none is ever replaced."),
     ]
     lines: list[Line] = [
         *(how if intro is None else intro),
@@ -263,3 +271,4 @@ def _instructions(book: xlsxwriter.Workbook, styles: dict, heading: str,
     ws.set_column(0, 0, 26)
     ws.set_column(1, 3, 22)
     ws.set_column(4, 4, 90)
+    look.print_setup(ws, landscape=True)  # the column table one page wide

@@ -43,11 +43,7 @@ if TYPE_CHECKING:
     from importer.checking.schemas import Checked
     from importer.reading.loading import Sheet
 
-LEAD_COLUMNS = 4  # ids within the first 4 columns: Status goes after them, else first
-FREEZE_ROWS_UP_TO = 8  # a header lower than this is not frozen (it would fill the screen)
-FREEZE_WIDTH_CAP = 130  # frozen columns wider than this (in characters) would block scrolling
 COMMENT_WIDTH = 48  # characters per line of a comment box at x_scale 2.5
-PRINT_CHARS = 250  # column-width units across an A4 landscape page printed at about 55%
 
 
 
@@ -59,12 +55,7 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
         # here: a full disk is then a plain error, not a half-closed zip inside xlsxwriter
         # whose clean-up prints tracebacks later.
         buffer = io.BytesIO()
-        book = xlsxwriter.Workbook(buffer, {
-            "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-            "strings_to_urls": False,
-            # Text at the top of tall rows, set once for every cell (a format per cell costs).
-            "default_format_properties": {"font_name": "Calibri", "font_size": 11,
-                                          "valign": "top"}})
+        book = look.workbook(buffer)
         styles = look.Styles(book)
         reading = checked[0].sheet.file if checked else None
         left_out = [(n, raw) for n, _, raw in (reading.sheets if reading else [])
@@ -72,9 +63,9 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
         every = assign_sheet_names([c.sheet.name for c in checked] + [n for n, _ in left_out])
         names = every[:len(checked)]
         for item, result, name in zip(checked, report.sheets, names, strict=True):
-            _sheet(book, book.add_worksheet(name), styles, item, result.outcomes)
+            write_sheet(book, book.add_worksheet(name), styles, item, result.outcomes)
         for (_, raw), name in zip(left_out, every[len(checked):], strict=True):
-            _copy(book.add_worksheet(name), styles, raw)
+            copy_sheet(book.add_worksheet(name), styles, raw)
         renamed = dict(zip([c.sheet.name for c in checked] + [n for n, _ in left_out], every,
                            strict=True))
         write_summary(book.add_worksheet(SUMMARY), styles, report, checked, renamed)
@@ -87,7 +78,7 @@ def write_results(path: Path, report: RunReport, checked: list[Checked]) -> None
         raise ImporterError(f"{path}: cannot write the results workbook ({exc})") from exc
 
 
-def _copy(ws: Worksheet, styles: look.Styles, raw: pd.DataFrame) -> None:
+def copy_sheet(ws: Worksheet, styles: look.Styles, raw: pd.DataFrame) -> None:
     """A sheet the tool left out (instructions, notes), back as it was read: text as text, in
     columns that fit (long text wraps), printed one page wide."""
     widths = [look.fit(look.longest(raw[c]), None, look.MESSAGE_CAP) for c in raw.columns]
@@ -115,20 +106,21 @@ class _Layout:
     status: int  # output column of Status; Message is the next one
     extra: int  # output column of HTTP Status; Error Code and Submitted At follow
     source: dict[int, int]  # output column -> index into `keep`
+    results: int  # how many of RESULT_COLUMNS the sheet has (the first ones)
 
     @property
     def width(self) -> int:
-        return self.extra + 3
+        return self.extra + self.results - 2
 
 
-def _layout(sheet: Sheet) -> _Layout:
+def _layout(sheet: Sheet, results: int) -> _Layout:
     keep = [int(c) for c in sheet.raw.columns if c not in set(sheet.result_columns)]
     index = {pos: k for k, pos in enumerate(keep)}
     op = sheet.operation
-    ids = [index[sheet.columns[f]] for f in (*op.one_of, op.unique) if f in sheet.columns]
-    at = max(ids) + 1 if ids and max(ids) < LEAD_COLUMNS else 0
+    at = look.lead([index[sheet.columns[f]] for f in (*op.one_of, op.unique)
+                    if f in sheet.columns])  # Status goes after the ids, else first
     out = [k if k < at else k + 2 for k in range(len(keep))]
-    return _Layout(keep, out, at, len(keep) + 2, {c: k for k, c in enumerate(out)})
+    return _Layout(keep, out, at, len(keep) + 2, {c: k for k, c in enumerate(out)}, results)
 
 
 def _comment(ws: Worksheet, r: int, c: int, lines: list[str]) -> None:
@@ -137,10 +129,13 @@ def _comment(ws: Worksheet, r: int, c: int, lines: list[str]) -> None:
     ws.write_comment(r, c, text, {"x_scale": 2.5, "y_scale": max(1.2, rows / 4.5)})
 
 
-def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checked: Checked,
-           outcomes: list[Outcome]) -> None:
+def write_sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles,
+                checked: Checked, outcomes: list[Outcome],
+                results: int = len(RESULT_COLUMNS)) -> None:
+    """A data sheet: the user's columns and the first `results` result columns (the page's
+    download of the rows to fix has only Status and Message), marked, commented, printable."""
     sheet = checked.sheet
-    lay = _layout(sheet)
+    lay = _layout(sheet, results)
     header, status = sheet.header_row, lay.status
     body = sheet.raw.iloc[header + 1:]
     longest = [look.longest(body[pos]) for pos in lay.keep]
@@ -151,7 +146,8 @@ def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checke
     widths = _widths(ws, styles, heads, lay, longest, outcomes,
                      text_columns(sheet.operation, positions))
     guide(book, ws, sheet.operation, positions, header + 1, format_text=False)
-    _page_setup(ws, header, len(sheet.raw) - 1, lay, widths)
+    # Every printed page shows which row it is and what happened to it.
+    look.sheet_setup(ws, header, len(sheet.raw) - 1, widths, lay.status + 2)
 
     cells = rows.Cells(len(sheet.raw))
     for k, c in enumerate(lay.out):
@@ -159,16 +155,17 @@ def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checke
     _status_columns(cells, styles, lay, sheet.data.index, outcomes)
     titles = [(c, v) for c, v in zip(lay.out, heads, strict=True) if isinstance(v, str)]
     titles += [(status + i if i < 2 else lay.extra + i - 2, name)
-               for i, name in enumerate(RESULT_COLUMNS)]
+               for i, name in enumerate(RESULT_COLUMNS[:results])]
     for c, value in zip(lay.out, heads, strict=True):
         cells.cells[header, c] = (value if isinstance(value, str) else None, styles.header)
-    for c, name in titles[-len(RESULT_COLUMNS):]:
+    for c, name in titles[-results:]:
         cells.cells[header, c] = (name, styles.result_header)
     for r, marked in notes.items():
         if r != header:
             _marked(ws, cells, styles, r, marked, lay)
     lines = _lines(sheet, lay, outcomes, widths, longest)
-    lines[header] = max(look.lines(v, look.per_line(widths[c])) for c, v in titles)
+    lines[header] = max(look.lines(v, look.per_line(widths[c])) for c, v in titles
+                        if widths[c])
     for r, n in sorted(lines.items()):
         look.tall(ws, r, n)
     rows.write(ws, cells)
@@ -176,7 +173,8 @@ def _sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles, checke
 
 def _status_columns(cells: rows.Cells, styles: look.Styles, lay: _Layout, index: pd.Index,
                     outcomes: list[Outcome]) -> None:
-    """Status, Message, HTTP Status, Error Code and Submitted At of every row with an outcome."""
+    """Status, Message, HTTP Status, Error Code and Submitted At of every row with an outcome
+    (the first `lay.results` of them)."""
     n = cells.rows
     status: list[str | None] = [None] * n
     fills: list[Format | None] = [None] * n
@@ -191,7 +189,7 @@ def _status_columns(cells: rows.Cells, styles: look.Styles, lay: _Layout, index:
         if outcome.http_status is not None:
             http[r] = f"{outcome.http_status:.16G}"
         code[r] = outcome.error_code or None
-        if outcome.submitted_at:
+        if outcome.submitted_at and lay.results == len(RESULT_COLUMNS):
             try:  # local time as it was written; a real date cell sorts and filters as one
                 at = datetime.fromisoformat(outcome.submitted_at).replace(tzinfo=None)
             except ValueError:
@@ -200,6 +198,8 @@ def _status_columns(cells: rows.Cells, styles: look.Styles, lay: _Layout, index:
                 cells.cells[r, x + 2] = (at, styles.when)
     cells.columns[c] = rows.Column(pd.Series(status, dtype=object), pd.Series(fills, dtype=object))
     cells.columns[c + 1] = rows.Column(pd.Series(message, dtype=object))
+    if lay.results < len(RESULT_COLUMNS):
+        return
     if any(v is not None for v in http):
         cells.columns[x] = rows.Column(pd.Series(http, dtype=object), numbers=True)
     cells.columns[x + 1] = rows.Column(pd.Series(code, dtype=object))
@@ -215,7 +215,7 @@ def _lines(sheet: Sheet, lay: _Layout, outcomes: list[Outcome], widths: list[int
         if len(outcome.message) > per_line:
             lines[row - 1] = look.lines(outcome.message, per_line)
     for k, c in enumerate(lay.out):
-        if longest[k] + 2 <= look.WIDTH_CAP:
+        if longest[k] + 2 <= look.WIDTH_CAP or not widths[c]:  # fits, or hidden
             continue
         chars = look.per_line(widths[c])
         column = sheet.raw[lay.keep[k]]
@@ -265,12 +265,14 @@ def _widths(ws: Worksheet, styles: look.Styles, header: list[object], lay: _Layo
             longest: list[int], outcomes: list[Outcome], text: set[int]
             ) -> list[int]:
     """Set every column's width (and wrapping where text is longer, and the Text format of id
-    and phone columns, as in the template); return the widths."""
+    and phone columns, as in the template; a record column hidden); return the widths as
+    shown (0: hidden)."""
     widths = [0] * lay.width
     formats: dict[int, Format | None] = {}
+    hidden = {c for k, c in enumerate(lay.out) if look.is_record(header[k])}
     for k, c in enumerate(lay.out):
         widths[c] = look.fit(longest[k], header[k], look.WIDTH_CAP)
-        wrap = longest[k] + 2 > look.WIDTH_CAP
+        wrap = longest[k] + 2 > look.WIDTH_CAP and c not in hidden
         formats[c] = ((styles.text_wrap if wrap else styles.text) if c in text
                       else styles.wrap if wrap else None)
     message = max((len(o.message) for o in outcomes), default=0)
@@ -279,33 +281,11 @@ def _widths(ws: Worksheet, styles: look.Styles, header: list[object], lay: _Layo
               (lay.status + 1, look.fit(message, "Message", look.MESSAGE_CAP), styles.wrap),
               (lay.extra, 8, None), (lay.extra + 1, look.fit(code, "Error", look.WIDTH_CAP), None),
               (lay.extra + 2, 20, None)]
-    for c, width, fmt in fitted:
+    for c, width, fmt in fitted[:lay.results]:
         widths[c], formats[c] = width, fmt
     for c in range(lay.width):
-        ws.set_column(c, c, widths[c], formats[c])
-    return widths
-
-
-def _page_setup(ws: Worksheet, header: int, last: int, lay: _Layout, widths: list[int]
-                ) -> None:
-    frozen = lay.status + 2
-    rows = header + 1 if header < FREEZE_ROWS_UP_TO else 0
-    keep = frozen if sum(widths[:frozen]) <= FREEZE_WIDTH_CAP else 0
-    ws.freeze_panes(rows, keep)
-    ws.autofilter(header, 0, max(header, last), lay.width - 1)
-    look.print_setup(ws, landscape=True, pages_wide=_pages_wide(widths, sum(widths[:keep])))
-    ws.repeat_rows(0, header)
-    if keep:  # every printed page shows which row it is and what happened to it
-        ws.repeat_columns(0, keep - 1)
-
-
-def _pages_wide(widths: list[int], repeated: int) -> int:
-    """As few pages across as keep the print readable (about 55%): a sheet with 30 columns
-    fitted on one page prints at a third of its size."""
-    total = sum(widths)
-    if total <= PRINT_CHARS:
-        return 1
-    return max(1, -(-(total - repeated) // max(PRINT_CHARS - repeated, 20)))
+        ws.set_column(c, c, widths[c], formats[c], {"hidden": c in hidden})
+    return [0 if c in hidden else width for c, width in enumerate(widths)]
 
 
 _ERRORS_HEADER = ("Sheet", "Row", "Column", "Value", "Severity", "Code", "Message")
