@@ -30,6 +30,7 @@ from importer.text import column_letter, shown
 
 DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_LINES = 50
+_SNIFF_CHARS = 1 << 20  # of the file's start: a line of a billion is not read eight times
 _SEP_LINE = re.compile(r"\A\"?sep=(.)\"?[,;\t|]*(?:\r\n|\r|\n)", re.IGNORECASE)
 _BREAK = re.compile(r"\r\n|\r|\n")
 # A UTF-8 encoded accented letter or symbol (é is C3 A9, € is E2 82 AC): in a cp1252 file
@@ -66,9 +67,8 @@ def read_csv(source: Input, limits: Limits, encoding: str | None = None,
     given = {name for name, value in (("encoding", encoding), ("delimiter", delimiter)) if value}
     reading = Reading(pd.DataFrame(), used, sep, given)
     rows: list[list[str]] = []
-    lines: list[int] = []
     width = 0
-    for line, row, problems in records(text, sep):
+    for line, row, problems in _records(source.name, text, sep, first_line, limits):
         line += first_line - 1
         data = len(row)
         if not row[-1].strip():  # fields that only pad a line out are not data
@@ -80,7 +80,6 @@ def read_csv(source: Input, limits: Limits, encoding: str | None = None,
                 raise InputError(f"{source.name}: has {width:,} columns, more than the "
                                  f"{limits.columns:,} an Excel sheet holds")
         rows.append(row)
-        lines.append(line)
         if len(rows) > limits.rows:
             raise InputError(f"{source.name}: has more than {limits.rows:,} rows, more than an "
                              "Excel sheet holds; split it into smaller files")
@@ -91,14 +90,35 @@ def read_csv(source: Input, limits: Limits, encoding: str | None = None,
         if problems:
             reading.problems += [(line, len(rows) - 1, col, why) for col, why in problems]
     reading.frame = _frame(rows, width)
-    for col in reading.frame.columns:  # a cell past the cap (the text is read already)
-        lengths = reading.frame[col].str.len()
-        if lengths.max() > limits.field_chars:
-            at = int(lengths.idxmax())
-            raise InputError(f"{source.name}: line {lines[at]}, column {column_letter(col)} "
-                             f"holds {int(lengths.max()):,} characters, more than the "
-                             f"{limits.field_chars:,} this tool reads in one cell")
     return reading
+
+
+class FieldTooLong(Exception):
+    """A field longer than the cap (line of its record, column, length, whether it is a quote
+    never closed), found before anything is built from it."""
+
+    def __init__(self, line: int, column: int, length: int, unclosed: bool) -> None:
+        super().__init__(line, column, length)
+        self.line, self.column, self.length, self.unclosed = line, column, length, unclosed
+
+
+def _records(name: str, text: str, sep: str, first_line: int, limits: Limits
+             ) -> Iterator[Record]:
+    """`records`, a field past the cap said in one line."""
+    try:
+        yield from records(text, sep, limits.field_chars)
+    except FieldTooLong as exc:
+        raise InputError(_too_long(name, exc, first_line, limits)) from None
+
+
+def _too_long(name: str, exc: FieldTooLong, first_line: int, limits: Limits) -> str:
+    where = f"{name}: line {exc.line + first_line - 1}, column {column_letter(exc.column)}"
+    too_many = (f"{exc.length:,} characters, more than the {limits.field_chars:,} this tool "
+                "reads in one cell")
+    if exc.unclosed:
+        return (f"{where} opens a quote (\") that is never closed, so the cell runs on for "
+                f"{too_many}; close or remove the quote")
+    return f"{where} holds {too_many}"
 
 
 def _frame(rows: list[list[str]], width: int) -> pd.DataFrame:
@@ -196,7 +216,8 @@ def sniff(text: str) -> str:
     """The candidate that splits the most lines into the same number (>1) of fields, split as
     the file will be: a delimiter inside quoted text does not count, and judged by
     consistency, so the bare commas in a European semicolon file's text do not win."""
-    sample = "\n".join(line for _, line in zip(range(_SNIFF_LINES), _physical(text), strict=False)
+    head = _physical(text[:_SNIFF_CHARS])
+    sample = "\n".join(line for _, line in zip(range(_SNIFF_LINES), head, strict=False)
                        if line.strip())
     best, best_score = ",", (0, 0)
     for d in DELIMITERS:
@@ -224,19 +245,23 @@ _NO_LIMIT = 2**31 - 1
 Record = tuple[int, list[str], list[tuple[int, str]]]  # (first line, fields, problems)
 
 
-def records(text: str, sep: str) -> Iterator[Record]:
-    """Each record with the line it starts on and the fields whose quote was never closed.
+def records(text: str, sep: str, cap: int = _NO_LIMIT) -> Iterator[Record]:
+    """Each record with the line it starts on and the fields whose quote was never closed;
+    FieldTooLong for a field of more than `cap` characters, before any more is read.
 
     Runs of lines without quotes, or with only closed quoted fields, go through the csv module
     (the common case, and fast: every rule agrees on them); any other line is joined with the
     next ones while a quote opened at the start of a field is still open, as LibreOffice does
     it, and its fields scanned from there.
     """
-    if csv.field_size_limit() < _NO_LIMIT:  # process-wide; our own cap is checked after
+    if csv.field_size_limit() < _NO_LIMIT:  # process-wide; our own cap is checked here
         csv.field_size_limit(_NO_LIMIT)
     lines = _BREAK.split(text)
     if lines[-1] == "":  # the line end of the last line
         lines.pop()
+    # A field longer than the cap on one line needs a line as long (a quoted field spanning
+    # lines goes through _fields, whose records are checked whatever their lines' lengths).
+    long_lines = max(map(len, lines), default=0) > cap
     well = _well_formed(sep).fullmatch
     i = 0
     while i < len(lines):
@@ -245,47 +270,70 @@ def records(text: str, sep: str) -> Iterator[Record]:
             j += 1
         if j > i:  # every rule reads these lines as the csv module does: one fast pass
             for k, row in enumerate(csv.reader(lines[i:j], delimiter=sep), i + 1):
+                if long_lines:
+                    _capped(k, row, [], cap)
                 yield k, row or [""], []  # a blank line is a row of one empty field
             i = j
             continue
         line = lines[i]
         end = _logical_end(lines, i, sep)
         fields, problems, closed = _fields("\n".join(lines[i:end]), sep)
-        if closed:
-            yield i + 1, fields, problems
-            i = end
-        else:  # a quote never closed: read this line as written, the next ones afresh
+        if not closed:  # a quote never closed: read this line as written, the next ones afresh
             fields, problems, _ = _fields(line, sep, literal=True)
-            yield i + 1, fields, problems
-            i += 1
+            end = i + 1
+        _capped(i + 1, fields, problems, cap)
+        yield i + 1, fields, problems
+        i = end
+
+
+def _capped(line: int, fields: list[str], problems: list[tuple[int, str]], cap: int) -> None:
+    for col, value in enumerate(fields):
+        if len(value) > cap:
+            raise FieldTooLong(line, col, len(value), any(c == col for c, _ in problems))
 
 
 @lru_cache(maxsize=8)
 def _well_formed(sep: str) -> re.Pattern[str]:
     """A line of closed quoted fields and unquoted ones: a whole record, read the same by
-    every rule (most lines with quotes are like this; the character loop is for the rest)."""
+    every rule (most lines with quotes are like this; the character loop is for the rest).
+    Possessive, so a long line costs no backtracking (one state per character was 120 bytes
+    each: 2.4 GB for a line of 20 million)."""
     s = re.escape(sep)
-    one = f'(?:"(?:[^"]|"")*"|(?! *")[^{s}]*)'
-    return re.compile(f"{one}(?:{s}{one})*")
+    one = f'(?:"(?:[^"]++|"")*+"|(?! *")[^{s}]*+)'
+    return re.compile(f"{one}(?:{s}{one})*+")
 
 
 def _logical_end(lines: list[str], start: int, sep: str) -> int:
     """The line after the last one of the record starting at `start`: LibreOffice's rule is
-    to go on while an odd number of quotes follows a quote that opened a field."""
+    to go on while an odd number of quotes follows a quote that opened a field. Only a quote
+    changes anything inside quotes, and only the character before a quote outside them, so
+    the scan goes from quote to quote."""
     quotes, field_start = 0, True
     for i in range(start, len(lines)):
-        if quotes % 2 and '"' not in lines[i]:
-            continue  # inside quotes, nothing but a quote changes anything
-        for ch in lines[i]:
-            if quotes:
+        line = lines[i]
+        pos, end = 0, len(line)
+        while pos < end:
+            if quotes == 0:
+                q = line.find('"', pos)
+                if q < 0:
+                    break
+                before = line[pos:q].rstrip(" ")
+                if before:
+                    field_start = before[-1] == sep
+                quotes, field_start = (1, False) if field_start else (0, False)
+                pos = q + 1
+            elif quotes % 2:  # inside quotes
+                q = line.find('"', pos)
+                if q < 0:
+                    break
+                quotes, pos = quotes + 1, q + 1
+            else:  # after a quote inside quotes: another one, spaces, or the end of quoting
+                ch = line[pos]
                 if ch == '"':
                     quotes += 1
-                elif ch != " " and quotes % 2 == 0:  # the quote before ended the quoting
+                elif ch != " ":
                     quotes, field_start = 0, ch == sep
-            elif ch == '"' and field_start:
-                quotes, field_start = 1, False
-            elif ch != " ":
-                field_start = ch == sep
+                pos += 1
         if quotes % 2 == 0:
             return i + 1
     return len(lines)
