@@ -211,7 +211,7 @@ def _book(request: Request, rows: list[Row], exported_at: str, notes: list[str])
     help_text = "Read-only: the API's listing, for reference; never read as input."
     columns = (*(Column(h, help_text) for h in exported.REFERENCE_HEADERS),
                Column(exported.RECORD_HEADER, "What the export wrote in this row; leave it "
-                      "as it is.", width=40))
+                      "as it is.", hidden=True, width=40))
     title = f"Number Block Importer: export of {request.what}"
     created = datetime.now(UTC).replace(tzinfo=None)
     return Book(title, ((CONFIGURE, rows),), title, intro, columns, created)

@@ -14,7 +14,8 @@ from xlsxwriter.worksheet import Worksheet
 from importer import excel
 from importer.reading.marks import SUMMARY, rename_reason
 from importer.report import NOT_DONE, RunReport, Severity, Status, readable_time
-from importer.results.look import Styles, lines, per_line, print_setup, tall
+from importer.results.look import Styles, lines, per_line, tall
+from importer.results.pages import print_setup
 
 if TYPE_CHECKING:
     from importer.checking.schemas import Checked

@@ -21,7 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from importer import excel
 from importer.errors import ImporterError, UsageError
-from importer.results import look
+from importer.results import pages
 from importer.spec.operations import CONFIGURE, PURCHASE, SHORT_BOUNDS, Field, Kind, Operation
 
 TEMPLATES: dict[str, tuple[Operation, ...]] = {
@@ -40,10 +40,12 @@ Line = tuple[bool, tuple[str, ...]]  # an Instructions line: (bold?, cells)
 @dataclass(frozen=True)
 class Column:
     """A column the tool adds beside an operation's (the export's reference columns and its
-    record): greyed as read-only, its help shown when selected, hidden if a record."""
+    record): greyed as read-only, its help shown when selected, hidden if asked (a record:
+    results/look.py is_record hides it in the workbooks written from the file)."""
 
     header: str
     help: str
+    hidden: bool = False
     width: int = 24
 
 
@@ -140,10 +142,9 @@ def _operation_sheet(book: xlsxwriter.Workbook, styles: dict, op: Operation,
         ws.set_column(c, c, widths[c], styles["text"] if f.kind in TEXT_KINDS else None)
         ws.data_validation(1, c, LAST_ROW, c, _validation(op, f))
     for c, column in enumerate(added, len(names)):
-        hidden = look.is_record(column.header)
         ws.write_string(0, c, column.header, styles["reference"])
-        ws.set_column(c, c, column.width, styles["read_only"], {"hidden": hidden})
-        widths.append(0 if hidden else column.width)
+        ws.set_column(c, c, column.width, styles["read_only"], {"hidden": column.hidden})
+        widths.append(0 if column.hidden else column.width)
         ws.data_validation(1, c, LAST_ROW, c, {"validate": "any",
                                                "input_title": column.header[:32],
                                                "input_message": column.help[:255]})
@@ -155,8 +156,8 @@ def _operation_sheet(book: xlsxwriter.Workbook, styles: dict, op: Operation,
     for r, row in enumerate(rows, 1):
         for key, value in row.items():
             _write(ws, r, columns[key], value)
-    ids = look.lead([names.index(f) for f in (*op.one_of, op.unique)])
-    look.sheet_setup(ws, 0, len(rows), widths, ids)  # printed as the results workbook
+    ids = pages.lead([names.index(f) for f in (*op.one_of, op.unique)])
+    pages.sheet_setup(ws, 0, len(rows), widths, ids)  # printed as the results workbook
 
 
 def _write(ws: Worksheet, r: int, c: int, value: object) -> None:
@@ -271,4 +272,4 @@ def _instructions(book: xlsxwriter.Workbook, styles: dict, heading: str,
     ws.set_column(0, 0, 26)
     ws.set_column(1, 3, 22)
     ws.set_column(4, 4, 90)
-    look.print_setup(ws, landscape=True)  # the column table one page wide
+    pages.print_setup(ws, landscape=True)  # the column table one page wide

@@ -142,7 +142,8 @@ def _book(rows: list[Row], about: About) -> Book:
     help_text = "Read-only: for reference; never read as input."
     columns = (*(Column(h, help_text) for h in exported.REFERENCE_HEADERS),
                Column(SET_HEADER, "What the run set in this row; read-only.", width=40),
-               Column(RECORD_HEADER, "What cannot be put back; leave it as it is.", width=40))
+               Column(RECORD_HEADER, "What cannot be put back; leave it as it is.",
+                      hidden=True, width=40))
     title = f"Number Block Importer: undo of {name}"
     return Book(title, ((CONFIGURE, rows),), title, tuple(intro), columns,
                 datetime.now(UTC).replace(tzinfo=None))

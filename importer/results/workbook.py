@@ -32,7 +32,7 @@ from importer.errors import ImporterError
 from importer.reading import marks
 from importer.reading.marks import ERRORS, SUMMARY, assign_sheet_names
 from importer.report import Outcome, RunReport, Severity
-from importer.results import look, rows
+from importer.results import look, pages, rows
 from importer.results.look import STATUS_COLOURS as STATUS_COLOURS
 from importer.results.summary import STATUS_MEANING as STATUS_MEANING
 from importer.results.summary import write_summary
@@ -94,7 +94,7 @@ def copy_sheet(ws: Worksheet, styles: look.Styles, raw: pd.DataFrame) -> None:
     for r, n in lines.items():
         look.tall(ws, r, n)
     rows.write(ws, cells)
-    look.print_setup(ws, landscape=False)
+    pages.print_setup(ws, landscape=False)
 
 
 @dataclass
@@ -117,7 +117,7 @@ def _layout(sheet: Sheet, results: int) -> _Layout:
     keep = [int(c) for c in sheet.raw.columns if c not in set(sheet.result_columns)]
     index = {pos: k for k, pos in enumerate(keep)}
     op = sheet.operation
-    at = look.lead([index[sheet.columns[f]] for f in (*op.one_of, op.unique)
+    at = pages.lead([index[sheet.columns[f]] for f in (*op.one_of, op.unique)
                     if f in sheet.columns])  # Status goes after the ids, else first
     out = [k if k < at else k + 2 for k in range(len(keep))]
     return _Layout(keep, out, at, len(keep) + 2, {c: k for k, c in enumerate(out)}, results)
@@ -147,7 +147,7 @@ def write_sheet(book: xlsxwriter.Workbook, ws: Worksheet, styles: look.Styles,
                      text_columns(sheet.operation, positions))
     guide(book, ws, sheet.operation, positions, header + 1, format_text=False)
     # Every printed page shows which row it is and what happened to it.
-    look.sheet_setup(ws, header, len(sheet.raw) - 1, widths, lay.status + 2)
+    pages.sheet_setup(ws, header, len(sheet.raw) - 1, widths, lay.status + 2)
 
     cells = rows.Cells(len(sheet.raw))
     for k, c in enumerate(lay.out):
@@ -320,5 +320,5 @@ def _errors(ws: Worksheet, styles: look.Styles, report: RunReport, renamed: dict
         ws.write_string(r, 6, message[:excel.CELL_CHARS])
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(rows), 1), len(_ERRORS_HEADER) - 1)
-    look.print_setup(ws, landscape=True)
+    pages.print_setup(ws, landscape=True)
     ws.repeat_rows(0)
