@@ -281,7 +281,8 @@ for (const button of document.querySelectorAll(".steps .step")) {
   button.addEventListener("click", () => show(button.dataset.step));
 }
 
-(async function start() {
+// Once every deferred script has run (history.js and mapping.js come after this one).
+document.addEventListener("DOMContentLoaded", async function start() {
   say("message-bar", HINT);
   if (!SECRET) say("upload-status", "This page may not make changes: open the latest address the importer printed (each one carries a key that works once).", true);
   const current = await api("/api/state");
@@ -293,4 +294,4 @@ for (const button of document.querySelectorAll(".steps .step")) {
   } else {
     show("start");
   }
-})();
+});
