@@ -87,10 +87,7 @@ def register(app: Flask) -> None:
             response.status_code = 409
             return response
         path: Path = plan.prepared.path
-        try:
-            document = workspace.open(path, path.name)
-        except ValueError as exc:
-            abort(400, str(exc))
+        document = workspace.open(path, path.name, plan.prepared)  # checked once, above
         document.use_scope(target.scope)
         run = runs.start(document, False, target)  # Busy (409) while the rollout runs
         return jsonify({"document": document.summary(), "run": run.snapshot()})

@@ -60,12 +60,9 @@ class Reading:
         return {"encoding": self.encoding, "delimiter": self.delimiter, "sheets": self.sheets,
                 "header_row": self.header_row}
 
-    def saved(self) -> dict:
-        return {**self.options(), "sheets": list(self.sheets)}
-
     @classmethod
     def kept(cls, path: Path) -> Reading | None:
-        """What `saved` wrote beside an upload (None when there is none or it is unreadable)."""
+        """What `options` wrote beside an upload (None when there is none or it is unreadable)."""
         try:
             return cls.given(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, AttributeError):

@@ -164,7 +164,7 @@ class Workspace:
                 f.flush()
                 os.fsync(f.fileno())  # whole on disk before it is given its name
             if how is not None:  # beside it from here on: every later read reads it so
-                (staged.parent / READING_FILE).write_text(json.dumps(how.saved()),
+                (staged.parent / READING_FILE).write_text(json.dumps(how.options()),
                                                           encoding="utf-8")
             return self._accept(staged, filename, folder, {})
         except NeedsMapping:
@@ -319,11 +319,12 @@ class Workspace:
         self._evict(document)
         return document
 
-    def open(self, path: Path, name: str) -> Document:
+    def open(self, path: Path, name: str, checked: Prepared | None = None) -> Document:
+        """A file kept in the workspace, opened; `checked`: it was just read (`read`)."""
         folder = self.folder_for(name)
         mapping = saved_mapping(path.parent / MAPPING_FILE)
-        return self._opened(path, name, folder, self._check(path, name, folder, mapping),
-                            mapping)
+        return self._opened(path, name, folder,
+                            checked or self._check(path, name, folder, mapping), mapping)
 
     def read(self, path: Path) -> Prepared:
         """A file kept in a rollout's folder (a run's undo workbook), checked as an upload is
